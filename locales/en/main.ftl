@@ -1,0 +1,122 @@
+# Texts for residents, in English.
+
+greeting = Hello! This is the chat of the Subdistrict Administrative Organization. Ask about the measures of its ITA improvement plan, send a suggestion or a complaint, report corruption, or follow a case you sent. Pick from the menu or type your question.
+menu-prompt = Pick what you need from the menu.
+cancelled = Cancelled: nothing was recorded. Pick from the menu to start again.
+error-internal = Sorry, something went wrong on our side. Please try again.
+button-expired = That button has expired. Please pick from the menu again.
+media-outside-flow = Thank you. To send a photo or a location with a case, start with "Complain" or "Suggest" in the menu first.
+
+menu-ask = Ask about measures
+menu-suggest = Suggest
+menu-complain = Complain
+menu-corruption = Report corruption
+menu-follow = Follow a case
+menu-language = Language/ภาษา
+
+button-cancel = Cancel
+button-skip = Skip
+button-done = Done
+button-continue = Continue
+button-confirm = Confirm and send
+button-menu = Menu
+button-more-photo = Another photo
+button-share-location = Share location
+button-share-photo = Send a photo
+button-anonymous = Stay anonymous
+button-named = Give my identity
+button-add-info = Add information
+button-withdraw = Withdraw
+button-withdraw-yes = Yes, withdraw
+button-staff-question = Ask staff
+
+ask-prompt = Type your question, for example "What was the OIT score?" or "Who is responsible for the procurement plan?"
+language-prompt = เลือกภาษา / Choose a language
+language-set = English it is.
+
+kb-not-found = Sorry, I found nothing about that in the ITA improvement plan. Try other words, or tap "Ask staff" to pass your question to the office.
+kb-more = Anything else you would like to know?
+kb-label-weakness = Weakness found
+kb-label-measures = Measures
+kb-label-guidelines = Guidelines
+kb-label-responsible = Responsible
+kb-label-status = Status
+kb-status-done = ✓ done
+kb-status-not-done = ✗ not done yet
+kb-scores-title = ITA 2020 (B.E. 2563) results: the lowest-scoring indicators
+kb-score-line = { $assessment } ({ $title }): { $indicator } scored { $score }
+kb-division-intro = The { $division } is responsible for { $count } item(s) of the improvement plan:
+kb-overview-title = Progress of the ITA improvement plan
+kb-overview-intro = Status of every item in the plan:
+
+kind-suggestion = Suggestion
+kind-complaint = Complaint
+kind-corruption = Corruption complaint
+kind-question = Question to staff
+
+status-received = received
+status-accepted = accepted
+status-in_progress = in progress
+status-resolved = resolved
+status-rejected = rejected
+status-withdrawn = withdrawn
+
+corruption-notice-web = Before you report corruption: your report goes to the integrity officer only, never to the division it concerns, and you may stay anonymous: you will then get a 16-digit receipt to follow it.
+corruption-notice-platform = Before you report corruption: this chat app knows who you are, even if you choose to stay anonymous towards the office. For more privacy, use the web chat on the office's site at { $url }. Your report goes to the integrity officer only, never to the division it concerns.
+category-prompt-suggestion = What is your suggestion about?
+category-prompt-complaint = What is your complaint about?
+category-prompt-corruption = What is the misconduct about?
+category-prompt-question = What is your question about?
+category-invalid = Please pick a category from the buttons below.
+description-prompt-suggestion = Please type your suggestion (at most 5,000 characters).
+description-prompt-complaint = Please describe the problem: what happened, where and when (at most 5,000 characters).
+description-prompt-corruption = Please describe what you saw: who, what, where and when (at most 5,000 characters).
+description-invalid = Please type the details as text.
+description-empty = I received no details. Please describe it again.
+description-too-long = Your message has { $count } characters, more than the { $max } I can take. Please shorten it and send it again.
+location-prompt = Would you like to add a place? Share a location, type the name of the place, or skip.
+photo-prompt = Do you have a photo (up to 3)? Send it, or skip.
+photo-received = Photo received ({ $count }). Send another or tap "Done".
+photo-expected = I am waiting for a photo here. Send one, or skip.
+anonymity-prompt = Would you like to give your identity? If you stay anonymous, your chat account is not kept with this report, and you get a 16-digit receipt to follow it instead.
+contact-prompt = Would you like to leave a phone number or another way to reach you (optional)? Type it, or skip.
+
+summary-title = Please check before sending
+summary-none = -
+summary-anonymous = anonymous
+summary-named = identified
+summary-confirm-hint = If all is right, tap "Confirm and send", otherwise "Cancel".
+label-kind = Kind
+label-category = Category
+label-description = Details
+label-location = Place
+label-photos = Photos
+label-identity = Reporter
+label-contact = Contact
+label-division = Responsible
+label-status = Status
+label-timeline = Timeline
+label-forwarded-to = Forwarded to
+label-filed-at = Received on
+
+filed-title = Received: case { $code }
+filed-follow-hint = Follow it by sending { $code } in this chat.
+filed-anonymous = Received, and forwarded to the { $division } on { $at }. Your receipt is { $receipt }. Keep it secret and safe: it is the only way to follow this report, and the office cannot issue a new one.
+filed-anonymous-redelivered = This report was already received. Its receipt can be shown only once, when the report is filed.
+
+follow-prompt = Type the case code (for example CP-2569-0001) or your 16-digit receipt.
+code-invalid = That is not a case code. Please type a code such as CP-2569-0001 or a 16-digit receipt.
+case-not-found = I found no case with that number. Please check it (only the person who sent a case can see it).
+case-closed = This case is closed: information can no longer be added and it cannot be withdrawn.
+anonymous-case = Anonymous report
+timeline-filed = received
+timeline-status = status changed to "{ $status }"
+timeline-staff-answer = staff answered: { $text }
+timeline-resident-info = you added: { $text }
+timeline-withdrawn = you withdrew it
+add-info-prompt = Type the information you would like to add.
+add-info-done = Added to { $code } and passed on to the staff.
+withdraw-confirm = Do you really want to withdraw this case? It cannot be reopened.
+withdraw-done = { $code } is withdrawn; the staff have been told.
+
+web-privacy-note = No login needed. Corruption reports reach the integrity officer only, and may be anonymous.

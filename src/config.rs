@@ -1,0 +1,341 @@
+//! Settings: `config/tambon.toml`, then environment overrides; secrets only from the
+//! environment.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::domain::case::CaseKind;
+use crate::domain::Lang;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub office: Office,
+    #[serde(default)]
+    pub server: Server,
+    #[serde(default)]
+    pub paths: Paths,
+    #[serde(default)]
+    pub delivery: Delivery,
+    #[serde(rename = "division")]
+    pub divisions: Vec<Division>,
+    pub integrity: Integrity,
+    #[serde(rename = "category")]
+    pub categories: Vec<Category>,
+    #[serde(rename = "destination", default)]
+    pub destinations: Vec<Destination>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Office {
+    pub name_th: String,
+    pub name_en: String,
+    /// Where the office's own site hosts the web chat: offered as the more private way to
+    /// report corruption.
+    pub web_chat_url: String,
+}
+
+impl Office {
+    #[must_use]
+    pub fn name(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Th => &self.name_th,
+            Lang::En => &self.name_en,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Server {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Largest request body accepted by the chat API, in bytes.
+    pub max_body_bytes: usize,
+    /// Largest photo a resident may upload, in bytes.
+    pub max_photo_bytes: usize,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            max_body_bytes: 64 * 1024,
+            max_photo_bytes: 5 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Paths {
+    pub measures: PathBuf,
+    pub vocabulary: PathBuf,
+    pub locales: PathBuf,
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Self {
+            measures: PathBuf::from("config/measures.toml"),
+            vocabulary: PathBuf::from("config/vocabulary.toml"),
+            locales: PathBuf::from("locales"),
+        }
+    }
+}
+
+/// Retry policy of the outbox dispatcher.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Delivery {
+    pub base_delay_ms: u64,
+    pub max_delay_ms: u64,
+    pub max_attempts: u32,
+    pub timeout_ms: u64,
+    /// How many deliveries are in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Self {
+            base_delay_ms: 2_000,
+            max_delay_ms: 30 * 60 * 1_000,
+            max_attempts: 12,
+            timeout_ms: 10_000,
+            concurrency: 16,
+        }
+    }
+}
+
+impl Delivery {
+    #[must_use]
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Division {
+    pub id: String,
+    pub th: String,
+    pub en: String,
+    #[serde(default)]
+    pub destinations: Vec<String>,
+}
+
+impl Division {
+    #[must_use]
+    pub fn name(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Th => &self.th,
+            Lang::En => &self.en,
+        }
+    }
+}
+
+/// The integrity officer: receives every corruption complaint, instead of the division
+/// the complaint concerns.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Integrity {
+    pub th: String,
+    pub en: String,
+    #[serde(default)]
+    pub destinations: Vec<String>,
+}
+
+/// The division id under which corruption complaints are filed.
+pub const INTEGRITY_DIVISION: &str = "integrity";
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Category {
+    pub id: String,
+    pub th: String,
+    pub en: String,
+    /// The division this category is routed to; ignored for corruption complaints.
+    pub division: String,
+    pub kinds: Vec<CaseKind>,
+}
+
+impl Category {
+    #[must_use]
+    pub fn name(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Th => &self.th,
+            Lang::En => &self.en,
+        }
+    }
+}
+
+// No `deny_unknown_fields` here: serde cannot combine it with `flatten`; the kind's enum
+// denies unknown fields instead.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Destination {
+    pub id: String,
+    #[serde(flatten)]
+    pub kind: DestinationKind,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DestinationKind {
+    /// Writes a one-line notice to the log (never the case's text or reporter).
+    Log,
+    /// POSTs the case as JSON, signed with HMAC-SHA256 of the body under the secret found
+    /// in the environment variable `secret_env`.
+    Webhook {
+        url: String,
+        #[serde(default)]
+        secret_env: Option<String>,
+    },
+}
+
+impl Settings {
+    /// Reads the file, applies `TAMBON_LISTEN` and `TAMBON_DATA_DIR`, and checks that every
+    /// reference (category → division → destination) resolves.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+        let mut settings: Self = toml::from_str(&text)
+            .with_context(|| format!("invalid configuration in {}", path.display()))?;
+        if let Ok(listen) = std::env::var("TAMBON_LISTEN") {
+            settings.server.listen = listen
+                .parse()
+                .with_context(|| format!("TAMBON_LISTEN is not an address: {listen}"))?;
+        }
+        if let Ok(data_dir) = std::env::var("TAMBON_DATA_DIR") {
+            settings.server.data_dir = PathBuf::from(data_dir);
+        }
+        settings
+            .validate()
+            .with_context(|| format!("invalid configuration in {}", path.display()))?;
+        Ok(settings)
+    }
+
+    /// Makes the relative paths of `[paths]` and `[server]` relative to `base` instead of
+    /// the working directory.
+    #[must_use]
+    pub fn with_base_dir(mut self, base: &Path) -> Self {
+        for path in [
+            &mut self.paths.measures,
+            &mut self.paths.vocabulary,
+            &mut self.paths.locales,
+            &mut self.server.data_dir,
+        ] {
+            if path.is_relative() {
+                *path = base.join(&*path);
+            }
+        }
+        self
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let destination_ids: HashSet<&str> =
+            self.destinations.iter().map(|d| d.id.as_str()).collect();
+        let division_ids: HashSet<&str> = self.divisions.iter().map(|d| d.id.as_str()).collect();
+        anyhow::ensure!(
+            !division_ids.contains(INTEGRITY_DIVISION),
+            "division id `{INTEGRITY_DIVISION}` is reserved for the integrity officer"
+        );
+        for division in &self.divisions {
+            for destination in &division.destinations {
+                anyhow::ensure!(
+                    destination_ids.contains(destination.as_str()),
+                    "division `{}` names unknown destination `{destination}`",
+                    division.id
+                );
+            }
+        }
+        for destination in &self.integrity.destinations {
+            anyhow::ensure!(
+                destination_ids.contains(destination.as_str()),
+                "integrity names unknown destination `{destination}`"
+            );
+        }
+        let mut category_ids = HashSet::new();
+        for category in &self.categories {
+            anyhow::ensure!(
+                category_ids.insert(category.id.as_str()),
+                "category `{}` is defined twice",
+                category.id
+            );
+            anyhow::ensure!(
+                division_ids.contains(category.division.as_str()),
+                "category `{}` names unknown division `{}`",
+                category.id,
+                category.division
+            );
+            anyhow::ensure!(
+                category.id.len() <= 24 && category.id.is_ascii(),
+                "category id `{}` must be short ASCII (it travels in button payloads)",
+                category.id
+            );
+        }
+        Ok(())
+    }
+
+    #[must_use]
+    pub fn division(&self, id: &str) -> Option<&Division> {
+        self.divisions.iter().find(|d| d.id == id)
+    }
+
+    /// The name of a division, or of the integrity officer.
+    #[must_use]
+    pub fn division_name(&self, id: &str, lang: Lang) -> String {
+        if id == INTEGRITY_DIVISION {
+            return match lang {
+                Lang::Th => self.integrity.th.clone(),
+                Lang::En => self.integrity.en.clone(),
+            };
+        }
+        self.division(id)
+            .map_or_else(|| id.to_owned(), |d| d.name(lang).to_owned())
+    }
+
+    #[must_use]
+    pub fn category(&self, id: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.id == id)
+    }
+
+    pub fn categories_for(&self, kind: CaseKind) -> impl Iterator<Item = &Category> {
+        self.categories
+            .iter()
+            .filter(move |c| c.kinds.contains(&kind))
+    }
+
+    /// The destinations a case filed under `division` is forwarded to.
+    #[must_use]
+    pub fn destinations_of(&self, division: &str) -> Vec<&Destination> {
+        let ids = if division == INTEGRITY_DIVISION {
+            &self.integrity.destinations
+        } else {
+            match self.division(division) {
+                Some(d) => &d.destinations,
+                None => return Vec::new(),
+            }
+        };
+        ids.iter()
+            .filter_map(|id| self.destinations.iter().find(|d| &d.id == id))
+            .collect()
+    }
+}
+
+/// Reads a secret from the environment; `None` when unset or empty.
+#[must_use]
+pub fn secret_from_env(name: &str) -> Option<SecretString> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.is_empty())
+        .map(SecretString::from)
+}

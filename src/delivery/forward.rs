@@ -1,0 +1,42 @@
+//! What a division's destination receives about a case.
+
+use serde_json::json;
+
+use crate::domain::case::Case;
+
+/// Why a case is forwarded.
+#[derive(Clone, Debug)]
+pub enum Notice {
+    Filed,
+    InfoAdded { text: String },
+    Withdrawn,
+}
+
+/// The JSON sent to a destination. It never holds the reporter's platform id; the contact
+/// the resident chose to give is included, since the division needs it to follow up.
+#[must_use]
+pub fn body(case: &Case, notice: &Notice) -> serde_json::Value {
+    let (event, info) = match notice {
+        Notice::Filed => ("case.filed", None),
+        Notice::InfoAdded { text } => ("case.info_added", Some(text.as_str())),
+        Notice::Withdrawn => ("case.withdrawn", None),
+    };
+    json!({
+        "event": event,
+        "case": {
+            "code": case.code,
+            "kind": case.kind.as_str(),
+            "category": case.category,
+            "division": case.division,
+            "status": case.status.as_str(),
+            "text": case.text,
+            "location": case.location,
+            "place": case.place,
+            "n_photos": case.photos.len(),
+            "contact": case.contact,
+            "anonymous": case.anonymous,
+            "created_at": case.created_at.to_rfc3339(),
+        },
+        "info": info,
+    })
+}

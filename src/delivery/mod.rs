@@ -1,0 +1,225 @@
+//! The dispatcher: sends what the outbox holds, retrying with exponential backoff and
+//! jitter, honouring Retry-After, and giving up after a limit (the delivery is then dead,
+//! visible with `tambon cases deliveries`).
+
+pub mod forward;
+mod sign;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use rand::Rng as _;
+use tokio::sync::Notify;
+
+use crate::config::{DestinationKind, Settings};
+use crate::store::{Delivery, DeliveryState, Store};
+
+pub use sign::{signature_header, SIGNATURE_HEADER};
+
+/// How long the dispatcher sleeps at most when nothing is due: a safety net, since
+/// enqueuing wakes it anyway.
+const IDLE_POLL: Duration = Duration::from_secs(30);
+
+/// Why one attempt failed.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    /// The receiver will never accept it (a 4xx other than 408 and 429): don't retry.
+    pub permanent: bool,
+    /// The receiver asked us to wait this long (Retry-After).
+    pub retry_after: Option<Duration>,
+}
+
+#[derive(Clone)]
+pub struct Dispatcher {
+    store: Store,
+    settings: Arc<Settings>,
+    client: reqwest::Client,
+    wake: Arc<Notify>,
+}
+
+impl Dispatcher {
+    pub fn new(store: Store, settings: Arc<Settings>, wake: Arc<Notify>) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .timeout(settings.delivery.timeout())
+            .user_agent(concat!("tambon/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            store,
+            settings,
+            client,
+            wake,
+        })
+    }
+
+    /// Runs until the task is dropped.
+    pub async fn run(self) -> anyhow::Result<()> {
+        loop {
+            let due = self
+                .store
+                .due_deliveries(Utc::now(), self.settings.delivery.concurrency.max(1))?;
+            if due.is_empty() {
+                let sleep = match self.store.next_due_ms()? {
+                    Some(due_ms) => {
+                        let now_ms = crate::store::unix_ms(Utc::now());
+                        Duration::from_millis(due_ms.saturating_sub(now_ms)).min(IDLE_POLL)
+                    }
+                    None => IDLE_POLL,
+                };
+                tokio::select! {
+                    () = self.wake.notified() => {}
+                    () = tokio::time::sleep(sleep) => {}
+                }
+                continue;
+            }
+            let mut attempts = tokio::task::JoinSet::new();
+            for delivery in due {
+                let dispatcher = self.clone();
+                attempts.spawn(async move { dispatcher.attempt(delivery).await });
+            }
+            while let Some(result) = attempts.join_next().await {
+                match result {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => {
+                        tracing::error!(error = ?error, "cannot record a delivery attempt")
+                    }
+                    Err(error) => tracing::error!(%error, "delivery task failed"),
+                }
+            }
+        }
+    }
+
+    async fn attempt(&self, mut delivery: Delivery) -> anyhow::Result<()> {
+        let previous_due_ms = delivery.next_attempt_ms;
+        let outcome = self.send(&delivery).await;
+        delivery.attempts += 1;
+        let now = Utc::now();
+        match outcome {
+            Ok(()) => {
+                delivery.state = DeliveryState::Delivered;
+                delivery.finished_at = Some(now);
+                delivery.last_error = None;
+                tracing::info!(delivery = delivery.id, destination = %delivery.destination, attempts = delivery.attempts, "delivered");
+            }
+            Err(failure) => {
+                delivery.last_error = Some(failure.message.clone());
+                if failure.permanent || delivery.attempts >= self.settings.delivery.max_attempts {
+                    delivery.state = DeliveryState::Dead;
+                    delivery.finished_at = Some(now);
+                    tracing::warn!(delivery = delivery.id, destination = %delivery.destination, attempts = delivery.attempts, error = %failure.message, "delivery is dead");
+                } else {
+                    let delay = failure
+                        .retry_after
+                        .unwrap_or_else(|| self.backoff(delivery.attempts));
+                    delivery.next_attempt_ms = crate::store::unix_ms(now)
+                        + u64::try_from(delay.as_millis()).unwrap_or(u64::MAX / 2);
+                    tracing::info!(delivery = delivery.id, destination = %delivery.destination, attempts = delivery.attempts, retry_in_ms = delay.as_millis() as u64, error = %failure.message, "delivery failed, will retry");
+                }
+            }
+        }
+        self.store.update_delivery(previous_due_ms, &delivery)?;
+        Ok(())
+    }
+
+    /// Exponential backoff with jitter: up to `base × 2^(attempts-1)`, capped, and at
+    /// least half of that, so that retries of many deliveries spread out.
+    fn backoff(&self, attempts: u32) -> Duration {
+        let config = &self.settings.delivery;
+        let exponential = config
+            .base_delay_ms
+            .saturating_mul(1u64 << attempts.saturating_sub(1).min(30))
+            .min(config.max_delay_ms);
+        let jittered = rand::thread_rng().gen_range(exponential / 2..=exponential.max(1));
+        Duration::from_millis(jittered)
+    }
+
+    async fn send(&self, delivery: &Delivery) -> Result<(), Failure> {
+        let Some(destination) = self
+            .settings
+            .destinations
+            .iter()
+            .find(|d| d.id == delivery.destination)
+        else {
+            return Err(Failure {
+                message: format!("unknown destination `{}`", delivery.destination),
+                permanent: false,
+                retry_after: None,
+            });
+        };
+        match &destination.kind {
+            DestinationKind::Log => {
+                tracing::info!(
+                    delivery = delivery.id,
+                    destination = %destination.id,
+                    event = delivery.body["event"].as_str().unwrap_or_default(),
+                    case = delivery.body["case"]["code"].as_str().unwrap_or_default(),
+                    "forwarded to the log"
+                );
+                Ok(())
+            }
+            DestinationKind::Webhook { url, secret_env } => {
+                let body = serde_json::to_vec(&delivery.body).map_err(|error| Failure {
+                    message: error.to_string(),
+                    permanent: true,
+                    retry_after: None,
+                })?;
+                let mut request = self
+                    .client
+                    .post(url)
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .header("X-Tambon-Delivery", delivery.id.to_string());
+                if let Some(secret) = secret_env
+                    .as_deref()
+                    .and_then(crate::config::secret_from_env)
+                {
+                    request = request.header(SIGNATURE_HEADER, signature_header(&secret, &body));
+                }
+                let response = request.body(body).send().await.map_err(|error| Failure {
+                    message: format!("request failed: {}", without_url(&error)),
+                    permanent: false,
+                    retry_after: None,
+                })?;
+                classify(response.status(), response.headers())
+            }
+        }
+    }
+}
+
+/// reqwest's errors name the URL, which may carry a token: say what failed without it.
+fn without_url(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        return "timed out".to_owned();
+    }
+    if error.is_connect() {
+        return "connection failed".to_owned();
+    }
+    let mut text = error.to_string();
+    if let Some(url) = error.url() {
+        text = text.replace(url.as_str(), "<url>");
+    }
+    text
+}
+
+/// Maps an HTTP answer to success, a retryable failure or a permanent one.
+pub fn classify(
+    status: reqwest::StatusCode,
+    headers: &reqwest::header::HeaderMap,
+) -> Result<(), Failure> {
+    if status.is_success() {
+        return Ok(());
+    }
+    let retry_after = headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let permanent = status.is_client_error()
+        && status != reqwest::StatusCode::REQUEST_TIMEOUT
+        && status != reqwest::StatusCode::TOO_MANY_REQUESTS;
+    Err(Failure {
+        message: format!("HTTP {status}"),
+        permanent,
+        retry_after,
+    })
+}

@@ -1,0 +1,780 @@
+//! The state machine of one conversation turn.
+
+use crate::config::INTEGRITY_DIVISION;
+use crate::domain::case::{Case, CaseCode, CaseKind, NewCase, Receipt};
+use crate::domain::{Channel, Lang};
+use crate::engine::reply::Render;
+use crate::engine::{
+    Action, Choice, Conversation, Engine, Flow, Inbound, InboundKind, Intake, IntakeStep, Lookup,
+    Outbound, Step, MAX_PHOTOS, MAX_TEXT_CHARS,
+};
+use crate::kb::Answer;
+
+/// Button payloads: short ASCII, the same on every channel.
+pub mod payload {
+    pub const START: &str = "start";
+    pub const MENU: &str = "menu";
+    pub const ASK: &str = "ask";
+    pub const SUGGEST: &str = "suggest";
+    pub const COMPLAIN: &str = "complain";
+    pub const CORRUPTION: &str = "corrupt";
+    pub const FOLLOW: &str = "follow";
+    pub const LANGUAGE: &str = "lang";
+    pub const LANGUAGE_TH: &str = "lang:th";
+    pub const LANGUAGE_EN: &str = "lang:en";
+    pub const CATEGORY_PREFIX: &str = "cat:";
+    pub const CASE_PREFIX: &str = "case:";
+    pub const CONTINUE: &str = "continue";
+    pub const SKIP: &str = "skip";
+    pub const DONE: &str = "done";
+    pub const CONFIRM: &str = "confirm";
+    pub const CANCEL: &str = "cancel";
+    pub const ANONYMOUS: &str = "anon:yes";
+    pub const NAMED: &str = "anon:no";
+    pub const ADD_INFO: &str = "add";
+    pub const WITHDRAW: &str = "withdraw";
+    pub const WITHDRAW_CONFIRM: &str = "withdraw:yes";
+    pub const STAFF_QUESTION: &str = "staffq";
+    /// Asks the client to share the device's location (web chat, LINE's location action).
+    pub const SHARE_LOCATION: &str = "@location";
+    /// Asks the client to pick a photo.
+    pub const SHARE_PHOTO: &str = "@photo";
+}
+
+const CANCEL_WORDS: &[&str] = &["ยกเลิก", "cancel", "/cancel"];
+const MENU_WORDS: &[&str] = &[
+    "เมนู",
+    "menu",
+    "/menu",
+    "start",
+    "/start",
+    "help",
+    "/help",
+    "ช่วยเหลือ",
+    "สวัสดี",
+    "hi",
+    "hello",
+];
+const CONFIRM_WORDS: &[&str] = &["ยืนยัน", "ตกลง", "confirm", "yes", "ok", "ใช่"];
+const SKIP_WORDS: &[&str] = &["ข้าม", "skip", "ไม่มี", "no", "none", "-"];
+const DONE_WORDS: &[&str] = &["เสร็จ", "เสร็จแล้ว", "done", "finish"];
+const MAX_CONTACT_CHARS: usize = 200;
+const MAX_PLACE_CHARS: usize = 500;
+/// How many of a resident's own cases the follow menu offers.
+const MAX_LISTED_CASES: usize = 10;
+
+/// One event being handled.
+pub struct Turn<'a> {
+    engine: &'a Engine,
+    conversation: Conversation,
+    inbound: &'a Inbound,
+    lookup: &'a dyn Lookup,
+    replies: Vec<Outbound>,
+    action: Option<Action>,
+}
+
+/// What the resident did, read from text or a button.
+enum Input<'t> {
+    Text(&'t str),
+    Button(&'t str),
+}
+
+impl<'a> Turn<'a> {
+    pub fn new(
+        engine: &'a Engine,
+        conversation: Conversation,
+        inbound: &'a Inbound,
+        lookup: &'a dyn Lookup,
+    ) -> Self {
+        Self {
+            engine,
+            conversation,
+            inbound,
+            lookup,
+            replies: Vec::new(),
+            action: None,
+        }
+    }
+
+    pub fn run(mut self) -> anyhow::Result<Step> {
+        self.settle_language();
+        match &self.inbound.kind {
+            InboundKind::Text(text) => {
+                let text = text.trim().to_owned();
+                self.on_input(Input::Text(&text))?;
+            }
+            InboundKind::Postback(data) => {
+                let data = data.clone();
+                self.on_input(Input::Button(&data))?;
+            }
+            InboundKind::Location(location) => {
+                if let Flow::Intake(intake) = &mut self.conversation.flow {
+                    if intake.step == IntakeStep::Location {
+                        intake.location = Some(location.clone());
+                        self.advance_intake()?;
+                        return Ok(self.finish());
+                    }
+                }
+                self.say_menu("media-outside-flow");
+            }
+            InboundKind::Image(media_id) => {
+                if let Flow::Intake(intake) = &mut self.conversation.flow {
+                    if matches!(intake.step, IntakeStep::Photo | IntakeStep::Location)
+                        && intake.photos.len() < MAX_PHOTOS
+                    {
+                        intake.photos.push(media_id.clone());
+                        intake.step = IntakeStep::Photo;
+                        let n_photos = intake.photos.len();
+                        if n_photos >= MAX_PHOTOS {
+                            self.advance_intake()?;
+                        } else {
+                            let render = self.render();
+                            let text = render
+                                .text_with("photo-received", &[("count", &n_photos.to_string())]);
+                            self.replies.push(render.choices(
+                                text,
+                                vec![
+                                    render.choice("button-more-photo", payload::SHARE_PHOTO),
+                                    render.choice("button-done", payload::DONE),
+                                    render.choice("button-cancel", payload::CANCEL),
+                                ],
+                            ));
+                        }
+                        return Ok(self.finish());
+                    }
+                }
+                self.say_menu("media-outside-flow");
+            }
+            InboundKind::Follow => self.say_menu("greeting"),
+            InboundKind::Unfollow
+            | InboundKind::Join
+            | InboundKind::Leave
+            | InboundKind::Unsupported(_) => {}
+        }
+        Ok(self.finish())
+    }
+
+    fn finish(self) -> Step {
+        Step {
+            conversation: self.conversation,
+            replies: self.replies,
+            action: self.action,
+        }
+    }
+
+    fn lang(&self) -> Lang {
+        self.conversation.lang.unwrap_or_default()
+    }
+
+    fn render(&self) -> Render<'a> {
+        Render::new(self.engine, self.lang())
+    }
+
+    /// A chosen language sticks; otherwise each text's script decides, then the
+    /// platform's hint, then Thai.
+    fn settle_language(&mut self) {
+        if self.conversation.lang_chosen {
+            return;
+        }
+        let from_text = match &self.inbound.kind {
+            // A case code or receipt says nothing of the language its sender reads.
+            InboundKind::Text(text)
+                if CaseCode::parse(text).is_none() && Receipt::parse(text).is_none() =>
+            {
+                crate::thai::detect_lang(text)
+            }
+            _ => None,
+        };
+        if let Some(lang) = from_text
+            .or(self.conversation.lang)
+            .or(self.inbound.lang_hint)
+        {
+            self.conversation.lang = Some(lang);
+        }
+    }
+
+    fn say(&mut self, id: &str) {
+        let text = self.render().text(id);
+        self.replies.push(Outbound::Text { text });
+    }
+
+    fn say_menu(&mut self, id: &str) {
+        let render = self.render();
+        let text = render.text(id);
+        self.replies.push(render.menu(&text));
+    }
+
+    fn on_input(&mut self, input: Input<'_>) -> anyhow::Result<()> {
+        // Leaving and the menu work from anywhere.
+        let is_cancel = match input {
+            Input::Text(text) => is_word(text, CANCEL_WORDS),
+            Input::Button(data) => data == payload::CANCEL,
+        };
+        if is_cancel {
+            let was_busy = self.conversation.flow != Flow::Idle;
+            self.conversation.flow = Flow::Idle;
+            self.say_menu(if was_busy { "cancelled" } else { "menu-prompt" });
+            return Ok(());
+        }
+        let is_menu = match input {
+            Input::Text(text) => is_word(text, MENU_WORDS),
+            Input::Button(data) => data == payload::MENU || data == payload::START,
+        };
+        if is_menu {
+            self.conversation.flow = Flow::Idle;
+            self.say_menu("greeting");
+            return Ok(());
+        }
+        if let Input::Button(data) = input {
+            if self.on_menu_button(data)? {
+                return Ok(());
+            }
+        }
+        match self.conversation.flow.clone() {
+            Flow::Idle | Flow::Viewing { .. } | Flow::OfferingStaffQuestion { .. } => {
+                self.on_idle(input)
+            }
+            Flow::Intake(intake) => self.on_intake(intake, input),
+            Flow::AwaitingCode => self.on_awaiting_code(input),
+            Flow::AddingInfo { case_id } => self.on_adding_info(case_id, input),
+            Flow::ConfirmingWithdrawal { case_id } => self.on_confirming_withdrawal(case_id, input),
+        }
+    }
+
+    /// Buttons of the main menu and of a case on screen. Returns whether it was one.
+    fn on_menu_button(&mut self, data: &str) -> anyhow::Result<bool> {
+        let render = self.render();
+        match data {
+            payload::ASK => {
+                self.conversation.flow = Flow::Idle;
+                self.say("ask-prompt");
+            }
+            payload::SUGGEST => self.start_intake(CaseKind::Suggestion),
+            payload::COMPLAIN => self.start_intake(CaseKind::Complaint),
+            payload::CORRUPTION => self.start_intake(CaseKind::Corruption),
+            payload::FOLLOW => {
+                self.conversation.flow = Flow::AwaitingCode;
+                let own = self.lookup.cases_of(&self.inbound.sender)?;
+                let mut choices: Vec<Choice> = own
+                    .iter()
+                    .rev()
+                    .take(MAX_LISTED_CASES)
+                    .map(|case| Choice {
+                        label: case.code.clone(),
+                        payload: format!("{}{}", payload::CASE_PREFIX, case.code),
+                    })
+                    .collect();
+                choices.push(render.choice("button-cancel", payload::CANCEL));
+                self.replies
+                    .push(render.choices(render.text("follow-prompt"), choices));
+            }
+            payload::LANGUAGE => {
+                self.replies.push(render.choices(
+                    render.text("language-prompt"),
+                    vec![
+                        Choice {
+                            label: "ภาษาไทย".to_owned(),
+                            payload: payload::LANGUAGE_TH.to_owned(),
+                        },
+                        Choice {
+                            label: "English".to_owned(),
+                            payload: payload::LANGUAGE_EN.to_owned(),
+                        },
+                    ],
+                ));
+            }
+            payload::LANGUAGE_TH | payload::LANGUAGE_EN => {
+                let lang = if data == payload::LANGUAGE_TH {
+                    Lang::Th
+                } else {
+                    Lang::En
+                };
+                self.conversation.lang = Some(lang);
+                self.conversation.lang_chosen = true;
+                self.say_menu("language-set");
+            }
+            _ => {
+                if let Some(code) = data.strip_prefix(payload::CASE_PREFIX) {
+                    self.show_case_by_code(code)?;
+                    return Ok(true);
+                }
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn on_idle(&mut self, input: Input<'_>) -> anyhow::Result<()> {
+        let flow = std::mem::take(&mut self.conversation.flow);
+        match (input, flow) {
+            (Input::Button(payload::STAFF_QUESTION), Flow::OfferingStaffQuestion { question }) => {
+                let Some(category) = self
+                    .engine
+                    .settings()
+                    .categories_for(CaseKind::Question)
+                    .next()
+                    .cloned()
+                else {
+                    self.say_menu("error-internal");
+                    return Ok(());
+                };
+                self.action = Some(Action::File(NewCase {
+                    kind: CaseKind::Question,
+                    category: category.id,
+                    division: category.division,
+                    text: question,
+                    location: None,
+                    place: None,
+                    photos: Vec::new(),
+                    contact: None,
+                    reporter: self.inbound.sender.clone(),
+                    anonymous: false,
+                }));
+            }
+            (Input::Button(payload::ADD_INFO), Flow::Viewing { case_id }) => {
+                self.conversation.flow = Flow::AddingInfo { case_id };
+                self.say("add-info-prompt");
+            }
+            (Input::Button(payload::WITHDRAW), Flow::Viewing { case_id }) => {
+                self.conversation.flow = Flow::ConfirmingWithdrawal { case_id };
+                let render = self.render();
+                self.replies.push(render.choices(
+                    render.text("withdraw-confirm"),
+                    vec![
+                        render.choice("button-withdraw-yes", payload::WITHDRAW_CONFIRM),
+                        render.choice("button-cancel", payload::CANCEL),
+                    ],
+                ));
+            }
+            (Input::Button(_), _) => self.say_menu("button-expired"),
+            (Input::Text(text), _) => self.on_free_text(text)?,
+        }
+        Ok(())
+    }
+
+    /// Text outside any flow: a case code, a receipt, or a question.
+    fn on_free_text(&mut self, text: &str) -> anyhow::Result<()> {
+        if text.is_empty() {
+            self.say_menu("menu-prompt");
+            return Ok(());
+        }
+        if CaseCode::parse(text).is_some() || Receipt::parse(text).is_some() {
+            return self.show_case_by_text(text);
+        }
+        let render = self.render();
+        match self.engine.index.answer(text) {
+            Answer::NotFound => {
+                let question: String = text.chars().take(MAX_TEXT_CHARS).collect();
+                self.conversation.flow = Flow::OfferingStaffQuestion { question };
+                self.replies.push(render.choices(
+                    render.text("kb-not-found"),
+                    vec![
+                        render.choice("button-staff-question", payload::STAFF_QUESTION),
+                        render.choice("menu-ask", payload::ASK),
+                        render.choice("menu-suggest", payload::SUGGEST),
+                        render.choice("menu-complain", payload::COMPLAIN),
+                        render.choice("menu-corruption", payload::CORRUPTION),
+                        render.choice("menu-follow", payload::FOLLOW),
+                    ],
+                ));
+            }
+            answer => {
+                self.replies.extend(render.answer(&answer));
+                self.replies.push(render.menu(&render.text("kb-more")));
+            }
+        }
+        Ok(())
+    }
+
+    fn start_intake(&mut self, kind: CaseKind) {
+        let mut intake = Intake {
+            kind,
+            step: IntakeStep::Category,
+            category: None,
+            description: None,
+            location: None,
+            place: None,
+            photos: Vec::new(),
+            contact: None,
+            anonymous: false,
+        };
+        if kind == CaseKind::Corruption {
+            intake.step = IntakeStep::PrivacyNotice;
+            let render = self.render();
+            let notice = if self.inbound.channel() == Channel::Web {
+                render.text("corruption-notice-web")
+            } else {
+                render.text_with(
+                    "corruption-notice-platform",
+                    &[("url", &self.engine.settings().office.web_chat_url)],
+                )
+            };
+            self.replies.push(render.choices(
+                notice,
+                vec![
+                    render.choice("button-continue", payload::CONTINUE),
+                    render.choice("button-cancel", payload::CANCEL),
+                ],
+            ));
+            self.conversation.flow = Flow::Intake(intake);
+            return;
+        }
+        self.prompt(&intake);
+        self.conversation.flow = Flow::Intake(intake);
+    }
+
+    /// Asks for what the intake's current step needs.
+    fn prompt(&mut self, intake: &Intake) {
+        let render = self.render();
+        let cancel = render.choice("button-cancel", payload::CANCEL);
+        let skip = render.choice("button-skip", payload::SKIP);
+        let reply = match intake.step {
+            IntakeStep::PrivacyNotice => return,
+            IntakeStep::Category => {
+                let mut choices: Vec<Choice> = self
+                    .engine
+                    .settings()
+                    .categories_for(intake.kind)
+                    .take(super::MAX_CHOICES - 1)
+                    .map(|category| Choice {
+                        label: category.name(self.lang()).to_owned(),
+                        payload: format!("{}{}", payload::CATEGORY_PREFIX, category.id),
+                    })
+                    .collect();
+                choices.push(cancel);
+                render.choices(
+                    render.text(&format!("category-prompt-{}", intake.kind.as_str())),
+                    choices,
+                )
+            }
+            IntakeStep::Description => Outbound::Text {
+                text: render.text(&format!("description-prompt-{}", intake.kind.as_str())),
+            },
+            IntakeStep::Location => render.choices(
+                render.text("location-prompt"),
+                vec![
+                    render.choice("button-share-location", payload::SHARE_LOCATION),
+                    skip,
+                    cancel,
+                ],
+            ),
+            IntakeStep::Photo => render.choices(
+                render.text("photo-prompt"),
+                vec![
+                    render.choice("button-share-photo", payload::SHARE_PHOTO),
+                    skip,
+                    cancel,
+                ],
+            ),
+            IntakeStep::Anonymity => render.choices(
+                render.text("anonymity-prompt"),
+                vec![
+                    render.choice("button-anonymous", payload::ANONYMOUS),
+                    render.choice("button-named", payload::NAMED),
+                    cancel,
+                ],
+            ),
+            IntakeStep::Contact => {
+                render.choices(render.text("contact-prompt"), vec![skip, cancel])
+            }
+            IntakeStep::Confirm => Outbound::Card(render.summary(intake)),
+        };
+        self.replies.push(reply);
+    }
+
+    /// Moves to the next step the intake needs and asks for it.
+    fn advance_intake(&mut self) -> anyhow::Result<()> {
+        let Flow::Intake(mut intake) = std::mem::take(&mut self.conversation.flow) else {
+            return Ok(());
+        };
+        intake.step = match intake.step {
+            IntakeStep::PrivacyNotice => IntakeStep::Category,
+            IntakeStep::Category => IntakeStep::Description,
+            IntakeStep::Description => IntakeStep::Location,
+            IntakeStep::Location => IntakeStep::Photo,
+            IntakeStep::Photo if intake.kind == CaseKind::Corruption => IntakeStep::Anonymity,
+            IntakeStep::Photo => IntakeStep::Contact,
+            IntakeStep::Anonymity if intake.anonymous => IntakeStep::Confirm,
+            IntakeStep::Anonymity => IntakeStep::Contact,
+            IntakeStep::Contact | IntakeStep::Confirm => IntakeStep::Confirm,
+        };
+        self.prompt(&intake);
+        self.conversation.flow = Flow::Intake(intake);
+        Ok(())
+    }
+
+    fn on_intake(&mut self, mut intake: Intake, input: Input<'_>) -> anyhow::Result<()> {
+        let skip = match input {
+            Input::Text(text) => is_word(text, SKIP_WORDS) || is_word(text, DONE_WORDS),
+            Input::Button(data) => data == payload::SKIP || data == payload::DONE,
+        };
+        match intake.step {
+            IntakeStep::PrivacyNotice => {
+                if matches!(input, Input::Button(payload::CONTINUE))
+                    || matches!(input, Input::Text(t) if is_word(t, CONFIRM_WORDS))
+                {
+                    self.conversation.flow = Flow::Intake(intake);
+                    return self.advance_intake();
+                }
+                self.conversation.flow = Flow::Intake(intake.clone());
+                self.start_intake(intake.kind);
+                return Ok(());
+            }
+            IntakeStep::Category => {
+                let chosen = self.match_category(intake.kind, &input);
+                let Some(category) = chosen else {
+                    self.say("category-invalid");
+                    self.prompt(&intake);
+                    self.conversation.flow = Flow::Intake(intake);
+                    return Ok(());
+                };
+                intake.category = Some(category);
+            }
+            IntakeStep::Description => {
+                let Input::Text(text) = input else {
+                    self.say("description-invalid");
+                    self.conversation.flow = Flow::Intake(intake);
+                    return Ok(());
+                };
+                let n_chars = text.chars().count();
+                if text.is_empty() {
+                    self.say("description-empty");
+                    self.conversation.flow = Flow::Intake(intake);
+                    return Ok(());
+                }
+                if n_chars > MAX_TEXT_CHARS {
+                    let text = self.render().text_with(
+                        "description-too-long",
+                        &[
+                            ("max", &MAX_TEXT_CHARS.to_string()),
+                            ("count", &n_chars.to_string()),
+                        ],
+                    );
+                    self.replies.push(Outbound::Text { text });
+                    self.conversation.flow = Flow::Intake(intake);
+                    return Ok(());
+                }
+                intake.description = Some(text.to_owned());
+            }
+            IntakeStep::Location => {
+                if !skip {
+                    match input {
+                        Input::Text(text) => {
+                            intake.place = Some(text.chars().take(MAX_PLACE_CHARS).collect());
+                        }
+                        Input::Button(_) => {
+                            self.prompt(&intake);
+                            self.conversation.flow = Flow::Intake(intake);
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+            IntakeStep::Photo => {
+                if !skip {
+                    self.say("photo-expected");
+                    self.prompt(&intake);
+                    self.conversation.flow = Flow::Intake(intake);
+                    return Ok(());
+                }
+            }
+            IntakeStep::Anonymity => match input {
+                Input::Button(payload::ANONYMOUS) => intake.anonymous = true,
+                Input::Button(payload::NAMED) => intake.anonymous = false,
+                _ => {
+                    self.prompt(&intake);
+                    self.conversation.flow = Flow::Intake(intake);
+                    return Ok(());
+                }
+            },
+            IntakeStep::Contact => {
+                if !skip {
+                    let Input::Text(text) = input else {
+                        self.prompt(&intake);
+                        self.conversation.flow = Flow::Intake(intake);
+                        return Ok(());
+                    };
+                    intake.contact = Some(
+                        crate::thai::normalize_digits(text)
+                            .chars()
+                            .take(MAX_CONTACT_CHARS)
+                            .collect(),
+                    );
+                }
+            }
+            IntakeStep::Confirm => {
+                let confirmed = match input {
+                    Input::Button(data) => data == payload::CONFIRM,
+                    Input::Text(text) => is_word(text, CONFIRM_WORDS),
+                };
+                if !confirmed {
+                    self.prompt(&intake);
+                    self.conversation.flow = Flow::Intake(intake);
+                    return Ok(());
+                }
+                return self.file(intake);
+            }
+        }
+        self.conversation.flow = Flow::Intake(intake);
+        self.advance_intake()
+    }
+
+    fn match_category(&self, kind: CaseKind, input: &Input<'_>) -> Option<String> {
+        let settings = self.engine.settings();
+        let mut categories = settings.categories_for(kind);
+        match input {
+            Input::Button(data) => {
+                let id = data.strip_prefix(payload::CATEGORY_PREFIX)?;
+                categories.find(|c| c.id == id).map(|c| c.id.clone())
+            }
+            Input::Text(text) => {
+                let text = crate::thai::normalize_digits(text).to_lowercase();
+                let wanted = text.trim();
+                categories
+                    .find(|c| c.th == wanted || c.en.to_lowercase() == wanted || c.id == wanted)
+                    .map(|c| c.id.clone())
+            }
+        }
+    }
+
+    fn file(&mut self, intake: Intake) -> anyhow::Result<()> {
+        let settings = self.engine.settings();
+        let category_id = intake.category.clone().unwrap_or_default();
+        let division = if intake.kind == CaseKind::Corruption {
+            INTEGRITY_DIVISION.to_owned()
+        } else {
+            settings
+                .category(&category_id)
+                .map(|c| c.division.clone())
+                .unwrap_or_default()
+        };
+        self.action = Some(Action::File(NewCase {
+            kind: intake.kind,
+            category: category_id,
+            division,
+            text: intake.description.unwrap_or_default(),
+            location: intake.location,
+            place: intake.place,
+            photos: intake.photos,
+            contact: intake.contact,
+            reporter: self.inbound.sender.clone(),
+            anonymous: intake.anonymous,
+        }));
+        self.conversation.flow = Flow::Idle;
+        Ok(())
+    }
+
+    fn on_awaiting_code(&mut self, input: Input<'_>) -> anyhow::Result<()> {
+        match input {
+            Input::Text(text)
+                if CaseCode::parse(text).is_some() || Receipt::parse(text).is_some() =>
+            {
+                self.show_case_by_text(text)
+            }
+            _ => {
+                self.conversation.flow = Flow::AwaitingCode;
+                let render = self.render();
+                self.replies.push(render.choices(
+                    render.text("code-invalid"),
+                    vec![render.choice("button-cancel", payload::CANCEL)],
+                ));
+                Ok(())
+            }
+        }
+    }
+
+    fn show_case_by_text(&mut self, text: &str) -> anyhow::Result<()> {
+        if let Some(receipt) = Receipt::parse(text) {
+            let case = self.lookup.case_by_receipt(&receipt)?;
+            return self.show_case(case);
+        }
+        self.show_case_by_code(text)
+    }
+
+    /// Shows a case to its reporter only; to anybody else it does not exist.
+    fn show_case_by_code(&mut self, code: &str) -> anyhow::Result<()> {
+        let case = match CaseCode::parse(code) {
+            Some(code) => self
+                .lookup
+                .case_by_code(&code)?
+                .filter(|case| case.reporter.as_ref() == Some(&self.inbound.sender)),
+            None => None,
+        };
+        self.show_case(case)
+    }
+
+    fn show_case(&mut self, case: Option<Case>) -> anyhow::Result<()> {
+        let render = self.render();
+        let Some(case) = case else {
+            self.conversation.flow = Flow::Idle;
+            self.replies
+                .push(render.menu(&render.text("case-not-found")));
+            return Ok(());
+        };
+        self.replies.push(Outbound::Card(render.case(&case)));
+        self.conversation.flow = Flow::Viewing { case_id: case.id };
+        Ok(())
+    }
+
+    /// The case a flow acts on, if the resident may still act on it.
+    fn open_case(&self, case_id: u64) -> anyhow::Result<Option<Case>> {
+        Ok(self
+            .lookup
+            .case(case_id)?
+            .filter(|case| !case.status.is_closed()))
+    }
+
+    fn on_adding_info(&mut self, case_id: u64, input: Input<'_>) -> anyhow::Result<()> {
+        let Input::Text(text) = input else {
+            self.say("add-info-prompt");
+            return Ok(());
+        };
+        let n_chars = text.chars().count();
+        if text.is_empty() || n_chars > MAX_TEXT_CHARS {
+            let text = self.render().text_with(
+                "description-too-long",
+                &[
+                    ("max", &MAX_TEXT_CHARS.to_string()),
+                    ("count", &n_chars.to_string()),
+                ],
+            );
+            self.replies.push(Outbound::Text { text });
+            return Ok(());
+        }
+        self.conversation.flow = Flow::Idle;
+        let Some(case) = self.open_case(case_id)? else {
+            self.say_menu("case-closed");
+            return Ok(());
+        };
+        self.action = Some(Action::AddInfo {
+            case_id,
+            text: text.to_owned(),
+        });
+        let render = self.render();
+        let text = render.text_with("add-info-done", &[("code", &render.public_code(&case))]);
+        self.replies.push(render.menu(&text));
+        Ok(())
+    }
+
+    fn on_confirming_withdrawal(&mut self, case_id: u64, input: Input<'_>) -> anyhow::Result<()> {
+        self.conversation.flow = Flow::Idle;
+        if !matches!(input, Input::Button(payload::WITHDRAW_CONFIRM)) {
+            self.say_menu("cancelled");
+            return Ok(());
+        }
+        let Some(case) = self.open_case(case_id)? else {
+            self.say_menu("case-closed");
+            return Ok(());
+        };
+        self.action = Some(Action::Withdraw { case_id });
+        let render = self.render();
+        let text = render.text_with("withdraw-done", &[("code", &render.public_code(&case))]);
+        self.replies.push(render.menu(&text));
+        Ok(())
+    }
+}
+
+fn is_word(text: &str, words: &[&str]) -> bool {
+    let text = text.trim().to_lowercase();
+    words.iter().any(|word| *word == text)
+}

@@ -1,0 +1,267 @@
+//! The conversation engine: menus, question answering, intake flows and case lookup.
+//!
+//! It knows no HTTP and no platform, and does no I/O of its own: given a conversation's
+//! state, an `Inbound` event and read access to cases (`Lookup`), `Engine::step` returns
+//! the new state, the replies and the change to commit. The inbox commits the change and
+//! only then sends the replies.
+
+mod dialogue;
+mod reply;
+
+pub use dialogue::payload;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Settings;
+use crate::domain::case::{Case, CaseCode, CaseKind, FiledCase, NewCase, Receipt};
+use crate::domain::{Channel, ChatKey, Lang, Location};
+use crate::kb::{Index, KnowledgeBase};
+use crate::locales::Locales;
+
+/// Longest description or added information a resident may send, in characters.
+pub const MAX_TEXT_CHARS: usize = 5_000;
+/// Most photos one case keeps.
+pub const MAX_PHOTOS: usize = 3;
+
+/// One event from a channel, already verified and parsed by its adapter.
+#[derive(Clone, Debug)]
+pub struct Inbound {
+    /// The platform's id of the event, used to process it exactly once.
+    pub event_id: Option<String>,
+    pub sender: ChatKey,
+    /// Where to answer (a chat or group id); equals the sender's id in a private chat.
+    pub conversation: String,
+    pub kind: InboundKind,
+    pub received_at: DateTime<Utc>,
+    /// The language the platform says the person uses, if it says.
+    pub lang_hint: Option<Lang>,
+}
+
+impl Inbound {
+    #[must_use]
+    pub fn channel(&self) -> Channel {
+        self.sender.channel
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum InboundKind {
+    Text(String),
+    /// The payload of a button or quick reply.
+    Postback(String),
+    Location(Location),
+    /// A photo, already stored; the id of the stored media.
+    Image(String),
+    Follow,
+    Unfollow,
+    Join,
+    Leave,
+    /// An event type tambon does not handle, by its platform name: never an error.
+    Unsupported(String),
+}
+
+/// A reply, independent of any channel; each adapter renders it for its platform.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Outbound {
+    Text {
+        text: String,
+    },
+    /// A text with up to 13 choices to tap.
+    QuickReplies {
+        text: String,
+        choices: Vec<Choice>,
+    },
+    Card(Card),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    pub label: String,
+    /// Sent back as a postback; short ASCII, so that it fits every platform's limit.
+    pub payload: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Card {
+    pub title: String,
+    pub lines: Vec<String>,
+    pub buttons: Vec<Choice>,
+}
+
+/// The most quick replies any platform shows (LINE and Messenger: 13).
+pub const MAX_CHOICES: usize = 13;
+
+/// A conversation's state, stored between events so a restart resumes where the resident
+/// was.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub lang: Option<Lang>,
+    /// Whether the resident picked the language (then it sticks) or it was guessed.
+    #[serde(default)]
+    pub lang_chosen: bool,
+    pub flow: Flow,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "flow", rename_all = "snake_case")]
+pub enum Flow {
+    #[default]
+    Idle,
+    Intake(Intake),
+    AwaitingCode,
+    /// A case is on screen; its buttons act on it.
+    Viewing {
+        case_id: u64,
+    },
+    AddingInfo {
+        case_id: u64,
+    },
+    ConfirmingWithdrawal {
+        case_id: u64,
+    },
+    /// Nothing in the knowledge base matched; the question may go to staff.
+    OfferingStaffQuestion {
+        question: String,
+    },
+}
+
+/// A case being put together, step by step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Intake {
+    pub kind: CaseKind,
+    pub step: IntakeStep,
+    pub category: Option<String>,
+    pub description: Option<String>,
+    pub location: Option<Location>,
+    pub place: Option<String>,
+    pub photos: Vec<String>,
+    pub contact: Option<String>,
+    pub anonymous: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntakeStep {
+    PrivacyNotice,
+    Category,
+    Description,
+    Location,
+    Photo,
+    Anonymity,
+    Contact,
+    Confirm,
+}
+
+/// What a step asks the inbox to commit.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    File(NewCase),
+    AddInfo { case_id: u64, text: String },
+    Withdraw { case_id: u64 },
+}
+
+/// The result of one event.
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub conversation: Conversation,
+    pub replies: Vec<Outbound>,
+    pub action: Option<Action>,
+}
+
+/// Read access to cases, implemented by the store (and by fakes in tests).
+pub trait Lookup {
+    fn case(&self, case_id: u64) -> anyhow::Result<Option<Case>>;
+    fn case_by_code(&self, code: &CaseCode) -> anyhow::Result<Option<Case>>;
+    fn case_by_receipt(&self, receipt: &Receipt) -> anyhow::Result<Option<Case>>;
+    fn cases_of(&self, reporter: &ChatKey) -> anyhow::Result<Vec<Case>>;
+}
+
+/// The engine and what it reads: settings, the knowledge base and the texts.
+#[derive(Clone)]
+pub struct Engine {
+    settings: Arc<Settings>,
+    kb: Arc<KnowledgeBase>,
+    index: Arc<Index>,
+    locales: Arc<Locales>,
+}
+
+impl Engine {
+    #[must_use]
+    pub fn new(
+        settings: Arc<Settings>,
+        kb: Arc<KnowledgeBase>,
+        index: Arc<Index>,
+        locales: Arc<Locales>,
+    ) -> Self {
+        Self {
+            settings,
+            kb,
+            index,
+            locales,
+        }
+    }
+
+    /// Runs one event through the conversation.
+    #[tracing::instrument(skip_all, fields(channel = %inbound.channel()))]
+    pub fn step(
+        &self,
+        conversation: Conversation,
+        inbound: &Inbound,
+        lookup: &dyn Lookup,
+    ) -> anyhow::Result<Step> {
+        dialogue::Turn::new(self, conversation, inbound, lookup).run()
+    }
+
+    /// What the resident is told once a case is on disk. `reveal_receipt` is false when
+    /// the replies are kept for redeliveries: the receipt is never stored in clear.
+    #[must_use]
+    pub fn filed_replies(
+        &self,
+        lang: Lang,
+        filed: &FiledCase,
+        reveal_receipt: bool,
+    ) -> Vec<Outbound> {
+        reply::Render::new(self, lang).filed(filed, reveal_receipt)
+    }
+
+    /// The answer to a question from the knowledge base alone, as a resident would see it.
+    #[must_use]
+    pub fn answer_question(&self, lang: Lang, question: &str) -> Vec<Outbound> {
+        reply::Render::new(self, lang).answer(&self.index.answer(question))
+    }
+
+    /// How the knowledge base reads a question, for tuning the vocabulary.
+    #[must_use]
+    pub fn explain_question(&self, question: &str) -> String {
+        self.index.explain(question)
+    }
+
+    /// The reply when something failed inside tambon: polite, with the menu.
+    #[must_use]
+    pub fn failure_replies(&self, lang: Lang) -> Vec<Outbound> {
+        let render = reply::Render::new(self, lang);
+        vec![render.menu(&render.text("error-internal"))]
+    }
+
+    #[must_use]
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    #[must_use]
+    pub fn kb(&self) -> &KnowledgeBase {
+        &self.kb
+    }
+
+    #[must_use]
+    pub fn locales(&self) -> &Locales {
+        &self.locales
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,398 @@
+//! Rendering replies: menus, knowledge-base answers, case summaries and timelines.
+
+use crate::domain::case::{Case, CaseEventKind, CaseKind, FiledCase, Status};
+use crate::domain::Lang;
+use crate::engine::dialogue::payload;
+use crate::engine::{Card, Choice, Engine, Intake, Outbound, MAX_CHOICES};
+use crate::kb::{Answer, Item};
+
+pub struct Render<'a> {
+    engine: &'a Engine,
+    lang: Lang,
+}
+
+impl<'a> Render<'a> {
+    pub fn new(engine: &'a Engine, lang: Lang) -> Self {
+        Self { engine, lang }
+    }
+
+    pub fn text(&self, id: &str) -> String {
+        self.engine.locales().text(self.lang, id)
+    }
+
+    pub fn text_with(&self, id: &str, args: &[(&str, &str)]) -> String {
+        self.engine.locales().text_with(self.lang, id, args)
+    }
+
+    pub fn choice(&self, label_id: &str, payload: &str) -> Choice {
+        Choice {
+            label: self.text(label_id),
+            payload: payload.to_owned(),
+        }
+    }
+
+    pub fn choices(&self, text: String, mut choices: Vec<Choice>) -> Outbound {
+        choices.truncate(MAX_CHOICES);
+        Outbound::QuickReplies { text, choices }
+    }
+
+    /// `text` followed by the main menu.
+    pub fn menu(&self, text: &str) -> Outbound {
+        self.choices(
+            text.to_owned(),
+            vec![
+                self.choice("menu-ask", payload::ASK),
+                self.choice("menu-suggest", payload::SUGGEST),
+                self.choice("menu-complain", payload::COMPLAIN),
+                self.choice("menu-corruption", payload::CORRUPTION),
+                self.choice("menu-follow", payload::FOLLOW),
+                self.choice("menu-language", payload::LANGUAGE),
+            ],
+        )
+    }
+
+    fn division_names(&self, ids: &[String]) -> String {
+        ids.iter()
+            .map(|id| self.engine.settings().division_name(id, self.lang))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn status_line(&self, item: &Item) -> String {
+        let id = match item.status {
+            crate::kb::Status::Done => "kb-status-done",
+            crate::kb::Status::NotDone => "kb-status-not-done",
+        };
+        format!("{}: {}", self.text("kb-label-status"), self.text(id))
+    }
+
+    fn item_title(&self, item: &Item) -> String {
+        let kb = self.engine.kb();
+        match kb.assessment(&item.assessment) {
+            Some(assessment) => format!(
+                "{} · {} ({:.2})",
+                assessment.acronym(),
+                assessment.indicator(self.lang),
+                assessment.score
+            ),
+            None => item.id.clone(),
+        }
+    }
+
+    /// An item as a card: the weaknesses found, the measures (or, where the plan lists
+    /// none, the guidelines), who is responsible and the status, quoted from the plan.
+    fn item_card(&self, item: &Item) -> Card {
+        let lang = self.lang;
+        let mut lines = Vec::new();
+        let weaknesses: Vec<&str> = item.weaknesses.iter().map(|t| t.get(lang)).collect();
+        lines.push(format!(
+            "{}: {}",
+            self.text("kb-label-weakness"),
+            weaknesses.join(" / ")
+        ));
+        if item.measures.is_empty() {
+            lines.push(format!("{}:", self.text("kb-label-guidelines")));
+            lines.extend(item.guidelines.iter().map(|g| format!("• {}", g.get(lang))));
+        } else {
+            lines.push(format!("{}:", self.text("kb-label-measures")));
+            for measure in &item.measures {
+                lines.push(format!("• {}", measure.name.get(lang)));
+                lines.extend(
+                    measure
+                        .details
+                        .iter()
+                        .map(|d| format!("  - {}", d.get(lang))),
+                );
+            }
+        }
+        lines.push(format!(
+            "{}: {}",
+            self.text("kb-label-responsible"),
+            self.division_names(&item.divisions)
+        ));
+        lines.push(self.status_line(item));
+        Card {
+            title: self.item_title(item),
+            lines,
+            buttons: Vec::new(),
+        }
+    }
+
+    /// One line for an item: its first weakness, measures and status.
+    fn item_line(&self, item: &Item) -> String {
+        let lang = self.lang;
+        let measures: Vec<&str> = item.measures.iter().map(|m| m.name.get(lang)).collect();
+        let status = match item.status {
+            crate::kb::Status::Done => self.text("kb-status-done"),
+            crate::kb::Status::NotDone => self.text("kb-status-not-done"),
+        };
+        let assessment = self
+            .engine
+            .kb()
+            .assessment(&item.assessment)
+            .map(crate::kb::Assessment::acronym)
+            .unwrap_or_default();
+        let weakness = item
+            .weaknesses
+            .first()
+            .map(|w| w.get(lang))
+            .unwrap_or_default();
+        if measures.is_empty() {
+            format!("• [{assessment}] {weakness} — {status}")
+        } else {
+            format!(
+                "• [{assessment}] {weakness} ({}) — {status}",
+                measures.join(", ")
+            )
+        }
+    }
+
+    pub fn answer(&self, answer: &Answer) -> Vec<Outbound> {
+        let kb = self.engine.kb();
+        let items =
+            |ids: &[String]| -> Vec<&Item> { ids.iter().filter_map(|id| kb.item(id)).collect() };
+        match answer {
+            Answer::Scores(ids) => {
+                let mut lines = Vec::new();
+                for assessment in &kb.assessments {
+                    if !ids.is_empty() && !ids.contains(&assessment.id) {
+                        continue;
+                    }
+                    lines.push(self.text_with(
+                        "kb-score-line",
+                        &[
+                            ("assessment", &assessment.acronym()),
+                            ("title", assessment.title(self.lang)),
+                            ("indicator", assessment.indicator(self.lang)),
+                            ("score", &format!("{:.2}", assessment.score)),
+                        ],
+                    ));
+                }
+                vec![Outbound::Card(Card {
+                    title: self.text("kb-scores-title"),
+                    lines,
+                    buttons: Vec::new(),
+                })]
+            }
+            Answer::Items(ids) => items(ids)
+                .into_iter()
+                .map(|i| Outbound::Card(self.item_card(i)))
+                .collect(),
+            Answer::Division {
+                division,
+                items: ids,
+            } => {
+                let name = self.engine.settings().division_name(division, self.lang);
+                let found = items(ids);
+                let mut lines = vec![self.text_with(
+                    "kb-division-intro",
+                    &[("division", &name), ("count", &found.len().to_string())],
+                )];
+                lines.extend(found.into_iter().map(|i| self.item_line(i)));
+                vec![Outbound::Card(Card {
+                    title: name,
+                    lines,
+                    buttons: Vec::new(),
+                })]
+            }
+            Answer::Overview => {
+                let mut lines = vec![self.text("kb-overview-intro")];
+                lines.extend(kb.items.iter().map(|i| self.item_line(i)));
+                vec![Outbound::Card(Card {
+                    title: self.text("kb-overview-title"),
+                    lines,
+                    buttons: Vec::new(),
+                })]
+            }
+            Answer::NotFound => vec![Outbound::Text {
+                text: self.text("kb-not-found"),
+            }],
+        }
+    }
+
+    fn kind_name(&self, kind: CaseKind) -> String {
+        self.text(&format!("kind-{}", kind.as_str()))
+    }
+
+    fn category_name(&self, id: &str) -> String {
+        self.engine
+            .settings()
+            .category(id)
+            .map_or_else(|| id.to_owned(), |c| c.name(self.lang).to_owned())
+    }
+
+    fn status_name(&self, status: Status) -> String {
+        self.text(&format!("status-{}", status.as_str()))
+    }
+
+    /// The summary shown before the resident confirms.
+    pub fn summary(&self, intake: &Intake) -> Card {
+        let none = self.text("summary-none");
+        let mut lines = vec![
+            format!(
+                "{}: {}",
+                self.text("label-kind"),
+                self.kind_name(intake.kind)
+            ),
+            format!(
+                "{}: {}",
+                self.text("label-category"),
+                intake
+                    .category
+                    .as_deref()
+                    .map(|c| self.category_name(c))
+                    .unwrap_or_else(|| none.clone())
+            ),
+            format!(
+                "{}: {}",
+                self.text("label-description"),
+                intake.description.as_deref().unwrap_or(&none)
+            ),
+        ];
+        let place = match (&intake.location, &intake.place) {
+            (Some(location), _) => format!("{:.5}, {:.5}", location.latitude, location.longitude),
+            (None, Some(place)) => place.clone(),
+            (None, None) => none.clone(),
+        };
+        lines.push(format!("{}: {place}", self.text("label-location")));
+        lines.push(format!(
+            "{}: {}",
+            self.text("label-photos"),
+            intake.photos.len()
+        ));
+        if intake.kind == CaseKind::Corruption {
+            let id = if intake.anonymous {
+                "summary-anonymous"
+            } else {
+                "summary-named"
+            };
+            lines.push(format!(
+                "{}: {}",
+                self.text("label-identity"),
+                self.text(id)
+            ));
+        }
+        if !intake.anonymous {
+            lines.push(format!(
+                "{}: {}",
+                self.text("label-contact"),
+                intake.contact.as_deref().unwrap_or(&none)
+            ));
+        }
+        lines.push(self.text("summary-confirm-hint"));
+        Card {
+            title: self.text("summary-title"),
+            lines,
+            buttons: vec![
+                self.choice("button-confirm", payload::CONFIRM),
+                self.choice("button-cancel", payload::CANCEL),
+            ],
+        }
+    }
+
+    /// The code a resident knows their case by; an anonymous case is known by its
+    /// receipt only, so its code is not shown to them.
+    pub fn public_code(&self, case: &Case) -> String {
+        if case.anonymous {
+            self.text("anonymous-case")
+        } else {
+            case.code.clone()
+        }
+    }
+
+    /// A case with its timeline, for its reporter.
+    pub fn case(&self, case: &Case) -> Card {
+        let when = |at| crate::thai::format_datetime(at, self.lang);
+        let mut lines = vec![
+            format!("{}: {}", self.text("label-kind"), self.kind_name(case.kind)),
+            format!(
+                "{}: {}",
+                self.text("label-category"),
+                self.category_name(&case.category)
+            ),
+            format!(
+                "{}: {}",
+                self.text("label-division"),
+                self.engine
+                    .settings()
+                    .division_name(&case.division, self.lang)
+            ),
+            format!(
+                "{}: {}",
+                self.text("label-status"),
+                self.status_name(case.status)
+            ),
+            format!("{}:", self.text("label-timeline")),
+        ];
+        for event in &case.events {
+            let what = match &event.kind {
+                CaseEventKind::Filed => self.text("timeline-filed"),
+                CaseEventKind::StatusChanged { to } => {
+                    self.text_with("timeline-status", &[("status", &self.status_name(*to))])
+                }
+                CaseEventKind::StaffAnswer { text } => {
+                    self.text_with("timeline-staff-answer", &[("text", text)])
+                }
+                CaseEventKind::ResidentInfo { text } => {
+                    self.text_with("timeline-resident-info", &[("text", text)])
+                }
+                CaseEventKind::Withdrawn => self.text("timeline-withdrawn"),
+            };
+            lines.push(format!("• {} — {what}", when(event.at)));
+        }
+        let buttons = if case.status.is_closed() {
+            vec![self.choice("button-menu", payload::MENU)]
+        } else {
+            vec![
+                self.choice("button-add-info", payload::ADD_INFO),
+                self.choice("button-withdraw", payload::WITHDRAW),
+                self.choice("button-menu", payload::MENU),
+            ]
+        };
+        Card {
+            title: self.public_code(case),
+            lines,
+            buttons,
+        }
+    }
+
+    /// The acknowledgement of a case on disk: its code, or the anonymous receipt.
+    pub fn filed(&self, filed: &FiledCase, reveal_receipt: bool) -> Vec<Outbound> {
+        let case = &filed.case;
+        let division = self
+            .engine
+            .settings()
+            .division_name(&case.division, self.lang);
+        let filed_at = crate::thai::format_datetime(case.created_at, self.lang);
+        let Some(receipt) = &filed.receipt else {
+            return vec![Outbound::Card(Card {
+                title: self.text_with("filed-title", &[("code", &case.code)]),
+                lines: vec![
+                    format!("{}: {}", self.text("label-kind"), self.kind_name(case.kind)),
+                    format!(
+                        "{}: {}",
+                        self.text("label-category"),
+                        self.category_name(&case.category)
+                    ),
+                    format!("{}: {division}", self.text("label-forwarded-to")),
+                    format!("{}: {filed_at}", self.text("label-filed-at")),
+                    self.text_with("filed-follow-hint", &[("code", &case.code)]),
+                ],
+                buttons: vec![self.choice("button-menu", payload::MENU)],
+            })];
+        };
+        let text = if reveal_receipt {
+            self.text_with(
+                "filed-anonymous",
+                &[
+                    ("receipt", &receipt.display()),
+                    ("division", &division),
+                    ("at", &filed_at),
+                ],
+            )
+        } else {
+            self.text("filed-anonymous-redelivered")
+        };
+        vec![self.menu(&text)]
+    }
+}

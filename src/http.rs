@@ -1,0 +1,30 @@
+//! The HTTP server's router: health, the web chat, and (later) the platform webhooks and
+//! the staff console, all sharing one `AppState`.
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::config::Settings;
+use crate::inbox::Inbox;
+
+/// What every handler can reach, passed with `Router::with_state` (no globals).
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub inbox: Arc<Inbox>,
+}
+
+/// The whole application's routes; tests call it without a socket.
+pub fn build_router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(crate::channels::web::routes(&state))
+        .with_state(state)
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}

@@ -1,0 +1,258 @@
+//! The `tambon` command: serve, chat in the terminal, inspect cases and the knowledge base.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use tambon::config::Settings;
+use tambon::domain::case::CaseCode;
+use tambon::domain::Lang;
+use tambon::startup::{self, Application, Core};
+use tambon::store::{DeliveryState, Store};
+
+#[derive(Parser)]
+#[command(
+    name = "tambon",
+    version,
+    about = "Community chat bot of a Thai Subdistrict Administrative Organization"
+)]
+struct Cli {
+    /// The configuration file.
+    #[arg(
+        long,
+        global = true,
+        env = "TAMBON_CONFIG",
+        default_value = "config/tambon.toml"
+    )]
+    config: PathBuf,
+    /// Where the store lives; overrides `server.data_dir` of the configuration.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web chat and the webhooks.
+    Serve {
+        /// Address to listen on, e.g. 0.0.0.0:8080; overrides `server.listen`.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Chat with tambon in this terminal, as a resident.
+    Chat {
+        /// Who you are in this chat (your cases are filed under this name).
+        #[arg(long, default_value = "local")]
+        user: String,
+    },
+    /// Inspect cases and their deliveries.
+    Cases {
+        #[command(subcommand)]
+        command: CasesCommand,
+    },
+    /// Show or validate the knowledge base.
+    Kb {
+        #[command(subcommand)]
+        command: KbCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CasesCommand {
+    /// One line per case.
+    List,
+    /// A case in full, by its code.
+    Show { code: String },
+    /// Forwarding deliveries: pending, delivered and dead.
+    Deliveries {
+        /// Only the dead ones.
+        #[arg(long)]
+        dead: bool,
+    },
+    /// Put a dead delivery back in the queue.
+    Retry { delivery_id: u64 },
+}
+
+#[derive(Subcommand)]
+enum KbCommand {
+    /// Print the measures with their divisions and status.
+    Show {
+        #[arg(long, default_value = "th")]
+        lang: String,
+    },
+    /// Check measures.toml and vocabulary.toml; exit non-zero with the line of an error.
+    Validate,
+    /// Answer a question as a resident would be answered: for tuning the vocabulary.
+    Ask {
+        question: String,
+        /// Also print the concepts found and how each item scored.
+        #[arg(long)]
+        explain: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tambon::telemetry::init();
+    let mut settings = Settings::load(&cli.config)?;
+    if let Some(data_dir) = cli.data_dir {
+        settings.server.data_dir = data_dir;
+    }
+    match cli.command {
+        Command::Serve { listen } => {
+            if let Some(listen) = listen {
+                settings.server.listen = listen;
+            }
+            let app = Application::build(settings).await?;
+            app.run_until_stopped(startup::shutdown_signal()).await
+        }
+        Command::Chat { user } => {
+            let core = Core::build(settings)?;
+            let background = core.spawn_background();
+            let result = tambon::channels::terminal::run(Arc::clone(&core.inbox), user).await;
+            background.abort();
+            core.store.sync().await?;
+            result
+        }
+        Command::Cases { command } => {
+            let store = Store::open(&settings.server.data_dir)?;
+            cases(&store, command)
+        }
+        Command::Kb { command } => kb(&settings, command),
+    }
+}
+
+fn cases(store: &Store, command: CasesCommand) -> anyhow::Result<()> {
+    match command {
+        CasesCommand::List => {
+            println!(
+                "{:<14} {:<11} {:<12} {:<12} {:<12} filed (Bangkok)",
+                "code", "kind", "category", "division", "status"
+            );
+            for case in store.all_cases() {
+                let case = case?;
+                println!(
+                    "{:<14} {:<11} {:<12} {:<12} {:<12} {}",
+                    case.code,
+                    case.kind.as_str(),
+                    case.category,
+                    case.division,
+                    case.status.as_str(),
+                    tambon::thai::format_datetime(case.created_at, Lang::Th)
+                );
+            }
+            println!("{} case(s)", store.n_cases());
+        }
+        CasesCommand::Show { code } => {
+            let parsed = CaseCode::parse(&code)
+                .ok_or_else(|| anyhow::anyhow!("`{code}` is not a case code"))?;
+            let case = store
+                .case_by_code(&parsed)?
+                .ok_or_else(|| anyhow::anyhow!("no case {parsed}"))?;
+            println!("{}", serde_json::to_string_pretty(&case)?);
+        }
+        CasesCommand::Deliveries { dead } => {
+            println!(
+                "{:<6} {:<20} {:<10} {:<8} {:<14} last error",
+                "id", "destination", "state", "tries", "case"
+            );
+            for delivery in store.all_deliveries() {
+                let delivery = delivery?;
+                if dead && delivery.state != DeliveryState::Dead {
+                    continue;
+                }
+                let state = match delivery.state {
+                    DeliveryState::Pending => "pending",
+                    DeliveryState::Delivered => "delivered",
+                    DeliveryState::Dead => "DEAD",
+                };
+                println!(
+                    "{:<6} {:<20} {:<10} {:<8} {:<14} {}",
+                    delivery.id,
+                    delivery.destination,
+                    state,
+                    delivery.attempts,
+                    delivery.body["case"]["code"].as_str().unwrap_or("-"),
+                    delivery.last_error.as_deref().unwrap_or("")
+                );
+            }
+        }
+        CasesCommand::Retry { delivery_id } => {
+            if store.retry_delivery(delivery_id, chrono::Utc::now())? {
+                store.sync_blocking()?;
+                println!("delivery {delivery_id} is queued again");
+            } else {
+                anyhow::bail!("no dead delivery {delivery_id}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn kb(settings: &Settings, command: KbCommand) -> anyhow::Result<()> {
+    let settings = Arc::new(settings.clone());
+    let engine = startup::load_engine(&settings)?;
+    match command {
+        KbCommand::Validate => {
+            let kb = engine.kb();
+            let n_measures: usize = kb.items.iter().map(|i| i.measures.len()).sum();
+            println!(
+                "ok: {} assessments, {} items, {} measures",
+                kb.assessments.len(),
+                kb.items.len(),
+                n_measures
+            );
+        }
+        KbCommand::Ask { question, explain } => {
+            if explain {
+                println!("{}", engine.explain_question(&question));
+            }
+            let lang = tambon::thai::detect_lang(&question).unwrap_or_default();
+            for reply in engine.answer_question(lang, &question) {
+                match reply {
+                    tambon::engine::Outbound::Card(card) => {
+                        println!("== {} ==", card.title);
+                        for line in card.lines {
+                            println!("{line}");
+                        }
+                    }
+                    tambon::engine::Outbound::Text { text }
+                    | tambon::engine::Outbound::QuickReplies { text, .. } => {
+                        println!("{text}");
+                    }
+                }
+            }
+        }
+        KbCommand::Show { lang } => {
+            let lang = if lang == "en" { Lang::En } else { Lang::Th };
+            let kb = engine.kb();
+            for assessment in &kb.assessments {
+                println!(
+                    "{} — {} ({:.2})",
+                    assessment.acronym(),
+                    assessment.indicator(lang),
+                    assessment.score
+                );
+                for item in kb.items.iter().filter(|i| i.assessment == assessment.id) {
+                    println!("  [{}] {:?}", item.id, item.status);
+                    for weakness in &item.weaknesses {
+                        println!("    ! {}", weakness.get(lang));
+                    }
+                    for measure in &item.measures {
+                        println!("    • {}", measure.name.get(lang));
+                    }
+                    let divisions: Vec<String> = item
+                        .divisions
+                        .iter()
+                        .map(|d| settings.division_name(d, lang))
+                        .collect();
+                    println!("    → {}", divisions.join(", "));
+                }
+            }
+        }
+    }
+    Ok(())
+}

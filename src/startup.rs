@@ -1,0 +1,189 @@
+//! Building the application from settings, and running it until it is told to stop.
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::config::Settings;
+use crate::delivery::Dispatcher;
+use crate::engine::Engine;
+use crate::http::{build_router, AppState};
+use crate::inbox::Inbox;
+use crate::kb::{Index, KnowledgeBase};
+use crate::locales::Locales;
+use crate::store::Store;
+
+/// How long a processed event id is remembered for dedupe.
+const OUTCOME_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// The parts every front end (server, terminal chat) shares.
+pub struct Core {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub inbox: Arc<Inbox>,
+    pub dispatcher: Dispatcher,
+}
+
+impl Core {
+    /// Opens the store and loads the knowledge base and texts.
+    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+        let settings = Arc::new(settings);
+        let engine = load_engine(&settings)?;
+        let data_dir = &settings.server.data_dir;
+        let store = Store::open(data_dir).with_context(|| {
+            format!(
+                "cannot open the data directory {} (is another tambon process using it?)",
+                data_dir.display()
+            )
+        })?;
+        let wake = Arc::new(Notify::new());
+        let dispatcher = Dispatcher::new(store.clone(), Arc::clone(&settings), Arc::clone(&wake))?;
+        let inbox = Arc::new(Inbox::new(
+            engine,
+            store.clone(),
+            Arc::clone(&settings),
+            wake,
+        )?);
+        Ok(Self {
+            settings,
+            store,
+            inbox,
+            dispatcher,
+        })
+    }
+
+    /// Runs the outbox dispatcher and the dedupe pruning in the background.
+    pub fn spawn_background(&self) -> tokio::task::JoinHandle<anyhow::Result<()>> {
+        let dispatcher = self.dispatcher.clone();
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            let prune = async {
+                let mut every = tokio::time::interval(PRUNE_EVERY);
+                loop {
+                    every.tick().await;
+                    let store = store.clone();
+                    let max_age = i64::try_from(OUTCOME_RETENTION.as_millis()).unwrap_or(i64::MAX);
+                    match tokio::task::spawn_blocking(move || store.prune_outcomes(max_age)).await {
+                        Ok(Ok(n_removed)) => tracing::debug!(n_removed, "pruned old event ids"),
+                        Ok(Err(error)) => tracing::warn!(error = ?error, "cannot prune event ids"),
+                        Err(error) => tracing::warn!(%error, "prune task failed"),
+                    }
+                }
+            };
+            tokio::select! {
+                result = dispatcher.run() => result.context("the dispatcher stopped"),
+                () = prune => Ok(()),
+            }
+        })
+    }
+}
+
+/// Loads the knowledge base, the vocabulary and the texts into an engine.
+pub fn load_engine(settings: &Arc<Settings>) -> anyhow::Result<Engine> {
+    let division_ids: Vec<&str> = settings.divisions.iter().map(|d| d.id.as_str()).collect();
+    let kb = KnowledgeBase::load(&settings.paths.measures, &division_ids)?;
+    let divisions: Vec<(&str, &str, &str)> = settings
+        .divisions
+        .iter()
+        .map(|d| (d.id.as_str(), d.th.as_str(), d.en.as_str()))
+        .collect();
+    let index = Index::load(&settings.paths.vocabulary, &kb, &divisions)?;
+    let locales = Locales::load(&settings.paths.locales)?;
+    Ok(Engine::new(
+        Arc::clone(settings),
+        Arc::new(kb),
+        Arc::new(index),
+        Arc::new(locales),
+    ))
+}
+
+/// The HTTP server with its background tasks.
+pub struct Application {
+    listener: TcpListener,
+    core: Core,
+}
+
+impl Application {
+    /// Builds everything and binds the listener (port 0 picks a free port).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listen = settings.server.listen;
+        let core = Core::build(settings)?;
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        Ok(Self { listener, core })
+    }
+
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Serves until `shutdown` completes, then finishes open requests and flushes.
+    pub async fn run_until_stopped<F>(self, shutdown: F) -> anyhow::Result<()>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let state = AppState {
+            settings: Arc::clone(&self.core.settings),
+            inbox: Arc::clone(&self.core.inbox),
+        };
+        let mut background = self.core.spawn_background();
+        tracing::info!(address = %self.listener.local_addr()?, "tambon is serving");
+        let server =
+            axum::serve(self.listener, build_router(state)).with_graceful_shutdown(shutdown);
+        let result = tokio::select! {
+            result = server => result.context("the HTTP server failed"),
+            result = &mut background => match result {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(error)) => Err(error),
+                Err(error) => Err(anyhow::Error::from(error).context("a background task panicked")),
+            },
+        };
+        // A delivery cut off here is still pending in the outbox and resumes at the next start.
+        background.abort();
+        let _ = background.await;
+        self.core.store.sync().await?;
+        tracing::info!("tambon stopped");
+        result
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}
+
+/// Resolves the default configuration path: `config/tambon.toml` under the working
+/// directory.
+#[must_use]
+pub fn default_config_path() -> &'static Path {
+    Path::new("config/tambon.toml")
+}

@@ -1,0 +1,312 @@
+//! Cases: filing, lookup and the changes a resident makes, each committed in one sled
+//! transaction together with the conversation state, the processed-event marker and the
+//! outbox deliveries it causes.
+
+use chrono::{DateTime, Utc};
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::Transactional as _;
+
+use crate::delivery::forward::{self, Notice};
+use crate::domain::case::{
+    Case, CaseCode, CaseEvent, CaseEventKind, NewCase, Status, CASE_RECORD_VERSION,
+};
+use crate::domain::{Channel, ChatKey};
+use crate::engine::Conversation;
+use crate::store::outbox::Delivery;
+use crate::store::{
+    decode, encode, get_json, keys, ConversationRecord, Error, OutcomeRecord, Result, Store,
+    RECORD_VERSION,
+};
+
+/// A change to cases that a conversation turn makes.
+#[derive(Debug)]
+pub enum CaseChange {
+    /// File a new case. `receipt_hash` is set for an anonymous corruption complaint.
+    File {
+        case: Box<NewCase>,
+        receipt_hash: Option<Vec<u8>>,
+        destinations: Vec<String>,
+    },
+    /// The resident adds information to an open case.
+    AddInfo {
+        case_id: u64,
+        text: String,
+        destinations: Vec<String>,
+    },
+    /// The resident withdraws an open case.
+    Withdraw {
+        case_id: u64,
+        destinations: Vec<String>,
+    },
+}
+
+/// Everything one processed event changes.
+pub struct Turn<'a> {
+    pub chat: &'a ChatKey,
+    /// The platform event id, marked as processed in the same transaction.
+    pub event: Option<(Channel, &'a str)>,
+    pub conversation: &'a Conversation,
+    pub change: Option<CaseChange>,
+    pub now: DateTime<Utc>,
+}
+
+type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
+
+impl Store {
+    /// Commits a turn atomically and returns the case it filed or changed. Not yet
+    /// durable: call `sync` before telling the resident.
+    pub fn commit_turn(&self, turn: Turn<'_>) -> Result<Option<Case>> {
+        let chat_key = keys::chat(turn.chat);
+        let conversation = encode(&ConversationRecord {
+            v: RECORD_VERSION,
+            conversation: turn.conversation.clone(),
+        })?;
+        let outcome = encode(&OutcomeRecord {
+            v: RECORD_VERSION,
+            at_ms: turn.now.timestamp_millis(),
+            replies: None,
+        })?;
+        let result = (
+            &self.meta,
+            &self.chatkey_conversation,
+            &self.eventkey_outcome,
+            &self.caseid_case,
+            &self.casecode_caseid,
+            &self.receipthash_caseid,
+            &self.reporter_caseid,
+            &self.deliveryid_delivery,
+            &self.due_deliveryid,
+        )
+            .transaction(
+                |(
+                    meta,
+                    conversations,
+                    outcomes,
+                    cases,
+                    codes,
+                    receipts,
+                    reporters,
+                    deliveries,
+                    due,
+                )| {
+                    conversations.insert(chat_key.as_slice(), conversation.as_slice())?;
+                    if let Some((channel, event_id)) = turn.event {
+                        outcomes.insert(keys::event(channel, event_id), outcome.as_slice())?;
+                    }
+                    let Some(change) = &turn.change else {
+                        return Ok(None);
+                    };
+                    let outbox = Outbox { deliveries, due };
+                    let case = match change {
+                        CaseChange::File {
+                            case,
+                            receipt_hash,
+                            destinations,
+                        } => {
+                            let filed = new_case(meta, cases, case, turn.now)?;
+                            codes.insert(filed.code.as_bytes(), &keys::id(filed.id))?;
+                            match receipt_hash {
+                                Some(hash) => {
+                                    receipts.insert(hash.as_slice(), &keys::id(filed.id))?;
+                                }
+                                None => {
+                                    if let Some(reporter) = &filed.reporter {
+                                        reporters
+                                            .insert(keys::reporter_case(reporter, filed.id), &[])?;
+                                    }
+                                }
+                            }
+                            outbox.enqueue(destinations, &filed, &Notice::Filed, turn.now)?;
+                            filed
+                        }
+                        CaseChange::AddInfo {
+                            case_id,
+                            text,
+                            destinations,
+                        } => {
+                            let mut case = load_case(cases, *case_id)?;
+                            case.events.push(CaseEvent {
+                                at: turn.now,
+                                kind: CaseEventKind::ResidentInfo { text: text.clone() },
+                            });
+                            cases.insert(&keys::id(case.id), encode(&case).map_err(abort)?)?;
+                            outbox.enqueue(
+                                destinations,
+                                &case,
+                                &Notice::InfoAdded { text: text.clone() },
+                                turn.now,
+                            )?;
+                            case
+                        }
+                        CaseChange::Withdraw {
+                            case_id,
+                            destinations,
+                        } => {
+                            let mut case = load_case(cases, *case_id)?;
+                            case.status = Status::Withdrawn;
+                            case.events.push(CaseEvent {
+                                at: turn.now,
+                                kind: CaseEventKind::Withdrawn,
+                            });
+                            cases.insert(&keys::id(case.id), encode(&case).map_err(abort)?)?;
+                            outbox.enqueue(destinations, &case, &Notice::Withdrawn, turn.now)?;
+                            case
+                        }
+                    };
+                    Ok(Some(case))
+                },
+            );
+        match result {
+            Ok(case) => Ok(case),
+            Err(TransactionError::Abort(error)) => Err(error),
+            Err(TransactionError::Storage(error)) => Err(Error::Sled(error)),
+        }
+    }
+
+    pub fn case(&self, case_id: u64) -> Result<Option<Case>> {
+        get_json(&self.caseid_case, "caseid_case", &keys::id(case_id))
+    }
+
+    pub fn case_by_code(&self, code: &CaseCode) -> Result<Option<Case>> {
+        match self.casecode_caseid.get(code.to_string().as_bytes())? {
+            Some(id) => match keys::parse_id(&id) {
+                Some(id) => self.case(id),
+                None => Ok(None),
+            },
+            None => Ok(None),
+        }
+    }
+
+    pub fn case_by_receipt_hash(&self, hash: &[u8]) -> Result<Option<Case>> {
+        match self.receipthash_caseid.get(hash)? {
+            Some(id) => match keys::parse_id(&id) {
+                Some(id) => self.case(id),
+                None => Ok(None),
+            },
+            None => Ok(None),
+        }
+    }
+
+    /// The cases a resident filed under their name, oldest first.
+    pub fn cases_of(&self, reporter: &ChatKey) -> Result<Vec<Case>> {
+        let mut found = Vec::new();
+        for entry in self
+            .reporter_caseid
+            .scan_prefix(keys::reporter_prefix(reporter))
+        {
+            let (key, _) = entry?;
+            let Some(id) = key
+                .len()
+                .checked_sub(8)
+                .and_then(|at| keys::parse_id(&key[at..]))
+            else {
+                continue;
+            };
+            if let Some(case) = self.case(id)? {
+                found.push(case);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Every case, oldest first.
+    pub fn all_cases(&self) -> impl Iterator<Item = Result<Case>> + '_ {
+        self.caseid_case
+            .iter()
+            .map(|entry| decode("caseid_case", &entry?.1))
+    }
+
+    pub fn n_cases(&self) -> usize {
+        self.caseid_case.len()
+    }
+}
+
+fn abort(error: Error) -> ConflictableTransactionError<Error> {
+    ConflictableTransactionError::Abort(error)
+}
+
+fn load_case(cases: &TransactionalTree, case_id: u64) -> TxResult<Case> {
+    let bytes = cases
+        .get(keys::id(case_id))?
+        .ok_or_else(|| abort(Error::NoSuchCase(case_id)))?;
+    decode("caseid_case", &bytes).map_err(abort)
+}
+
+/// Allocates the next code of the kind and year, and writes the case.
+fn new_case(
+    meta: &TransactionalTree,
+    cases: &TransactionalTree,
+    new: &NewCase,
+    now: DateTime<Utc>,
+) -> TxResult<Case> {
+    let year_be = crate::thai::buddhist_year(now);
+    let prefix = new.kind.code_prefix();
+    let sequence_key = keys::sequence(prefix, year_be);
+    let number = meta
+        .get(&sequence_key)?
+        .and_then(|bytes| keys::parse_id(&bytes))
+        .unwrap_or(0)
+        + 1;
+    meta.insert(sequence_key, &keys::id(number))?;
+    let id = cases.generate_id()?;
+    let code = CaseCode {
+        kind: new.kind,
+        year_be,
+        number: u32::try_from(number).unwrap_or(u32::MAX),
+    };
+    let case = Case {
+        v: CASE_RECORD_VERSION,
+        id,
+        code: code.to_string(),
+        kind: new.kind,
+        category: new.category.clone(),
+        division: new.division.clone(),
+        text: new.text.clone(),
+        location: new.location.clone(),
+        place: new.place.clone(),
+        photos: new.photos.clone(),
+        contact: new.contact.clone(),
+        reporter: (!new.anonymous).then(|| new.reporter.clone()),
+        anonymous: new.anonymous,
+        status: Status::Received,
+        created_at: now,
+        events: vec![CaseEvent {
+            at: now,
+            kind: CaseEventKind::Filed,
+        }],
+    };
+    cases.insert(&keys::id(id), encode(&case).map_err(abort)?)?;
+    Ok(case)
+}
+
+/// The outbox trees inside a transaction.
+struct Outbox<'a> {
+    deliveries: &'a TransactionalTree,
+    due: &'a TransactionalTree,
+}
+
+impl Outbox<'_> {
+    fn enqueue(
+        &self,
+        destinations: &[String],
+        case: &Case,
+        notice: &Notice,
+        now: DateTime<Utc>,
+    ) -> TxResult<()> {
+        for destination in destinations {
+            let id = self.deliveries.generate_id()?;
+            let delivery = Delivery::new(
+                id,
+                destination.clone(),
+                Some(case.id),
+                forward::body(case, notice),
+                now,
+            );
+            self.deliveries
+                .insert(&keys::id(id), encode(&delivery).map_err(abort)?)?;
+            self.due
+                .insert(&keys::due(delivery.next_attempt_ms, id), &[])?;
+        }
+        Ok(())
+    }
+}

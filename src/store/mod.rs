@@ -1,0 +1,299 @@
+//! The store: the only module that touches sled. It offers typed operations (load a
+//! conversation, file a case, enqueue a delivery…) and never hands out trees or bytes.
+//!
+//! Every change that a resident is told about is first made durable with
+//! `Store::sync`, which batches concurrent callers into one flush (group commit): under
+//! load one fsync serves many events instead of one each.
+
+mod cases;
+mod keys;
+mod outbox;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Channel, ChatKey};
+use crate::engine::Conversation;
+
+pub use cases::{CaseChange, Turn};
+pub use outbox::{unix_ms, Delivery, DeliveryState};
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// sled failed: disk full, I/O error, or the data directory is locked by another process.
+    #[error("storage failure")]
+    Sled(#[from] sled::Error),
+    /// A record could not be read back: written by an incompatible version, or damaged.
+    #[error("unreadable record in tree {tree}")]
+    Corrupt {
+        tree: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("a record could not be encoded")]
+    Encode(#[source] serde_json::Error),
+    /// A change names a case that does not exist.
+    #[error("no case with id {0}")]
+    NoSuchCase(u64),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Version of the stored conversation and outcome records.
+const RECORD_VERSION: u8 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct ConversationRecord {
+    v: u8,
+    conversation: Conversation,
+}
+
+/// What was answered to an event, kept so that a redelivery gets the same answer
+/// without being processed again.
+#[derive(Serialize, Deserialize)]
+struct OutcomeRecord {
+    v: u8,
+    at_ms: i64,
+    replies: Option<serde_json::Value>,
+}
+
+/// A photo a resident sent, kept with the case.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Media {
+    pub content_type: String,
+    #[serde(with = "base64_bytes")]
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    meta: sled::Tree,
+    chatkey_conversation: sled::Tree,
+    eventkey_outcome: sled::Tree,
+    caseid_case: sled::Tree,
+    casecode_caseid: sled::Tree,
+    receipthash_caseid: sled::Tree,
+    reporter_caseid: sled::Tree,
+    deliveryid_delivery: sled::Tree,
+    due_deliveryid: sled::Tree,
+    mediaid_media: sled::Tree,
+    commit: std::sync::Arc<GroupCommit>,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let db = sled::Config::new()
+            .path(dir)
+            // Durability comes from our own group-committed flushes, not a timer.
+            .flush_every_ms(None)
+            .cache_capacity(32 * 1024 * 1024)
+            .open()?;
+        Self::from_db(db)
+    }
+
+    /// A store that lives in memory and disappears when dropped: for tests.
+    pub fn temporary() -> Result<Self> {
+        Self::from_db(sled::Config::new().temporary(true).open()?)
+    }
+
+    fn from_db(db: sled::Db) -> Result<Self> {
+        let tree = |name: &str| db.open_tree(name);
+        Ok(Self {
+            meta: tree("meta")?,
+            chatkey_conversation: tree("chatkey_conversation")?,
+            eventkey_outcome: tree("eventkey_outcome")?,
+            caseid_case: tree("caseid_case")?,
+            casecode_caseid: tree("casecode_caseid")?,
+            receipthash_caseid: tree("receipthash_caseid")?,
+            reporter_caseid: tree("reporter_caseid")?,
+            deliveryid_delivery: tree("deliveryid_delivery")?,
+            due_deliveryid: tree("due_deliveryid")?,
+            mediaid_media: tree("mediaid_media")?,
+            commit: std::sync::Arc::new(GroupCommit::default()),
+            db,
+        })
+    }
+
+    /// Waits until every change made before this call is on disk. Concurrent callers
+    /// share one flush.
+    pub async fn sync(&self) -> Result<()> {
+        self.commit.sync(&self.db).await
+    }
+
+    /// Flushes everything now, for command-line tools outside the async runtime.
+    pub fn sync_blocking(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// A random secret of this installation, created on first use: keys the hashes that
+    /// stand for personal data in logs, and salts receipt hashes.
+    pub fn installation_secret(&self) -> Result<Vec<u8>> {
+        const KEY: &[u8] = b"installation_secret";
+        if let Some(secret) = self.meta.get(KEY)? {
+            return Ok(secret.to_vec());
+        }
+        let mut secret = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
+        // Two first starts racing: whoever wrote first wins, and both use that.
+        match self
+            .meta
+            .compare_and_swap(KEY, None as Option<&[u8]>, Some(&secret[..]))?
+        {
+            Ok(()) => {
+                self.db.flush()?;
+                Ok(secret.to_vec())
+            }
+            Err(current) => Ok(current.current.map(|v| v.to_vec()).unwrap_or_default()),
+        }
+    }
+
+    pub fn conversation(&self, chat: &ChatKey) -> Result<Option<Conversation>> {
+        let record: Option<ConversationRecord> = get_json(
+            &self.chatkey_conversation,
+            "chatkey_conversation",
+            &keys::chat(chat),
+        )?;
+        Ok(record.map(|r| r.conversation))
+    }
+
+    /// The stored answer to an event already processed, if it was. `Some(None)` means
+    /// processed, with its answer not kept.
+    pub fn outcome(
+        &self,
+        channel: Channel,
+        event_id: &str,
+    ) -> Result<Option<Option<serde_json::Value>>> {
+        let record: Option<OutcomeRecord> = get_json(
+            &self.eventkey_outcome,
+            "eventkey_outcome",
+            &keys::event(channel, event_id),
+        )?;
+        Ok(record.map(|r| r.replies))
+    }
+
+    /// Keeps the answer to a processed event for redeliveries.
+    pub fn record_replies(
+        &self,
+        channel: Channel,
+        event_id: &str,
+        replies: serde_json::Value,
+    ) -> Result<()> {
+        let record = OutcomeRecord {
+            v: RECORD_VERSION,
+            at_ms: chrono::Utc::now().timestamp_millis(),
+            replies: Some(replies),
+        };
+        self.eventkey_outcome
+            .insert(keys::event(channel, event_id), encode(&record)?)?;
+        Ok(())
+    }
+
+    /// Forgets processed events older than `max_age_ms`: platforms redeliver within
+    /// minutes to hours, so the dedupe window need not be forever.
+    pub fn prune_outcomes(&self, max_age_ms: i64) -> Result<usize> {
+        let cutoff = chrono::Utc::now().timestamp_millis() - max_age_ms;
+        let mut n_removed = 0;
+        for entry in self.eventkey_outcome.iter() {
+            let (key, value) = entry?;
+            let old = serde_json::from_slice::<OutcomeRecord>(&value)
+                .map_or(true, |record| record.at_ms < cutoff);
+            if old {
+                self.eventkey_outcome.remove(key)?;
+                n_removed += 1;
+            }
+        }
+        Ok(n_removed)
+    }
+
+    pub fn save_media(&self, media: &Media) -> Result<String> {
+        let id = self.db.generate_id()?;
+        let mut suffix = [0u8; 8];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut suffix);
+        // Unguessable, so that one resident cannot attach another's photo.
+        let media_id = format!("m{id}-{}", hex::encode(suffix));
+        self.mediaid_media
+            .insert(media_id.as_bytes(), encode(media)?)?;
+        Ok(media_id)
+    }
+
+    pub fn media(&self, media_id: &str) -> Result<Option<Media>> {
+        get_json(&self.mediaid_media, "mediaid_media", media_id.as_bytes())
+    }
+}
+
+fn encode<T>(value: &T) -> Result<Vec<u8>>
+where
+    T: Serialize,
+{
+    serde_json::to_vec(value).map_err(Error::Encode)
+}
+
+fn decode<T>(tree: &'static str, bytes: &[u8]) -> Result<T>
+where
+    T: DeserializeOwned,
+{
+    serde_json::from_slice(bytes).map_err(|source| Error::Corrupt { tree, source })
+}
+
+fn get_json<T>(tree: &sled::Tree, name: &'static str, key: &[u8]) -> Result<Option<T>>
+where
+    T: DeserializeOwned,
+{
+    tree.get(key)?.map(|bytes| decode(name, &bytes)).transpose()
+}
+
+/// Group commit: each caller takes a ticket after its write; one flush makes every write
+/// with a ticket taken before the flush began durable, so waiting callers whose ticket is
+/// covered return without flushing again.
+#[derive(Default)]
+struct GroupCommit {
+    tickets: AtomicU64,
+    flushed: AtomicU64,
+    flushing: tokio::sync::Mutex<()>,
+}
+
+impl GroupCommit {
+    async fn sync(&self, db: &sled::Db) -> Result<()> {
+        let ticket = self.tickets.fetch_add(1, Ordering::SeqCst) + 1;
+        let _flushing = self.flushing.lock().await;
+        if self.flushed.load(Ordering::SeqCst) >= ticket {
+            return Ok(());
+        }
+        let covered = self.tickets.load(Ordering::SeqCst);
+        db.flush_async().await?;
+        self.flushed.fetch_max(covered, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+mod base64_bytes {
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error>
+    where
+        S: Serializer,
+    {
+        serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D>(deserializer: D) -> Result<Vec<u8>, D::Error>
+    where
+        D: Deserializer<'de>,
+    {
+        let text = String::deserialize(deserializer)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests;

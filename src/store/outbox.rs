@@ -1,0 +1,154 @@
+//! The outbox: deliveries waiting to leave the process, with their retry schedule.
+//!
+//! `deliveryid_delivery` holds every delivery; `due_deliveryid` indexes the pending ones
+//! by when they are next due, so the dispatcher reads only what it must send.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sled::Transactional as _;
+
+use crate::store::{decode, encode, get_json, keys, Error, Result, Store, RECORD_VERSION};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+    /// Gave up after the last attempt; staff can see it and retry.
+    Dead,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Delivery {
+    pub v: u8,
+    pub id: u64,
+    /// A destination id of `tambon.toml`.
+    pub destination: String,
+    pub case_id: Option<u64>,
+    /// The JSON to send, fixed when the delivery was enqueued.
+    pub body: serde_json::Value,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub next_attempt_ms: u64,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl Delivery {
+    #[must_use]
+    pub fn new(
+        id: u64,
+        destination: String,
+        case_id: Option<u64>,
+        body: serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            v: RECORD_VERSION,
+            id,
+            destination,
+            case_id,
+            body,
+            state: DeliveryState::Pending,
+            attempts: 0,
+            next_attempt_ms: unix_ms(now),
+            last_error: None,
+            created_at: now,
+            finished_at: None,
+        }
+    }
+}
+
+#[must_use]
+pub fn unix_ms(at: DateTime<Utc>) -> u64 {
+    u64::try_from(at.timestamp_millis()).unwrap_or(0)
+}
+
+impl Store {
+    /// Pending deliveries due at `now`, earliest first, at most `limit`.
+    pub fn due_deliveries(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Delivery>> {
+        let now_ms = unix_ms(now);
+        let mut due = Vec::new();
+        for entry in self.due_deliveryid.iter() {
+            let (key, _) = entry?;
+            let Some((due_ms, id)) = keys::parse_due(&key) else {
+                continue;
+            };
+            if due_ms > now_ms || due.len() >= limit {
+                break;
+            }
+            if let Some(delivery) = self.delivery(id)? {
+                due.push(delivery);
+            }
+        }
+        Ok(due)
+    }
+
+    /// When the next pending delivery is due, in Unix milliseconds.
+    pub fn next_due_ms(&self) -> Result<Option<u64>> {
+        Ok(self
+            .due_deliveryid
+            .first()?
+            .and_then(|(key, _)| keys::parse_due(&key))
+            .map(|(due_ms, _)| due_ms))
+    }
+
+    pub fn delivery(&self, id: u64) -> Result<Option<Delivery>> {
+        get_json(
+            &self.deliveryid_delivery,
+            "deliveryid_delivery",
+            &keys::id(id),
+        )
+    }
+
+    /// Writes the delivery's new state and moves it in the due index: out of it when
+    /// delivered or dead, to its new time when rescheduled.
+    pub fn update_delivery(&self, previous_due_ms: u64, delivery: &Delivery) -> Result<()> {
+        let record = encode(delivery)?;
+        let old_due = keys::due(previous_due_ms, delivery.id);
+        let new_due = (delivery.state == DeliveryState::Pending)
+            .then(|| keys::due(delivery.next_attempt_ms, delivery.id));
+        (&self.deliveryid_delivery, &self.due_deliveryid)
+            .transaction(|(deliveries, due)| {
+                deliveries.insert(&keys::id(delivery.id), record.as_slice())?;
+                due.remove(&old_due)?;
+                if let Some(new_due) = new_due {
+                    due.insert(&new_due, &[])?;
+                }
+                Ok(())
+            })
+            .map_err(
+                |error: sled::transaction::TransactionError<()>| match error {
+                    sled::transaction::TransactionError::Storage(error) => Error::Sled(error),
+                    sled::transaction::TransactionError::Abort(()) => {
+                        Error::Sled(sled::Error::Unsupported("aborted".to_owned()))
+                    }
+                },
+            )
+    }
+
+    /// Every delivery, oldest first.
+    pub fn all_deliveries(&self) -> impl Iterator<Item = Result<Delivery>> + '_ {
+        self.deliveryid_delivery
+            .iter()
+            .map(|entry| decode("deliveryid_delivery", &entry?.1))
+    }
+
+    /// Puts a dead delivery back in the queue, due now.
+    pub fn retry_delivery(&self, id: u64, now: DateTime<Utc>) -> Result<bool> {
+        let Some(mut delivery) = self.delivery(id)? else {
+            return Ok(false);
+        };
+        if delivery.state != DeliveryState::Dead {
+            return Ok(false);
+        }
+        delivery.state = DeliveryState::Pending;
+        delivery.attempts = 0;
+        delivery.finished_at = None;
+        delivery.next_attempt_ms = unix_ms(now);
+        // A dead delivery has no due entry: removing `0` is a harmless no-op.
+        self.update_delivery(0, &delivery)?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,228 @@
+use chrono::{TimeZone, Utc};
+
+use super::*;
+use crate::domain::case::{CaseKind, NewCase, Status};
+use crate::engine::Flow;
+
+fn new_case(kind: CaseKind, reporter: &ChatKey) -> NewCase {
+    NewCase {
+        kind,
+        category: "roads".to_owned(),
+        division: "engineering".to_owned(),
+        text: "ถนนหน้าวัดเป็นหลุม".to_owned(),
+        location: None,
+        place: None,
+        photos: Vec::new(),
+        contact: None,
+        reporter: reporter.clone(),
+        anonymous: false,
+    }
+}
+
+fn file(
+    store: &Store,
+    new: NewCase,
+    event: Option<&str>,
+    now: chrono::DateTime<Utc>,
+) -> crate::domain::case::Case {
+    let chat = new.reporter.clone();
+    store
+        .commit_turn(Turn {
+            chat: &chat,
+            event: event.map(|id| (Channel::Web, id)),
+            conversation: &Conversation::default(),
+            change: Some(CaseChange::File {
+                case: Box::new(new),
+                receipt_hash: None,
+                destinations: vec!["log".to_owned(), "hook".to_owned()],
+            }),
+            now,
+        })
+        .unwrap()
+        .unwrap()
+}
+
+#[test]
+fn codes_count_per_kind_and_buddhist_year() {
+    let store = Store::temporary().unwrap();
+    let alice = ChatKey::new(Channel::Web, "alice");
+    let now = Utc.with_ymd_and_hms(2026, 11, 25, 4, 0, 0).unwrap();
+    assert_eq!(
+        file(&store, new_case(CaseKind::Suggestion, &alice), None, now).code,
+        "SG-2569-0001"
+    );
+    assert_eq!(
+        file(&store, new_case(CaseKind::Suggestion, &alice), None, now).code,
+        "SG-2569-0002"
+    );
+    assert_eq!(
+        file(&store, new_case(CaseKind::Complaint, &alice), None, now).code,
+        "CP-2569-0001"
+    );
+    let next_year = Utc.with_ymd_and_hms(2027, 1, 2, 4, 0, 0).unwrap();
+    assert_eq!(
+        file(
+            &store,
+            new_case(CaseKind::Suggestion, &alice),
+            None,
+            next_year
+        )
+        .code,
+        "SG-2570-0001"
+    );
+}
+
+#[test]
+fn a_filed_case_is_found_by_code_and_reporter_and_queues_its_forwards() {
+    let store = Store::temporary().unwrap();
+    let alice = ChatKey::new(Channel::Web, "alice");
+    let bob = ChatKey::new(Channel::Web, "bob");
+    let now = Utc::now();
+    let case = file(
+        &store,
+        new_case(CaseKind::Complaint, &alice),
+        Some("e1"),
+        now,
+    );
+    let code = crate::domain::case::CaseCode::parse(&case.code).unwrap();
+    assert_eq!(store.case_by_code(&code).unwrap().unwrap(), case);
+    assert_eq!(store.cases_of(&alice).unwrap(), vec![case.clone()]);
+    assert!(store.cases_of(&bob).unwrap().is_empty());
+    assert_eq!(store.outcome(Channel::Web, "e1").unwrap(), Some(None));
+    let due = store.due_deliveries(now, 10).unwrap();
+    let destinations: Vec<&str> = due.iter().map(|d| d.destination.as_str()).collect();
+    assert_eq!(destinations, ["log", "hook"]);
+    assert_eq!(due[0].body["case"]["code"], case.code.as_str());
+    assert_eq!(due[0].body["event"], "case.filed");
+}
+
+#[test]
+fn delivery_states_move_through_the_due_index() {
+    let store = Store::temporary().unwrap();
+    let alice = ChatKey::new(Channel::Web, "alice");
+    let now = Utc::now();
+    file(&store, new_case(CaseKind::Complaint, &alice), None, now);
+    let mut delivery = store.due_deliveries(now, 10).unwrap().remove(0);
+    let was_due = delivery.next_attempt_ms;
+    delivery.attempts = 1;
+    delivery.next_attempt_ms = was_due + 60_000;
+    store.update_delivery(was_due, &delivery).unwrap();
+    // Rescheduled: no longer due now, due in a minute.
+    assert_eq!(store.due_deliveries(now, 10).unwrap().len(), 1);
+    let later = now + chrono::Duration::seconds(61);
+    assert_eq!(store.due_deliveries(later, 10).unwrap().len(), 2);
+    delivery.state = DeliveryState::Dead;
+    store
+        .update_delivery(delivery.next_attempt_ms, &delivery)
+        .unwrap();
+    assert_eq!(store.due_deliveries(later, 10).unwrap().len(), 1);
+    assert!(store.retry_delivery(delivery.id, later).unwrap());
+    assert_eq!(store.due_deliveries(later, 10).unwrap().len(), 2);
+}
+
+#[test]
+fn withdrawing_records_the_event_and_status() {
+    let store = Store::temporary().unwrap();
+    let alice = ChatKey::new(Channel::Web, "alice");
+    let case = file(
+        &store,
+        new_case(CaseKind::Complaint, &alice),
+        None,
+        Utc::now(),
+    );
+    let changed = store
+        .commit_turn(Turn {
+            chat: &alice,
+            event: None,
+            conversation: &Conversation::default(),
+            change: Some(CaseChange::Withdraw {
+                case_id: case.id,
+                destinations: Vec::new(),
+            }),
+            now: Utc::now(),
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.status, Status::Withdrawn);
+    assert_eq!(store.case(case.id).unwrap().unwrap().events.len(), 2);
+}
+
+#[test]
+fn a_missing_case_aborts_the_whole_turn() {
+    let store = Store::temporary().unwrap();
+    let alice = ChatKey::new(Channel::Web, "alice");
+    let conversation = Conversation {
+        flow: Flow::AwaitingCode,
+        ..Conversation::default()
+    };
+    let result = store.commit_turn(Turn {
+        chat: &alice,
+        event: Some((Channel::Web, "e9")),
+        conversation: &conversation,
+        change: Some(CaseChange::AddInfo {
+            case_id: 404,
+            text: "x".to_owned(),
+            destinations: Vec::new(),
+        }),
+        now: Utc::now(),
+    });
+    assert!(matches!(result, Err(Error::NoSuchCase(404))));
+    // Nothing of the turn was written.
+    assert_eq!(store.conversation(&alice).unwrap(), None);
+    assert_eq!(store.outcome(Channel::Web, "e9").unwrap(), None);
+}
+
+#[tokio::test]
+async fn state_survives_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let alice = ChatKey::new(Channel::Web, "alice");
+    let conversation = Conversation {
+        flow: Flow::AwaitingCode,
+        ..Conversation::default()
+    };
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .commit_turn(Turn {
+                chat: &alice,
+                event: None,
+                conversation: &conversation,
+                change: None,
+                now: Utc::now(),
+            })
+            .unwrap();
+        store.sync().await.unwrap();
+        let secret = store.installation_secret().unwrap();
+        assert_eq!(secret.len(), 32);
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.conversation(&alice).unwrap(), Some(conversation));
+}
+
+#[tokio::test]
+async fn concurrent_syncs_share_flushes() {
+    let store = Store::temporary().unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..32 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store.meta.insert(format!("k{n}"), &[1]).unwrap();
+            store.sync().await.unwrap();
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let flushed = store.commit.flushed.load(Ordering::SeqCst);
+    assert_eq!(flushed, store.commit.tickets.load(Ordering::SeqCst));
+}
+
+#[test]
+fn old_outcomes_are_pruned() {
+    let store = Store::temporary().unwrap();
+    store
+        .record_replies(Channel::Web, "old", serde_json::json!([]))
+        .unwrap();
+    assert_eq!(store.prune_outcomes(-1).unwrap(), 1);
+    assert_eq!(store.outcome(Channel::Web, "old").unwrap(), None);
+}

@@ -1,0 +1,32 @@
+use chrono::TimeZone;
+
+use super::*;
+
+#[test]
+fn thai_digits_become_ascii() {
+    assert_eq!(normalize_digits("SG-๒๕๖๙-๐๐๐๑"), "SG-2569-0001");
+    assert_eq!(normalize_digits("หมู่ที่ ๓"), "หมู่ที่ 3");
+}
+
+#[test]
+fn buddhist_year_follows_bangkok_new_year() {
+    // 31 Dec 2025 18:00 UTC is already 1 Jan 2026 in Bangkok: year 2569 BE.
+    let at = Utc.with_ymd_and_hms(2025, 12, 31, 18, 0, 0).unwrap();
+    assert_eq!(buddhist_year(at), 2569);
+    let at = Utc.with_ymd_and_hms(2025, 12, 31, 16, 59, 0).unwrap();
+    assert_eq!(buddhist_year(at), 2568);
+}
+
+#[test]
+fn dates_are_shown_in_bangkok_time() {
+    let at = Utc.with_ymd_and_hms(2026, 11, 25, 11, 5, 0).unwrap();
+    assert_eq!(format_datetime(at, Lang::Th), "25 พ.ย. 2569 18:05 น.");
+    assert_eq!(format_datetime(at, Lang::En), "25 Nov 2026 18:05");
+}
+
+#[test]
+fn script_tells_the_language() {
+    assert_eq!(detect_lang("สวัสดี"), Some(Lang::Th));
+    assert_eq!(detect_lang("hello"), Some(Lang::En));
+    assert_eq!(detect_lang("1234"), None);
+}
