@@ -1,0 +1,272 @@
+//! `spawn_app`: the server on port 0 over a temporary data directory, and a fake
+//! division webhook that records what it receives.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use serde_json::{json, Value};
+use tambon::config::{Destination, DestinationKind, Settings};
+use tambon::startup::Application;
+use tokio::sync::oneshot;
+
+/// The secret the fake division webhook shares with tambon.
+pub const HOOK_SECRET: &str = "test-hook-secret";
+pub const HOOK_SECRET_ENV: &str = "TAMBON_TEST_HOOK_SECRET";
+
+pub struct TestApp {
+    pub address: String,
+    client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+pub fn settings(data_dir: &Path, hook_url: Option<&str>) -> Settings {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut settings = Settings::load(&root.join("config/tambon.toml"))
+        .expect("the shipped configuration loads")
+        .with_base_dir(root);
+    settings.server.listen = "127.0.0.1:0".parse().unwrap();
+    settings.server.data_dir = data_dir.to_owned();
+    settings.delivery.base_delay_ms = 20;
+    settings.delivery.max_delay_ms = 100;
+    settings.delivery.max_attempts = 5;
+    if let Some(url) = hook_url {
+        // SAFETY of intent: every test sets the same value, so concurrent tests agree.
+        std::env::set_var(HOOK_SECRET_ENV, HOOK_SECRET);
+        settings.destinations.push(Destination {
+            id: "engineering-hook".to_owned(),
+            kind: DestinationKind::Webhook {
+                url: url.to_owned(),
+                secret_env: Some(HOOK_SECRET_ENV.to_owned()),
+            },
+        });
+        for division in &mut settings.divisions {
+            if division.id == "engineering" {
+                division.destinations.push("engineering-hook".to_owned());
+            }
+        }
+    }
+    settings
+}
+
+impl TestApp {
+    pub async fn spawn(data_dir: &Path, hook_url: Option<&str>) -> Self {
+        if std::env::var("TEST_LOG").is_ok() {
+            tambon::telemetry::init();
+        }
+        let app = Application::build(settings(data_dir, hook_url))
+            .await
+            .expect("the application builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        Self {
+            address,
+            client: reqwest::Client::new(),
+            stop: Some(stop),
+            server: Some(server),
+        }
+    }
+
+    /// Stops the server as SIGTERM would, and waits until the store is closed.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+    }
+
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.address))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts a chat message; returns the status and the JSON answer.
+    pub async fn chat(&self, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .post_raw(
+                "/api/chat",
+                "application/json",
+                serde_json::to_vec(&body).unwrap(),
+            )
+            .await;
+        let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
+        (status, response.json().await.unwrap())
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+static EVENT_IDS: AtomicUsize = AtomicUsize::new(0);
+
+/// A resident in the web chat: a session, and a fresh event id per message.
+pub struct Resident<'a> {
+    pub app: &'a TestApp,
+    pub session: String,
+}
+
+impl<'a> Resident<'a> {
+    pub fn new(app: &'a TestApp, name: &str) -> Self {
+        Self {
+            app,
+            session: format!(
+                "session-{name}-{:08}",
+                EVENT_IDS.fetch_add(1, Ordering::SeqCst)
+            ),
+        }
+    }
+
+    pub fn next_id() -> String {
+        format!("ev{}", EVENT_IDS.fetch_add(1, Ordering::SeqCst))
+    }
+
+    pub async fn text(&self, text: &str) -> String {
+        self.send(json!({ "text": text })).await
+    }
+
+    pub async fn tap(&self, payload: &str) -> String {
+        self.send(json!({ "postback": payload })).await
+    }
+
+    /// Sends one message and returns what the resident sees, as plain text (buttons as
+    /// `[label|payload]`).
+    pub async fn send(&self, mut message: Value) -> String {
+        message["session"] = json!(self.session);
+        message["id"] = json!(Self::next_id());
+        let (status, body) = self.app.chat(message).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        render(&body)
+    }
+}
+
+pub fn render(body: &Value) -> String {
+    let button = |c: &Value| {
+        format!(
+            "[{}|{}]",
+            c["label"].as_str().unwrap(),
+            c["payload"].as_str().unwrap()
+        )
+    };
+    let mut out = Vec::new();
+    for reply in body["replies"].as_array().expect("replies") {
+        match reply["type"].as_str().unwrap() {
+            "text" => out.push(reply["text"].as_str().unwrap().to_owned()),
+            "quick_replies" => {
+                out.push(reply["text"].as_str().unwrap().to_owned());
+                out.push(
+                    reply["choices"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(button)
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                );
+            }
+            "card" => {
+                out.push(format!("== {} ==", reply["title"].as_str().unwrap()));
+                for line in reply["lines"].as_array().unwrap() {
+                    out.push(line.as_str().unwrap().to_owned());
+                }
+                out.push(
+                    reply["buttons"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(button)
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                );
+            }
+            other => panic!("unknown reply type {other}"),
+        }
+    }
+    out.join("\n")
+}
+
+/// A division's webhook that refuses the first `n_failures` requests with a 500.
+#[derive(Clone, Default)]
+pub struct FakeHook {
+    pub received: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
+    n_failures: Arc<AtomicUsize>,
+}
+
+impl FakeHook {
+    pub async fn start(n_failures: usize) -> (Self, String) {
+        let hook = Self {
+            received: Arc::default(),
+            n_failures: Arc::new(AtomicUsize::new(n_failures)),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let router = Router::new()
+            .route("/hook", post(receive))
+            .with_state(hook.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        (hook, url)
+    }
+
+    pub fn n_received(&self) -> usize {
+        self.received.lock().unwrap().len()
+    }
+}
+
+async fn receive(State(hook): State<FakeHook>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    hook.received.lock().unwrap().push((headers, body));
+    let left = hook.n_failures.load(Ordering::SeqCst);
+    if left > 0 {
+        hook.n_failures.store(left - 1, Ordering::SeqCst);
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::OK
+    }
+}
+
+/// Waits (bounded) until `done` holds.
+pub async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// The case code in a receipt card title ("รับเรื่องแล้ว เลขที่ CP-2569-0001").
+pub fn code_in(seen: &str) -> String {
+    seen.split_whitespace()
+        .find(|word| {
+            let parts: Vec<&str> = word.split('-').collect();
+            parts.len() == 3 && parts[0].len() == 2 && parts[1].len() == 4
+        })
+        .unwrap_or_else(|| panic!("no case code in {seen}"))
+        .trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_owned()
+}

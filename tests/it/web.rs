@@ -1,0 +1,519 @@
+//! The web chat API end to end: questions, every kind of case, restarts, forwarding,
+//! redelivery and bad input.
+
+use hmac::{Hmac, Mac};
+use serde_json::json;
+use sha2::Sha256;
+use tambon::store::{DeliveryState, Store};
+
+use crate::helpers::{code_in, eventually, FakeHook, Resident, TestApp, HOOK_SECRET};
+
+fn year_be() -> u32 {
+    tambon::thai::buddhist_year(chrono::Utc::now())
+}
+
+#[tokio::test]
+async fn health_and_page_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path(), None).await;
+    let health: serde_json::Value = app.get("/healthz").await.json().await.unwrap();
+    assert_eq!(health["status"], "ok");
+    let page = app.get("/").await.text().await.unwrap();
+    assert!(page.contains("<html lang=\"th\""));
+    assert!(
+        !page.contains("https://") && !page.contains("http://"),
+        "no external assets"
+    );
+    let info: serde_json::Value = app.get("/api/info").await.json().await.unwrap();
+    assert_eq!(info["office_th"], "องค์การบริหารส่วนตำบลบ้านเพชร");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn questions_in_thai_and_english_quote_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path(), None).await;
+    let resident = Resident::new(&app, "asker");
+
+    let seen = resident.text("มาตรการป้องกันการทุจริตมีอะไรบ้าง").await;
+    assert!(seen.contains("OIT · การป้องกันการทุจริต (37.50)"), "{seen}");
+    assert!(
+        seen.contains("มาตรการในการส่งเสริมความโปร่งใสในการจัดซื้อจัดจ้าง"),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("ผู้รับผิดชอบ: สำนักปลัด, กองคลัง, กองช่าง, กองสวัสดิการสังคม, กองการศึกษาฯ"),
+        "{seen}"
+    );
+    assert!(seen.contains("สถานะ: ✓ ดำเนินการแล้ว"), "{seen}");
+
+    let seen = resident.text("กองคลังรับผิดชอบเรื่องอะไร").await;
+    assert!(seen.contains("กองคลัง รับผิดชอบ 5 เรื่อง"), "{seen}");
+    assert!(
+        seen.contains("[IIT] จัดทำแผนใช้จ่าย งบประมาณและแผนการ จัดซื้อจัดจ้างอย่างมีคุณภาพ"),
+        "{seen}"
+    );
+
+    let seen = resident.text("ความคืบหน้าการเปิดเผยข้อมูลงบประมาณ").await;
+    let first_card = seen.split("== ").nth(1).unwrap();
+    assert!(
+        first_card.starts_with("IIT · การใช้จ่ายงบประมาณ (77.77)"),
+        "{seen}"
+    );
+    assert!(first_card.contains("มาตรการเผยแพร่ข้อมูลต่อสาธารณะ"), "{seen}");
+    assert!(first_card.contains("ผู้รับผิดชอบ: กองคลัง\n"), "{seen}");
+    assert!(first_card.contains("✓ ดำเนินการแล้ว"), "{seen}");
+
+    let seen = resident
+        .text("who is responsible for the procurement plan?")
+        .await;
+    let first_card = seen.split("== ").nth(1).unwrap();
+    assert!(
+        first_card.starts_with("IIT · Budget spending (77.77)"),
+        "{seen}"
+    );
+    assert!(
+        first_card.contains("Responsible: Finance Division"),
+        "{seen}"
+    );
+    assert!(first_card.contains("Status: ✓ done"), "{seen}");
+
+    let seen = resident.text("What was the OIT score?").await;
+    assert!(seen.contains("OIT") && seen.contains("37.50"), "{seen}");
+    assert!(
+        !seen.contains("77.77"),
+        "only the OIT was asked for: {seen}"
+    );
+    app.stop().await;
+}
+
+/// Walks a resident through a suggestion or complaint; returns the receipt card.
+async fn file_simple(resident: &Resident<'_>, kind: &str, category: &str, text: &str) -> String {
+    resident.tap(kind).await;
+    resident.tap(&format!("cat:{category}")).await;
+    resident.text(text).await;
+    resident.tap("skip").await;
+    resident.tap("skip").await;
+    resident.tap("skip").await;
+    resident.tap("confirm").await
+}
+
+#[tokio::test]
+async fn every_kind_of_case_is_filed_and_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path(), None).await;
+    let year = year_be();
+    let resident = Resident::new(&app, "filer");
+
+    let seen = file_simple(&resident, "suggest", "waste", "ควรเพิ่มถังขยะที่ตลาดนัด").await;
+    assert!(
+        seen.contains(&format!("รับเรื่องแล้ว เลขที่ SG-{year}-0001")),
+        "{seen}"
+    );
+    assert!(seen.contains("ส่งต่อถึง: สำนักปลัด"), "{seen}");
+
+    let seen = file_simple(&resident, "complain", "roads", "ไฟถนนหน้าวัดดับ").await;
+    assert!(seen.contains(&format!("CP-{year}-0001")), "{seen}");
+    assert!(seen.contains("ส่งต่อถึง: กองช่าง"), "{seen}");
+
+    // A named corruption complaint goes to the integrity officer.
+    resident.tap("corrupt").await;
+    resident.tap("continue").await;
+    resident.tap("cat:cc-bribe").await;
+    resident.text("มีการเรียกเงินเพื่อเร่งออกใบอนุญาต").await;
+    resident.tap("skip").await;
+    resident.tap("skip").await;
+    resident.tap("anon:no").await;
+    resident.text("081-234-5678").await;
+    let seen = resident.tap("confirm").await;
+    assert!(seen.contains(&format!("CC-{year}-0001")), "{seen}");
+    assert!(
+        seen.contains("ส่งต่อถึง: เจ้าหน้าที่ผู้รับผิดชอบเรื่องร้องเรียนการทุจริต"),
+        "{seen}"
+    );
+
+    // A question nobody in the plan answers goes to staff.
+    resident.text("ตลาดนัดเปิดวันไหน").await;
+    let seen = resident.tap("staffq").await;
+    assert!(seen.contains(&format!("QS-{year}-0001")), "{seen}");
+
+    // Following: the resident's own cases are offered, and shown with their timeline.
+    let seen = resident.tap("follow").await;
+    assert!(
+        seen.contains(&format!("[SG-{year}-0001|case:SG-{year}-0001]")),
+        "{seen}"
+    );
+    let seen = resident.text(&format!("cp-{year}-1")).await;
+    assert!(seen.contains(&format!("== CP-{year}-0001 ==")), "{seen}");
+    assert!(seen.contains("สถานะ: รับเรื่องแล้ว"), "{seen}");
+    assert!(
+        seen.contains("พ.ย.") || seen.contains(" น."),
+        "Buddhist-era dates: {seen}"
+    );
+
+    // Adding information and withdrawing.
+    resident.tap("add").await;
+    let seen = resident.text("ดับทั้งซอยเลยค่ะ").await;
+    assert!(
+        seen.contains(&format!("เพิ่มข้อมูลในCP-{year}-0001แล้ว")),
+        "{seen}"
+    );
+    resident.text(&format!("CP-{year}-0001")).await;
+    resident.tap("withdraw").await;
+    resident.tap("withdraw:yes").await;
+    let seen = resident.text(&format!("CP-{year}-0001")).await;
+    assert!(seen.contains("ท่านเพิ่มข้อมูล: ดับทั้งซอยเลยค่ะ"), "{seen}");
+    assert!(seen.contains("สถานะ: ถอนเรื่องแล้ว"), "{seen}");
+
+    // Nobody else sees them.
+    let stranger = Resident::new(&app, "stranger");
+    let seen = stranger.text(&format!("SG-{year}-0001")).await;
+    assert!(seen.contains("ไม่พบเรื่องตามเลขนี้"), "{seen}");
+    assert!(!seen.contains("ถังขยะ"), "{seen}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_anonymous_corruption_complaint_is_followed_by_its_receipt_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path(), None).await;
+    let reporter = Resident::new(&app, "whistleblower");
+    reporter.tap("corrupt").await;
+    reporter.tap("continue").await;
+    reporter.tap("cat:cc-procure").await;
+    reporter.text("ฮั้วประมูลโครงการถนนสายใหม่").await;
+    reporter.tap("skip").await;
+    reporter.tap("skip").await;
+    let seen = reporter.tap("anon:yes").await;
+    assert!(seen.contains("ไม่ระบุตัวตน"), "{seen}");
+    let seen = reporter.tap("confirm").await;
+    let receipt: String = seen
+        .split("เลขรับเรื่องของท่านคือ ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no receipt in {seen}"))
+        .chars()
+        .take(19)
+        .collect();
+    assert_eq!(
+        receipt.chars().filter(char::is_ascii_digit).count(),
+        16,
+        "{receipt}"
+    );
+    assert!(
+        !seen.contains("CC-"),
+        "the anonymous reporter is not given the code: {seen}"
+    );
+
+    // The receipt works from any chat, read aloud with Thai digits too.
+    let thai_digits: String = receipt
+        .chars()
+        .map(|c| {
+            c.to_digit(10)
+                .map_or(c, |d| char::from_u32('๐' as u32 + d).unwrap())
+        })
+        .collect();
+    let other = Resident::new(&app, "other-device");
+    let seen = other.text(&thai_digits).await;
+    assert!(seen.contains("== เรื่องที่แจ้งโดยไม่ระบุตัวตน =="), "{seen}");
+    assert!(seen.contains("สถานะ: รับเรื่องแล้ว"), "{seen}");
+
+    // A wrong receipt finds nothing.
+    let wrong: String = receipt
+        .chars()
+        .map(|c| {
+            if c == '0' {
+                '1'
+            } else if c.is_ascii_digit() {
+                '0'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let seen = other.text(&wrong).await;
+    assert!(seen.contains("ไม่พบเรื่องตามเลขนี้"), "{seen}");
+    app.stop().await;
+
+    // On disk: no reporter and no receipt in clear.
+    let store = Store::open(dir.path()).unwrap();
+    let case = store.all_cases().next().unwrap().unwrap();
+    assert!(case.anonymous);
+    assert_eq!(case.reporter, None);
+    drop(store);
+    let digits: String = receipt.chars().filter(char::is_ascii_digit).collect();
+    for entry in walk(dir.path()) {
+        let bytes = std::fs::read(&entry).unwrap();
+        assert!(
+            !bytes.windows(digits.len()).any(|w| w == digits.as_bytes()),
+            "receipt found in clear in {}",
+            entry.display()
+        );
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[tokio::test]
+async fn a_restart_resumes_mid_flow_and_keeps_filed_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let year = year_be();
+    let app = TestApp::spawn(dir.path(), None).await;
+    let session = Resident::new(&app, "restart").session;
+    let resident = Resident {
+        app: &app,
+        session: session.clone(),
+    };
+    resident.tap("complain").await;
+    resident.tap("cat:water").await;
+    app.stop().await;
+
+    let app = TestApp::spawn(dir.path(), None).await;
+    let resident = Resident {
+        app: &app,
+        session: session.clone(),
+    };
+    let seen = resident.text("น้ำประปาไม่ไหลสามวันแล้ว").await;
+    assert!(
+        seen.contains("ต้องการระบุสถานที่ไหม"),
+        "the flow resumed at the location step: {seen}"
+    );
+    resident.tap("skip").await;
+    resident.tap("skip").await;
+    resident.tap("skip").await;
+    let seen = resident.tap("confirm").await;
+    let code = code_in(&seen);
+    assert_eq!(code, format!("CP-{year}-0001"));
+    app.stop().await;
+
+    let app = TestApp::spawn(dir.path(), None).await;
+    let resident = Resident { app: &app, session };
+    let seen = resident.text(&code).await;
+    assert!(
+        seen.contains("น้ำประปาไม่ไหลสามวันแล้ว") || seen.contains(&format!("== {code} ==")),
+        "{seen}"
+    );
+    assert!(seen.contains("ประปาและน้ำใช้"), "{seen}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_forward_reaches_a_failing_webhook_with_a_valid_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hook, url) = FakeHook::start(2).await;
+    let app = TestApp::spawn(dir.path(), Some(&url)).await;
+    let resident = Resident::new(&app, "forward");
+    let seen = file_simple(&resident, "complain", "roads", "ท่อระบายน้ำอุดตัน ซอย ๕").await;
+    let code = code_in(&seen);
+
+    eventually("three attempts at the webhook", || hook.n_received() >= 3).await;
+    let received = hook.received.lock().unwrap().clone();
+    // Same delivery each time: refused twice, accepted the third.
+    let delivery_ids: Vec<&str> = received
+        .iter()
+        .map(|(headers, _)| headers["x-tambon-delivery"].to_str().unwrap())
+        .collect();
+    assert!(
+        delivery_ids.windows(2).all(|w| w[0] == w[1]),
+        "{delivery_ids:?}"
+    );
+    let (headers, body) = received.last().unwrap();
+    let signature = headers["x-tambon-signature-256"].to_str().unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(HOOK_SECRET.as_bytes()).unwrap();
+    mac.update(body);
+    let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    assert_eq!(signature, expected);
+    let json: serde_json::Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(json["event"], "case.filed");
+    assert_eq!(json["case"]["code"], code.as_str());
+    assert_eq!(json["case"]["text"], "ท่อระบายน้ำอุดตัน ซอย ๕");
+    assert_eq!(json["case"]["division"], "engineering");
+    app.stop().await;
+
+    let store = Store::open(dir.path()).unwrap();
+    let deliveries: Vec<_> = store.all_deliveries().map(Result::unwrap).collect();
+    let to_hook = deliveries
+        .iter()
+        .find(|d| d.destination == "engineering-hook")
+        .unwrap();
+    assert_eq!(to_hook.state, DeliveryState::Delivered);
+    assert_eq!(to_hook.attempts, 3);
+}
+
+#[tokio::test]
+async fn a_webhook_that_never_accepts_leaves_a_dead_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hook, url) = FakeHook::start(usize::MAX).await;
+    let app = TestApp::spawn(dir.path(), Some(&url)).await;
+    let resident = Resident::new(&app, "dead");
+    file_simple(&resident, "complain", "roads", "ถนนทรุด").await;
+    // max_attempts is 5 in the test settings.
+    eventually("five attempts", || hook.n_received() >= 5).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(hook.n_received(), 5, "no attempt after the last");
+    app.stop().await;
+    let store = Store::open(dir.path()).unwrap();
+    let dead: Vec<_> = store
+        .all_deliveries()
+        .map(Result::unwrap)
+        .filter(|d| d.state == DeliveryState::Dead)
+        .collect();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        dead[0].last_error.as_deref(),
+        Some("HTTP 500 Internal Server Error")
+    );
+}
+
+#[tokio::test]
+async fn a_redelivered_message_creates_no_second_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path(), None).await;
+    let resident = Resident::new(&app, "redeliver");
+    resident.tap("suggest").await;
+    resident.tap("cat:other").await;
+    resident.text("เปิดรับฟังความเห็นทางออนไลน์").await;
+    resident.tap("skip").await;
+    resident.tap("skip").await;
+    resident.tap("skip").await;
+    let confirm =
+        json!({ "session": resident.session, "id": "the-same-id", "postback": "confirm" });
+    let (_, first) = app.chat(confirm.clone()).await;
+    let (_, second) = app.chat(confirm).await;
+    assert_eq!(first["duplicate"], false);
+    assert_eq!(second["duplicate"], true);
+    assert_eq!(
+        first["replies"], second["replies"],
+        "a retry sees the same receipt"
+    );
+    let seen = resident.tap("follow").await;
+    assert_eq!(seen.matches("|case:SG-").count(), 1, "{seen}");
+    app.stop().await;
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.n_cases(), 1);
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_error_and_the_server_stays_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path(), None).await;
+
+    let response = app
+        .post_raw("/api/chat", "application/json", b"{not json".to_vec())
+        .await;
+    assert_eq!(response.status().as_u16(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("malformed JSON"),
+        "{body}"
+    );
+
+    let huge = json!({ "session": "session-huge-000000", "id": "1", "text": "ก".repeat(100_000) });
+    let response = app
+        .post_raw(
+            "/api/chat",
+            "application/json",
+            serde_json::to_vec(&huge).unwrap(),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 413);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(body["error"].is_string());
+
+    let (status, body) = app
+        .chat(json!({ "session": "short", "id": "1", "text": "hi" }))
+        .await;
+    assert_eq!(status.as_u16(), 400, "{body}");
+    let (status, body) = app
+        .chat(json!({ "session": "session-two-of-them", "id": "1", "text": "a", "postback": "b" }))
+        .await;
+    assert_eq!(status.as_u16(), 400, "{body}");
+    let (status, body) = app
+        .chat(json!({ "session": "session-unknown-field", "id": "1", "txt": "a" }))
+        .await;
+    assert_eq!(status.as_u16(), 400, "{body}");
+    let (status, body) = app
+        .chat(json!({ "session": "session-bad-image-00", "id": "1", "image": "m1-nope" }))
+        .await;
+    assert_eq!(status.as_u16(), 400, "{body}");
+
+    let response = app
+        .post_raw(
+            "/api/chat/upload?session=session-upload-0000",
+            "image/png",
+            b"not a png".to_vec(),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 400);
+
+    // An unknown code and a long description get polite replies.
+    let resident = Resident::new(&app, "bad");
+    let seen = resident.text("CP-2569-9999").await;
+    assert!(seen.contains("ไม่พบเรื่องตามเลขนี้"), "{seen}");
+    resident.tap("complain").await;
+    resident.tap("cat:roads").await;
+    let seen = resident.text(&"ก".repeat(5_001)).await;
+    assert!(seen.contains("เกินกว่าที่รับได้"), "{seen}");
+    let seen = resident.text("").await;
+    assert!(seen.contains("ยังไม่ได้รับรายละเอียด"), "{seen}");
+    let seen = resident.tap("no-such-button").await;
+    assert!(!seen.is_empty());
+
+    let health = app.get("/healthz").await;
+    assert!(health.status().is_success());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_photo_and_a_location_are_kept_with_the_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path(), None).await;
+    let resident = Resident::new(&app, "photo");
+    resident.tap("complain").await;
+    resident.tap("cat:roads").await;
+    resident.text("เสาไฟล้ม").await;
+    let seen = resident
+        .send(json!({ "location": { "latitude": 14.1, "longitude": 100.6 } }))
+        .await;
+    assert!(seen.contains("รูปภาพ"), "{seen}");
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    let response = app
+        .post_raw(
+            &format!("/api/chat/upload?session={}", resident.session),
+            "image/png",
+            png,
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    let upload: serde_json::Value = response.json().await.unwrap();
+    let media_id = upload["media_id"].as_str().unwrap();
+    let seen = resident.send(json!({ "image": media_id })).await;
+    assert!(seen.contains("ได้รับรูปแล้ว 1 รูป"), "{seen}");
+    resident.tap("done").await;
+    let summary = resident.tap("skip").await;
+    assert!(summary.contains("14.10000, 100.60000"), "{summary}");
+    assert!(summary.contains("รูปภาพ: 1"), "{summary}");
+    resident.tap("confirm").await;
+    app.stop().await;
+    let store = Store::open(dir.path()).unwrap();
+    let case = store.all_cases().next().unwrap().unwrap();
+    assert_eq!(case.photos, [media_id]);
+    assert_eq!(case.location.unwrap().latitude, 14.1);
+    assert_eq!(
+        store.media(media_id).unwrap().unwrap().content_type,
+        "image/png"
+    );
+}
