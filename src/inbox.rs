@@ -91,7 +91,8 @@ impl Inbox {
         let (handled, changed_cases) = {
             let _turn_lock = self.locks[shard].lock().await;
             let inbox = Arc::clone(self);
-            tokio::task::spawn_blocking(move || inbox.process(&inbound))
+            let span = tracing::Span::current();
+            tokio::task::spawn_blocking(move || span.in_scope(|| inbox.process(&inbound)))
                 .await
                 .context("the event task panicked")??
         };

@@ -114,6 +114,15 @@ async fn main() -> anyhow::Result<()> {
             let background = core.spawn_background();
             let result = tambon::channels::terminal::run(Arc::clone(&core.inbox), user).await;
             background.abort();
+            // Forward what this chat filed before leaving; whatever fails stays queued.
+            let drained = tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                core.dispatcher.send_due(),
+            )
+            .await;
+            if !matches!(drained, Ok(Ok(_))) {
+                eprintln!("some forwards are still queued; `tambon serve` will send them");
+            }
             core.store.sync().await?;
             result
         }

@@ -56,23 +56,35 @@ impl Dispatcher {
     /// Runs until the task is dropped.
     pub async fn run(self) -> anyhow::Result<()> {
         loop {
+            if self.send_due().await? > 0 {
+                continue;
+            }
+            let sleep = match self.store.next_due_ms()? {
+                Some(due_ms) => {
+                    let now_ms = crate::store::unix_ms(Utc::now());
+                    Duration::from_millis(due_ms.saturating_sub(now_ms)).min(IDLE_POLL)
+                }
+                None => IDLE_POLL,
+            };
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(sleep) => {}
+            }
+        }
+    }
+
+    /// Sends every delivery due now; failures are rescheduled. Returns how many were
+    /// attempted.
+    pub async fn send_due(&self) -> anyhow::Result<usize> {
+        let mut n_attempted = 0;
+        loop {
             let due = self
                 .store
                 .due_deliveries(Utc::now(), self.settings.delivery.concurrency.max(1))?;
             if due.is_empty() {
-                let sleep = match self.store.next_due_ms()? {
-                    Some(due_ms) => {
-                        let now_ms = crate::store::unix_ms(Utc::now());
-                        Duration::from_millis(due_ms.saturating_sub(now_ms)).min(IDLE_POLL)
-                    }
-                    None => IDLE_POLL,
-                };
-                tokio::select! {
-                    () = self.wake.notified() => {}
-                    () = tokio::time::sleep(sleep) => {}
-                }
-                continue;
+                return Ok(n_attempted);
             }
+            n_attempted += due.len();
             let mut attempts = tokio::task::JoinSet::new();
             for delivery in due {
                 let dispatcher = self.clone();
@@ -82,7 +94,7 @@ impl Dispatcher {
                 match result {
                     Ok(Ok(())) => {}
                     Ok(Err(error)) => {
-                        tracing::error!(error = ?error, "cannot record a delivery attempt")
+                        tracing::error!(error = ?error, "cannot record a delivery attempt");
                     }
                     Err(error) => tracing::error!(%error, "delivery task failed"),
                 }
