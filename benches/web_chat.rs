@@ -40,6 +40,18 @@ async fn run(n_events: usize) -> anyhow::Result<()> {
     settings.server.listen = "127.0.0.1:0".parse()?;
     settings.server.data_dir = dir.path().to_owned();
 
+    let engine = tambon::startup::load_engine(&Arc::new(settings.clone()))?;
+    let n_answers = 2_000;
+    let started = Instant::now();
+    for n in 0..n_answers {
+        let question = QUESTIONS[n % QUESTIONS.len()];
+        std::hint::black_box(engine.answer_question(tambon::domain::Lang::Th, question));
+    }
+    println!(
+        "knowledge-base answer (search and render, no I/O): {:.1} µs",
+        started.elapsed().as_secs_f64() * 1e6 / n_answers as f64
+    );
+
     let started = Instant::now();
     let app = Application::build(settings).await?;
     let address = format!("http://127.0.0.1:{}/api/chat", app.port());

@@ -55,7 +55,7 @@ impl Inbox {
         settings: Arc<Settings>,
         dispatcher_wake: Arc<Notify>,
     ) -> anyhow::Result<Self> {
-        let secret = store.installation_secret()?;
+        let secret = store.installation_secret();
         Ok(Self {
             engine,
             receipts: ReceiptHasher::new(secret.clone()),

@@ -420,6 +420,9 @@ fn find_concepts(concepts: &[Concept], query: &Query, fuzzy: bool) -> HashMap<us
 struct Query {
     /// Without any white space: Thai words are found inside it.
     compact: Vec<char>,
+    /// Which characters of the Thai block occur in `compact`: a term with more absent
+    /// characters than its typo budget cannot be in the text, and is not searched for.
+    thai_present: u128,
     /// Split at anything that is not a letter or digit: English words.
     words: Vec<String>,
 }
@@ -432,8 +435,14 @@ impl Query {
 
     fn new_unbounded(text: &str) -> Self {
         let lower = crate::thai::normalize_digits(text).to_lowercase();
+        let compact = compact(&lower);
+        let thai_present = compact
+            .iter()
+            .filter_map(|&c| thai_bit(c))
+            .fold(0u128, |mask, bit| mask | bit);
         Self {
-            compact: compact(&lower),
+            compact,
+            thai_present,
             words: lower
                 .split(|c: char| !c.is_alphanumeric())
                 .filter(|w| !w.is_empty())
@@ -476,7 +485,11 @@ impl Concept {
     fn fuzzy_in(&self, query: &Query) -> bool {
         let thai = self.compact_terms.iter().any(|term| {
             let budget = edit_budget(term.len());
-            budget > 0 && approx_contains(&query.compact, term, budget)
+            let n_absent = term
+                .iter()
+                .filter(|&&c| thai_bit(c).is_some_and(|bit| query.thai_present & bit == 0))
+                .count();
+            budget > 0 && n_absent <= budget && approx_contains(&query.compact, term, budget)
         });
         thai || self
             .phrases
@@ -541,8 +554,19 @@ fn word_matches(word: &str, term: &str, fuzzy: bool) -> bool {
     if !fuzzy {
         return false;
     }
-    let budget = edit_budget(term.chars().count());
-    budget > 0 && strsim::levenshtein(word, term) <= budget
+    let budget = edit_budget(term.len());
+    // Lengths that differ by more than the budget cannot be within it (English terms
+    // are ASCII, so bytes are characters).
+    budget > 0
+        && word.is_ascii()
+        && word.len().abs_diff(term.len()) <= budget
+        && strsim::levenshtein(word, term) <= budget
+}
+
+/// The bit of a Thai character in a 128-bit set of the Thai block (U+0E00–U+0E7F).
+fn thai_bit(c: char) -> Option<u128> {
+    let offset = u32::from(c).checked_sub(0x0E00)?;
+    (offset < 128).then(|| 1u128 << offset)
 }
 
 #[cfg(test)]

@@ -91,7 +91,10 @@ impl Store {
                 )| {
                     conversations.insert(chat_key.as_slice(), conversation.as_slice())?;
                     if let Some((channel, event_id)) = turn.event {
-                        outcomes.insert(keys::event(channel, event_id), outcome.as_slice())?;
+                        outcomes.insert(
+                            keys::event(&self.secret, channel, event_id),
+                            outcome.as_slice(),
+                        )?;
                     }
                     let Some(change) = &turn.change else {
                         return Ok(None);

@@ -15,13 +15,19 @@ pub fn chat(chat: &ChatKey) -> Vec<u8> {
     key
 }
 
-/// EventKey = Channel + 0xff + platform event id
+/// EventKey = Channel + 0xff + HMAC-SHA256(installation secret, event id)[..16]
+///
+/// The event id is hashed because a web chat event id carries the session id: stored in
+/// clear, its time would tie a session to the anonymous case filed at that moment.
 #[must_use]
-pub fn event(channel: crate::domain::Channel, event_id: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(16 + event_id.len());
+pub fn event(secret: &[u8], channel: crate::domain::Channel, event_id: &str) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(event_id.as_bytes());
+    let mut key = Vec::with_capacity(32);
     key.extend_from_slice(channel.as_str().as_bytes());
     key.push(SEP);
-    key.extend_from_slice(event_id.as_bytes());
+    key.extend_from_slice(&mac.finalize().into_bytes()[..16]);
     key
 }
 

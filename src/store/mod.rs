@@ -83,6 +83,8 @@ pub struct Store {
     due_deliveryid: sled::Tree,
     mediaid_media: sled::Tree,
     commit: std::sync::Arc<GroupCommit>,
+    /// The installation secret, read once: it keys the event-id hashes.
+    secret: std::sync::Arc<[u8]>,
 }
 
 impl Store {
@@ -104,8 +106,11 @@ impl Store {
 
     fn from_db(db: sled::Db) -> Result<Self> {
         let tree = |name: &str| db.open_tree(name);
+        let meta = tree("meta")?;
+        let secret = installation_secret(&db, &meta)?.into();
         Ok(Self {
-            meta: tree("meta")?,
+            secret,
+            meta,
             chatkey_conversation: tree("chatkey_conversation")?,
             eventkey_outcome: tree("eventkey_outcome")?,
             caseid_case: tree("caseid_case")?,
@@ -132,26 +137,11 @@ impl Store {
         Ok(())
     }
 
-    /// A random secret of this installation, created on first use: keys the hashes that
-    /// stand for personal data in logs, and salts receipt hashes.
-    pub fn installation_secret(&self) -> Result<Vec<u8>> {
-        const KEY: &[u8] = b"installation_secret";
-        if let Some(secret) = self.meta.get(KEY)? {
-            return Ok(secret.to_vec());
-        }
-        let mut secret = [0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
-        // Two first starts racing: whoever wrote first wins, and both use that.
-        match self
-            .meta
-            .compare_and_swap(KEY, None as Option<&[u8]>, Some(&secret[..]))?
-        {
-            Ok(()) => {
-                self.db.flush()?;
-                Ok(secret.to_vec())
-            }
-            Err(current) => Ok(current.current.map(|v| v.to_vec()).unwrap_or_default()),
-        }
+    /// A random secret of this installation, created on first start: keys the hashes
+    /// that stand for personal data in logs, and salts receipt hashes.
+    #[must_use]
+    pub fn installation_secret(&self) -> Vec<u8> {
+        self.secret.to_vec()
     }
 
     pub fn conversation(&self, chat: &ChatKey) -> Result<Option<Conversation>> {
@@ -173,7 +163,7 @@ impl Store {
         let record: Option<OutcomeRecord> = get_json(
             &self.eventkey_outcome,
             "eventkey_outcome",
-            &keys::event(channel, event_id),
+            &keys::event(&self.secret, channel, event_id),
         )?;
         Ok(record.map(|r| r.replies))
     }
@@ -190,8 +180,10 @@ impl Store {
             at_ms: chrono::Utc::now().timestamp_millis(),
             replies: Some(replies),
         };
-        self.eventkey_outcome
-            .insert(keys::event(channel, event_id), encode(&record)?)?;
+        self.eventkey_outcome.insert(
+            keys::event(&self.secret, channel, event_id),
+            encode(&record)?,
+        )?;
         Ok(())
     }
 
@@ -225,6 +217,23 @@ impl Store {
 
     pub fn media(&self, media_id: &str) -> Result<Option<Media>> {
         get_json(&self.mediaid_media, "mediaid_media", media_id.as_bytes())
+    }
+}
+
+fn installation_secret(db: &sled::Db, meta: &sled::Tree) -> Result<Vec<u8>> {
+    const KEY: &[u8] = b"installation_secret";
+    if let Some(secret) = meta.get(KEY)? {
+        return Ok(secret.to_vec());
+    }
+    let mut secret = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
+    // Two first starts racing: whoever wrote first wins, and both use that.
+    match meta.compare_and_swap(KEY, None as Option<&[u8]>, Some(&secret[..]))? {
+        Ok(()) => {
+            db.flush()?;
+            Ok(secret.to_vec())
+        }
+        Err(current) => Ok(current.current.map(|v| v.to_vec()).unwrap_or_default()),
     }
 }
 

@@ -192,11 +192,19 @@ async fn state_survives_a_reopen() {
             })
             .unwrap();
         store.sync().await.unwrap();
-        let secret = store.installation_secret().unwrap();
-        assert_eq!(secret.len(), 32);
+        assert_eq!(store.installation_secret().len(), 32);
     }
+    let first_secret = {
+        let store = Store::open(dir.path()).unwrap();
+        store.installation_secret()
+    };
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.conversation(&alice).unwrap(), Some(conversation));
+    assert_eq!(
+        store.installation_secret(),
+        first_secret,
+        "the secret is created once"
+    );
 }
 
 #[tokio::test]
