@@ -36,7 +36,7 @@ fn main() -> anyhow::Result<()> {
 async fn run(n_events: usize) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut settings = Settings::load(&root.join("config/tambon.toml"))?.with_base_dir(root);
+    let mut settings = Settings::load(&root.join("config/tambon.toml"))?;
     settings.server.listen = "127.0.0.1:0".parse()?;
     settings.server.data_dir = dir.path().to_owned();
 

@@ -82,12 +82,13 @@ pub struct Paths {
     pub locales: PathBuf,
 }
 
+/// Relative paths are relative to the folder of the configuration file.
 impl Default for Paths {
     fn default() -> Self {
         Self {
-            measures: PathBuf::from("config/measures.toml"),
-            vocabulary: PathBuf::from("config/vocabulary.toml"),
-            locales: PathBuf::from("locales"),
+            measures: PathBuf::from("measures.toml"),
+            vocabulary: PathBuf::from("vocabulary.toml"),
+            locales: PathBuf::from("../locales"),
         }
     }
 }
@@ -209,6 +210,18 @@ impl Settings {
             .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
         let mut settings: Self = toml::from_str(&text)
             .with_context(|| format!("invalid configuration in {}", path.display()))?;
+        // The knowledge base, vocabulary and texts sit beside the configuration file,
+        // wherever tambon is started from.
+        let config_dir = path.parent().unwrap_or_else(|| Path::new(""));
+        for file in [
+            &mut settings.paths.measures,
+            &mut settings.paths.vocabulary,
+            &mut settings.paths.locales,
+        ] {
+            if file.is_relative() {
+                *file = config_dir.join(&*file);
+            }
+        }
         if let Ok(listen) = std::env::var("TAMBON_LISTEN") {
             settings.server.listen = listen
                 .parse()
@@ -221,23 +234,6 @@ impl Settings {
             .validate()
             .with_context(|| format!("invalid configuration in {}", path.display()))?;
         Ok(settings)
-    }
-
-    /// Makes the relative paths of `[paths]` and `[server]` relative to `base` instead of
-    /// the working directory.
-    #[must_use]
-    pub fn with_base_dir(mut self, base: &Path) -> Self {
-        for path in [
-            &mut self.paths.measures,
-            &mut self.paths.vocabulary,
-            &mut self.paths.locales,
-            &mut self.server.data_dir,
-        ] {
-            if path.is_relative() {
-                *path = base.join(&*path);
-            }
-        }
-        self
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {

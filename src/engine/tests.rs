@@ -11,9 +11,7 @@ use crate::startup::load_engine;
 
 fn engine() -> Engine {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let settings = Settings::load(&root.join("config/tambon.toml"))
-        .unwrap()
-        .with_base_dir(root);
+    let settings = Settings::load(&root.join("config/tambon.toml")).unwrap();
     load_engine(&Arc::new(settings)).unwrap()
 }
 

@@ -28,9 +28,8 @@ pub struct TestApp {
 
 pub fn settings(data_dir: &Path, hook_url: Option<&str>) -> Settings {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut settings = Settings::load(&root.join("config/tambon.toml"))
-        .expect("the shipped configuration loads")
-        .with_base_dir(root);
+    let mut settings =
+        Settings::load(&root.join("config/tambon.toml")).expect("the shipped configuration loads");
     settings.server.listen = "127.0.0.1:0".parse().unwrap();
     settings.server.data_dir = data_dir.to_owned();
     settings.delivery.base_delay_ms = 20;
