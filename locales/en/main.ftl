@@ -105,6 +105,7 @@ filed-anonymous = Received, and forwarded to the { $division } on { $at }. Your 
 filed-anonymous-redelivered = This report was already received. Its receipt can be shown only once, when the report is filed.
 
 follow-prompt = Type the case code (for example CP-2569-0001) or your 16-digit receipt.
+receipt-too-many-tries = Too many receipt attempts. Please wait 15 minutes and try again.
 code-invalid = That is not a case code. Please type a code such as CP-2569-0001 or a 16-digit receipt.
 case-not-found = I found no case with that number. Please check it (only the person who sent a case can see it).
 case-closed = This case is closed: information can no longer be added and it cannot be withdrawn.

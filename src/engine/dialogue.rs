@@ -60,6 +60,9 @@ const SKIP_WORDS: &[&str] = &["ข้าม", "skip", "ไม่มี", "no", "
 const DONE_WORDS: &[&str] = &["เสร็จ", "เสร็จแล้ว", "done", "finish"];
 const MAX_CONTACT_CHARS: usize = 200;
 const MAX_PLACE_CHARS: usize = 500;
+/// Receipt lookups one sender may make per window.
+const MAX_RECEIPT_TRIES: u32 = 5;
+const RECEIPT_WINDOW_MINUTES: i64 = 15;
 /// How many of a resident's own cases the follow menu offers.
 const MAX_LISTED_CASES: usize = 10;
 
@@ -685,10 +688,32 @@ impl<'a> Turn<'a> {
 
     fn show_case_by_text(&mut self, text: &str) -> anyhow::Result<()> {
         if let Some(receipt) = Receipt::parse(text) {
+            if !self.take_receipt_try() {
+                self.conversation.flow = Flow::Idle;
+                self.say_menu("receipt-too-many-tries");
+                return Ok(());
+            }
             let case = self.lookup.case_by_receipt(&receipt)?;
             return self.show_case(case);
         }
         self.show_case_by_code(text)
+    }
+
+    /// Counts a receipt lookup against the sender's allowance: guessing receipts is slow
+    /// by design (each is an Argon2 hash), and this keeps it slow for one sender too.
+    fn take_receipt_try(&mut self) -> bool {
+        let now = self.inbound.received_at;
+        let tries = &mut self.conversation.receipt_tries;
+        let window = chrono::Duration::minutes(RECEIPT_WINDOW_MINUTES);
+        if tries.window_start.is_none_or(|start| now - start >= window) {
+            tries.window_start = Some(now);
+            tries.count = 0;
+        }
+        if tries.count >= MAX_RECEIPT_TRIES {
+            return false;
+        }
+        tries.count += 1;
+        true
     }
 
     /// Shows a case to its reporter only; to anybody else it does not exist.

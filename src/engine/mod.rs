@@ -104,6 +104,15 @@ pub struct Conversation {
     #[serde(default)]
     pub lang_chosen: bool,
     pub flow: Flow,
+    #[serde(default)]
+    pub receipt_tries: ReceiptTries,
+}
+
+/// Receipt lookups in the current window (see `dialogue::take_receipt_try`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReceiptTries {
+    pub window_start: Option<DateTime<Utc>>,
+    pub count: u32,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

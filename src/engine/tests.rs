@@ -400,3 +400,14 @@ fn every_message_id_exists_in_both_languages() {
         assert_ne!(engine.locales().text(Lang::Th, &id), id);
     }
 }
+
+#[test]
+fn receipt_guessing_is_limited_per_sender() {
+    let mut dialogue = Dialogue::new(Channel::Web);
+    for n in 0..5 {
+        let seen = dialogue.text(&format!("1234 5678 9012 345{n}"));
+        assert!(seen.contains("ไม่พบเรื่อง"), "{seen}");
+    }
+    let seen = dialogue.text("1234 5678 9012 3459");
+    assert!(seen.contains("หลายครั้งเกินไป"), "{seen}");
+}
