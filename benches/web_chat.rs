@@ -53,7 +53,7 @@ async fn run(n_events: usize) -> anyhow::Result<()> {
     );
 
     let started = Instant::now();
-    let app = Application::build(settings).await?;
+    let app = Application::build(settings, &tambon::config::Secrets::default()).await?;
     let address = format!("http://127.0.0.1:{}/api/chat", app.port());
     let build_time = started.elapsed();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

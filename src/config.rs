@@ -30,6 +30,80 @@ pub struct Settings {
     pub categories: Vec<Category>,
     #[serde(rename = "destination", default)]
     pub destinations: Vec<Destination>,
+    #[serde(default)]
+    pub line: Line,
+}
+
+/// The LINE Official Account channel. Its secrets come from the environment
+/// (`LINE_CHANNEL_SECRET`, `LINE_CHANNEL_ACCESS_TOKEN`); without them the channel is off.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Line {
+    pub enabled: bool,
+    /// `https://api.line.me`; tests point it at a local fake.
+    pub api_base: String,
+    /// `https://api-data.line.me`, the host serving message content.
+    pub data_api_base: String,
+    /// How long after an event its reply token is used; later, answers are pushed.
+    pub reply_token_ttl_secs: u64,
+    /// Largest webhook body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Seconds of loading animation shown while a slow answer is prepared (5 to 60).
+    pub loading_seconds: u32,
+    /// The rich menu definition and image used by `tambon line rich-menu`, relative to
+    /// this file's folder.
+    pub rich_menu: PathBuf,
+    pub rich_menu_image: PathBuf,
+}
+
+impl Default for Line {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            api_base: "https://api.line.me".to_owned(),
+            data_api_base: "https://api-data.line.me".to_owned(),
+            reply_token_ttl_secs: 30,
+            max_body_bytes: 1024 * 1024,
+            loading_seconds: 10,
+            rich_menu: PathBuf::from("line-rich-menu.json"),
+            rich_menu_image: PathBuf::from("line-rich-menu.png"),
+        }
+    }
+}
+
+/// Secrets, read from the environment only, never from a file of the repository.
+#[derive(Clone, Debug, Default)]
+pub struct Secrets {
+    pub line: Option<LineSecrets>,
+}
+
+#[derive(Clone, Debug)]
+pub struct LineSecrets {
+    pub channel_secret: SecretString,
+    pub access_token: SecretString,
+}
+
+impl Secrets {
+    /// Reads every channel's secrets; a channel missing one is off, said in one log line.
+    #[must_use]
+    pub fn from_env() -> Self {
+        let line = match (
+            secret_from_env("LINE_CHANNEL_SECRET"),
+            secret_from_env("LINE_CHANNEL_ACCESS_TOKEN"),
+        ) {
+            (Some(channel_secret), Some(access_token)) => Some(LineSecrets {
+                channel_secret,
+                access_token,
+            }),
+            _ => {
+                tracing::info!(
+                    "LINE is off: LINE_CHANNEL_SECRET or LINE_CHANNEL_ACCESS_TOKEN is not set"
+                );
+                None
+            }
+        };
+        Self { line }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -217,6 +291,8 @@ impl Settings {
             &mut settings.paths.measures,
             &mut settings.paths.vocabulary,
             &mut settings.paths.locales,
+            &mut settings.line.rich_menu,
+            &mut settings.line.rich_menu_image,
         ] {
             if file.is_relative() {
                 *file = config_dir.join(&*file);

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
@@ -25,6 +26,11 @@ pub fn build_router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+/// Liveness, with the depth of the inbound queue (platform events received and not yet
+/// processed): a number that keeps growing means the worker is stuck.
+async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(json!({
+        "status": "ok",
+        "inbound_queued": state.inbox.store().n_queued_inbound(),
+    }))
 }

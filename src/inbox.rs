@@ -12,10 +12,12 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::{Mutex, Notify};
 
 use crate::config::Settings;
+use crate::delivery::forward::{self, Notice};
+use crate::delivery::ChannelMessage;
 use crate::domain::case::{Case, CaseCode, FiledCase, NewCase, Receipt};
 use crate::domain::ChatKey;
 use crate::engine::{Action, Engine, Inbound, Lookup, Outbound};
-use crate::store::{CaseChange, Store, Turn};
+use crate::store::{unix_ms, CaseChange, Group, Outcome, Outgoing, Route, Store, Turn};
 use crate::telemetry::Redactor;
 
 const N_LOCK_SHARDS: usize = 256;
@@ -77,22 +79,33 @@ impl Inbox {
         &self.store
     }
 
-    /// Handles one event. On an internal failure the resident gets a polite apology and
-    /// the error is logged; nothing half-done is committed.
+    /// Handles one event and returns the replies (web chat, terminal).
     pub async fn handle(self: &Arc<Self>, inbound: Inbound) -> anyhow::Result<Handled> {
-        use tracing::Instrument as _;
-        let user_tag = self.redactor.tag(&inbound.sender);
-        let span = tracing::info_span!("event", channel = %inbound.channel(), user = %user_tag);
-        self.handle_in_span(inbound).instrument(span).await
+        self.handle_envelope(Envelope {
+            inbound,
+            answer: AnswerVia::Inline,
+            queued: None,
+        })
+        .await
     }
 
-    async fn handle_in_span(self: &Arc<Self>, inbound: Inbound) -> anyhow::Result<Handled> {
-        let shard = self.lock_shard(&inbound.sender);
-        let (handled, changed_cases) = {
+    /// Handles one event. When the answer goes through the outbox it is committed with
+    /// the turn; the replies are returned as well.
+    pub async fn handle_envelope(self: &Arc<Self>, envelope: Envelope) -> anyhow::Result<Handled> {
+        use tracing::Instrument as _;
+        let user_tag = self.redactor.tag(&envelope.inbound.sender);
+        let span =
+            tracing::info_span!("event", channel = %envelope.inbound.channel(), user = %user_tag);
+        self.handle_in_span(envelope).instrument(span).await
+    }
+
+    async fn handle_in_span(self: &Arc<Self>, envelope: Envelope) -> anyhow::Result<Handled> {
+        let shard = self.lock_shard(&envelope.inbound.sender);
+        let (handled, n_outgoing) = {
             let _turn_lock = self.locks[shard].lock().await;
             let inbox = Arc::clone(self);
             let span = tracing::Span::current();
-            tokio::task::spawn_blocking(move || span.in_scope(|| inbox.process(&inbound)))
+            tokio::task::spawn_blocking(move || span.in_scope(|| inbox.process(&envelope)))
                 .await
                 .context("the event task panicked")??
         };
@@ -102,7 +115,7 @@ impl Inbox {
             .sync()
             .await
             .context("cannot make the turn durable")?;
-        if changed_cases {
+        if n_outgoing > 0 {
             self.dispatcher_wake.notify_one();
         }
         Ok(handled)
@@ -114,16 +127,27 @@ impl Inbox {
         (hasher.finish() % N_LOCK_SHARDS as u64) as usize
     }
 
-    /// The synchronous part of a turn: dedupe, engine, commit.
-    fn process(&self, inbound: &Inbound) -> anyhow::Result<(Handled, bool)> {
+    /// The synchronous part of a turn: dedupe, engine, commit. Returns the replies and
+    /// whether the outbox got something.
+    fn process(&self, envelope: &Envelope) -> anyhow::Result<(Handled, usize)> {
+        let inbound = &envelope.inbound;
         let channel = inbound.channel();
         if let Some(event_id) = &inbound.event_id {
-            if let Some(kept) = self.store.outcome(channel, event_id)? {
-                tracing::info!("redelivered event, not processed again");
-                let replies = kept
-                    .and_then(|value| serde_json::from_value(value).ok())
-                    .unwrap_or_default();
-                return Ok((Handled::Duplicate(replies), false));
+            match self.store.outcome(channel, event_id)? {
+                Some(Outcome::Processed(kept)) => {
+                    tracing::info!("redelivered event, not processed again");
+                    if let Some(seq) = envelope.queued {
+                        self.store.drop_inbound(seq)?;
+                    }
+                    let replies = kept
+                        .and_then(|value| serde_json::from_value(value).ok())
+                        .unwrap_or_default();
+                    return Ok((Handled::Duplicate(replies), 0));
+                }
+                Some(Outcome::Pending) if envelope.queued.is_none() => {
+                    return Ok((Handled::Duplicate(Vec::new()), 0));
+                }
+                Some(Outcome::Pending) | None => {}
             }
         }
         let conversation = self
@@ -146,56 +170,116 @@ impl Inbox {
                     .map(|r| self.receipts.hash(r))
                     .transpose()?;
                 Some(CaseChange::File {
-                    destinations: self.destinations(&new.division),
                     case: Box::new(new),
                     receipt_hash,
                 })
             }
-            Some(Action::AddInfo { case_id, text }) => Some(CaseChange::AddInfo {
-                destinations: self.destinations_of_case(case_id)?,
-                case_id,
-                text,
-            }),
-            Some(Action::Withdraw { case_id }) => Some(CaseChange::Withdraw {
-                destinations: self.destinations_of_case(case_id)?,
-                case_id,
-            }),
+            Some(Action::AddInfo { case_id, text }) => Some(CaseChange::AddInfo { case_id, text }),
+            Some(Action::Withdraw { case_id }) => Some(CaseChange::Withdraw { case_id }),
         };
-        let changed_cases = change.is_some();
         let filing = matches!(change, Some(CaseChange::File { .. }));
+        let groups = self.store.groups()?;
+        let n_outgoing = std::cell::Cell::new(0usize);
+        let forwards = |case: &Case, notice: &Notice| {
+            let outgoing = self.forwards(&groups, case, notice);
+            n_outgoing.set(n_outgoing.get() + outgoing.len());
+            outgoing
+        };
+        let filed_replies = |case: &Case| {
+            let filed = FiledCase {
+                case: case.clone(),
+                receipt: receipt.clone(),
+            };
+            self.engine.filed_replies(lang, &filed, true)
+        };
+        let reply_plan = |case: Option<&Case>| {
+            let AnswerVia::Outbox {
+                reply_token,
+                reply_by,
+            } = &envelope.answer
+            else {
+                return None;
+            };
+            let mut messages = step.replies.clone();
+            if let (true, Some(case)) = (filing, case) {
+                messages.extend(filed_replies(case));
+            }
+            if messages.is_empty() {
+                return None;
+            }
+            n_outgoing.set(n_outgoing.get() + 1);
+            let message = ChannelMessage {
+                to: inbound.conversation.clone(),
+                reply_token: reply_token.clone(),
+                reply_by_ms: reply_by.map(unix_ms),
+                messages,
+            };
+            Some(Outgoing {
+                route: Route::Channel { channel },
+                body: serde_json::to_value(&message).unwrap_or_default(),
+                sensitive: case.is_some_and(|c| c.anonymous) && filing,
+            })
+        };
         let case = self.store.commit_turn(Turn {
             chat: &inbound.sender,
             event: inbound.event_id.as_deref().map(|id| (channel, id)),
             conversation: &step.conversation,
             change,
             now: inbound.received_at,
+            forwards: &forwards,
+            reply: Some(&reply_plan),
+            dequeue: envelope.queued,
         })?;
         let mut replies = step.replies;
         let mut kept_replies = replies.clone();
         if let (true, Some(case)) = (filing, case) {
             tracing::info!(case = %log_code(&case), kind = case.kind.as_str(), "case filed");
+            replies.extend(filed_replies(&case));
             let filed = FiledCase { case, receipt };
-            replies.extend(self.engine.filed_replies(lang, &filed, true));
             kept_replies.extend(self.engine.filed_replies(lang, &filed, false));
         }
-        if let Some(event_id) = &inbound.event_id {
+        // Only the web chat answers a redelivery with the first answer; platforms' answers
+        // were sent through the outbox and are not kept twice.
+        if let (Some(event_id), AnswerVia::Inline) = (&inbound.event_id, &envelope.answer) {
             self.store
                 .record_replies(channel, event_id, serde_json::to_value(&kept_replies)?)?;
         }
-        Ok((Handled::Replies(replies), changed_cases))
+        Ok((Handled::Replies(replies), n_outgoing.get()))
     }
 
-    fn destinations(&self, division: &str) -> Vec<String> {
-        self.settings
-            .destinations_of(division)
+    /// What the division of a case receives: its configured destinations, and the
+    /// group chats bound to it.
+    fn forwards(&self, groups: &[Group], case: &Case, notice: &Notice) -> Vec<Outgoing> {
+        let mut outgoing: Vec<Outgoing> = self
+            .settings
+            .destinations_of(&case.division)
             .into_iter()
-            .map(|d| d.id.clone())
-            .collect()
-    }
-
-    fn destinations_of_case(&self, case_id: u64) -> anyhow::Result<Vec<String>> {
-        let case = self.store.case(case_id)?.context("the case disappeared")?;
-        Ok(self.destinations(&case.division))
+            .map(|destination| Outgoing {
+                route: Route::Destination {
+                    id: destination.id.clone(),
+                },
+                body: forward::body(case, notice),
+                sensitive: false,
+            })
+            .collect();
+        for group in groups.iter().filter(|g| {
+            g.left_at.is_none() && g.division.as_deref() == Some(case.division.as_str())
+        }) {
+            let message = ChannelMessage {
+                to: group.id.clone(),
+                reply_token: None,
+                reply_by_ms: None,
+                messages: vec![self.engine.staff_card(case, notice)],
+            };
+            outgoing.push(Outgoing {
+                route: Route::Channel {
+                    channel: group.channel,
+                },
+                body: serde_json::to_value(&message).unwrap_or_default(),
+                sensitive: false,
+            });
+        }
+        outgoing
     }
 
     /// Files a case directly, outside any conversation (tests and tools).
@@ -207,6 +291,8 @@ impl Inbox {
             .transpose()?;
         let conversation = self.store.conversation(&new.reporter)?.unwrap_or_default();
         let reporter = new.reporter.clone();
+        let groups = self.store.groups()?;
+        let forwards = |case: &Case, notice: &Notice| self.forwards(&groups, case, notice);
         let case = self
             .store
             .commit_turn(Turn {
@@ -214,17 +300,40 @@ impl Inbox {
                 event: None,
                 conversation: &conversation,
                 change: Some(CaseChange::File {
-                    destinations: self.destinations(&new.division),
                     case: Box::new(new),
                     receipt_hash,
                 }),
                 now: chrono::Utc::now(),
+                forwards: &forwards,
+                reply: None,
+                dequeue: None,
             })?
             .context("filing returned no case")?;
         self.store.sync().await?;
         self.dispatcher_wake.notify_one();
         Ok(FiledCase { case, receipt })
     }
+}
+
+/// How the answer to an event reaches the resident.
+#[derive(Clone, Debug)]
+pub enum AnswerVia {
+    /// Returned to the caller (web chat, terminal).
+    Inline,
+    /// Sent by the channel through the outbox: with the platform's reply token while it
+    /// is fresh, else pushed.
+    Outbox {
+        reply_token: Option<String>,
+        reply_by: Option<chrono::DateTime<chrono::Utc>>,
+    },
+}
+
+/// An event with how to answer it and, for a queued platform event, its queue entry.
+#[derive(Clone, Debug)]
+pub struct Envelope {
+    pub inbound: Inbound,
+    pub answer: AnswerVia,
+    pub queued: Option<u64>,
 }
 
 /// The code to log for a case: an anonymous one is logged by id only, so that its code

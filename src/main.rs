@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use tambon::config::Settings;
+use tambon::config::{Secrets, Settings};
 use tambon::domain::case::CaseCode;
 use tambon::domain::Lang;
 use tambon::startup::{self, Application, Core};
@@ -57,6 +57,25 @@ enum Command {
         #[command(subcommand)]
         command: KbCommand,
     },
+    /// Operate the LINE Official Account (needs LINE_CHANNEL_ACCESS_TOKEN).
+    Line {
+        #[command(subcommand)]
+        command: LineCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LineCommand {
+    /// Create the rich menu of config/line-rich-menu.json with its image, for everyone.
+    RichMenu,
+    /// Check the access token and the webhook settings.
+    Check,
+    /// The LINE groups the bot has joined, and the division each is bound to.
+    Groups,
+    /// Bind a group to a division (or `integrity`): it receives that division's cases.
+    Bind { group_id: String, division: String },
+    /// Stop sending a division's cases to a group.
+    Unbind { group_id: String },
 }
 
 #[derive(Subcommand)]
@@ -106,11 +125,11 @@ async fn main() -> anyhow::Result<()> {
             if let Some(listen) = listen {
                 settings.server.listen = listen;
             }
-            let app = Application::build(settings).await?;
+            let app = Application::build(settings, &Secrets::from_env()).await?;
             app.run_until_stopped(startup::shutdown_signal()).await
         }
         Command::Chat { user } => {
-            let core = Core::build(settings)?;
+            let core = Core::build(settings, &Secrets::default())?;
             let background = core.spawn_background();
             let result = tambon::channels::terminal::run(Arc::clone(&core.inbox), user).await;
             background.abort();
@@ -131,7 +150,69 @@ async fn main() -> anyhow::Result<()> {
             cases(&store, command)
         }
         Command::Kb { command } => kb(&settings, command),
+        Command::Line { command } => line(&settings, command).await,
     }
+}
+
+async fn line(settings: &Settings, command: LineCommand) -> anyhow::Result<()> {
+    use tambon::channels::line::{ops, Client};
+    use tambon::domain::Channel;
+    let client = || -> anyhow::Result<Client> {
+        let token = tambon::config::secret_from_env("LINE_CHANNEL_ACCESS_TOKEN")
+            .ok_or_else(|| anyhow::anyhow!("LINE_CHANNEL_ACCESS_TOKEN is not set"))?;
+        Client::new(&settings.line, token, settings.delivery.timeout())
+    };
+    match command {
+        LineCommand::RichMenu => {
+            let id = ops::rich_menu(&client()?, &settings.line).await?;
+            println!("rich menu {id} created and set as everyone's default");
+        }
+        LineCommand::Check => print!("{}", ops::check(&client()?).await?),
+        LineCommand::Groups => {
+            let store = Store::open(&settings.server.data_dir)?;
+            for group in store
+                .groups()?
+                .into_iter()
+                .filter(|g| g.channel == Channel::Line)
+            {
+                println!(
+                    "{}  joined {}{}  → {}",
+                    group.id,
+                    tambon::thai::format_datetime(group.joined_at, Lang::Th),
+                    if group.left_at.is_some() {
+                        " (left)"
+                    } else {
+                        ""
+                    },
+                    group.division.as_deref().unwrap_or("not bound")
+                );
+            }
+        }
+        LineCommand::Bind { group_id, division } => {
+            anyhow::ensure!(
+                division == tambon::config::INTEGRITY_DIVISION
+                    || settings.division(&division).is_some(),
+                "unknown division `{division}`"
+            );
+            let store = Store::open(&settings.server.data_dir)?;
+            anyhow::ensure!(
+                store.bind_group(Channel::Line, &group_id, Some(&division))?,
+                "the bot has not joined group {group_id}: invite it to the group first"
+            );
+            store.sync_blocking()?;
+            println!("group {group_id} now receives the cases of {division}");
+        }
+        LineCommand::Unbind { group_id } => {
+            let store = Store::open(&settings.server.data_dir)?;
+            anyhow::ensure!(
+                store.bind_group(Channel::Line, &group_id, None)?,
+                "unknown group {group_id}"
+            );
+            store.sync_blocking()?;
+            println!("group {group_id} is no longer bound");
+        }
+    }
+    Ok(())
 }
 
 fn cases(store: &Store, command: CasesCommand) -> anyhow::Result<()> {
@@ -181,7 +262,7 @@ fn cases(store: &Store, command: CasesCommand) -> anyhow::Result<()> {
                 println!(
                     "{:<6} {:<20} {:<10} {:<8} {:<14} {}",
                     delivery.id,
-                    delivery.destination,
+                    delivery.route.to_string(),
                     state,
                     delivery.attempts,
                     delivery.body["case"]["code"].as_str().unwrap_or("-"),

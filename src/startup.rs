@@ -1,5 +1,6 @@
 //! Building the application from settings, and running it until it is told to stop.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
@@ -9,8 +10,11 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-use crate::config::Settings;
+use crate::channels::line::Line;
+use crate::config::{Secrets, Settings};
+use crate::delivery::ChannelSender;
 use crate::delivery::Dispatcher;
+use crate::domain::Channel;
 use crate::engine::Engine;
 use crate::http::{build_router, AppState};
 use crate::inbox::Inbox;
@@ -28,11 +32,13 @@ pub struct Core {
     pub store: Store,
     pub inbox: Arc<Inbox>,
     pub dispatcher: Dispatcher,
+    /// The LINE channel, when its secrets are set and it is enabled.
+    pub line: Option<Arc<Line>>,
 }
 
 impl Core {
     /// Opens the store and loads the knowledge base and texts.
-    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub fn build(settings: Settings, secrets: &Secrets) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
         let engine = load_engine(&settings)?;
         let data_dir = &settings.server.data_dir;
@@ -43,18 +49,32 @@ impl Core {
             )
         })?;
         let wake = Arc::new(Notify::new());
-        let dispatcher = Dispatcher::new(store.clone(), Arc::clone(&settings), Arc::clone(&wake))?;
         let inbox = Arc::new(Inbox::new(
             engine,
             store.clone(),
             Arc::clone(&settings),
-            wake,
+            Arc::clone(&wake),
         )?);
+        let line = match (&secrets.line, settings.line.enabled) {
+            (Some(line_secrets), true) => Some(Arc::new(Line::new(
+                Arc::clone(&settings),
+                line_secrets,
+                store.clone(),
+                Arc::clone(&inbox),
+            )?)),
+            _ => None,
+        };
+        let mut senders: HashMap<Channel, Arc<dyn ChannelSender>> = HashMap::new();
+        if let Some(line) = &line {
+            senders.insert(Channel::Line, Arc::new(line.client.clone()));
+        }
+        let dispatcher = Dispatcher::new(store.clone(), Arc::clone(&settings), wake, senders)?;
         Ok(Self {
             settings,
             store,
             inbox,
             dispatcher,
+            line,
         })
     }
 
@@ -62,6 +82,7 @@ impl Core {
     pub fn spawn_background(&self) -> tokio::task::JoinHandle<anyhow::Result<()>> {
         let dispatcher = self.dispatcher.clone();
         let store = self.store.clone();
+        let line = self.line.clone();
         tokio::spawn(async move {
             let prune = async {
                 let mut every = tokio::time::interval(PRUNE_EVERY);
@@ -76,8 +97,15 @@ impl Core {
                     }
                 }
             };
+            let line_worker = async {
+                match line {
+                    Some(line) => line.run_worker().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 result = dispatcher.run() => result.context("the dispatcher stopped"),
+                result = line_worker => result.context("the LINE worker stopped"),
                 () = prune => Ok(()),
             }
         })
@@ -111,9 +139,9 @@ pub struct Application {
 
 impl Application {
     /// Builds everything and binds the listener (port 0 picks a free port).
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(settings: Settings, secrets: &Secrets) -> anyhow::Result<Self> {
         let listen = settings.server.listen;
-        let core = Core::build(settings)?;
+        let core = Core::build(settings, secrets)?;
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
@@ -136,8 +164,11 @@ impl Application {
         };
         let mut background = self.core.spawn_background();
         tracing::info!(address = %self.listener.local_addr()?, "tambon is serving");
-        let server =
-            axum::serve(self.listener, build_router(state)).with_graceful_shutdown(shutdown);
+        let mut router = build_router(state);
+        if let Some(line) = &self.core.line {
+            router = router.merge(crate::channels::line::webhook::routes(Arc::clone(line)));
+        }
+        let server = axum::serve(self.listener, router).with_graceful_shutdown(shutdown);
         let result = tokio::select! {
             result = server => result.context("the HTTP server failed"),
             result = &mut background => match result {

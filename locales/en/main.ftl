@@ -121,3 +121,10 @@ withdraw-confirm = Do you really want to withdraw this case? It cannot be reopen
 withdraw-done = { $code } is withdrawn; the staff have been told.
 
 web-privacy-note = No login needed. Corruption reports reach the integrity officer only, and may be anonymous.
+
+photo-rejected = Sorry, I cannot take this photo (it must be a JPEG or PNG image of at most 5 MB).
+unsupported-message = Sorry, for now I can read text, photos and locations only. Pick from the menu or type a message.
+group-hint = Hello! In this group I answer only when mentioned. To ask a question or send a complaint, please chat with the office's account one to one.
+staff-new-case = New case { $code }
+staff-info-added = Information added to { $code }
+staff-withdrawn = Withdrawn: { $code }

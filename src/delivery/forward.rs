@@ -3,14 +3,7 @@
 use serde_json::json;
 
 use crate::domain::case::Case;
-
-/// Why a case is forwarded.
-#[derive(Clone, Debug)]
-pub enum Notice {
-    Filed,
-    InfoAdded { text: String },
-    Withdrawn,
-}
+pub use crate::domain::case::Notice;
 
 /// The JSON sent to a destination. It never holds the reporter's platform id; the contact
 /// the resident chose to give is included, since the division needs it to follow up.

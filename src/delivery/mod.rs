@@ -5,6 +5,9 @@
 pub mod forward;
 mod sign;
 
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,8 +15,12 @@ use chrono::Utc;
 use rand::Rng as _;
 use tokio::sync::Notify;
 
+use serde::{Deserialize, Serialize};
+
 use crate::config::{DestinationKind, Settings};
-use crate::store::{Delivery, DeliveryState, Store};
+use crate::domain::Channel;
+use crate::engine::Outbound;
+use crate::store::{Delivery, DeliveryState, Route, Store};
 
 pub use sign::{signature_header, SIGNATURE_HEADER};
 
@@ -31,16 +38,44 @@ pub struct Failure {
     pub retry_after: Option<Duration>,
 }
 
+/// The body of a delivery to a platform chat: channel-neutral replies, rendered by the
+/// channel's adapter when sent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChannelMessage {
+    /// The chat: a user, group or room id of the platform.
+    pub to: String,
+    /// The platform's reply token, if the event came with one.
+    pub reply_token: Option<String>,
+    /// Until when the reply token may be used (Unix milliseconds); later, push.
+    pub reply_by_ms: Option<u64>,
+    pub messages: Vec<Outbound>,
+}
+
+/// A future returned by a trait object (no `async fn` in `dyn` traits yet).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A channel adapter's sending side. It may advance `delivery.progress` as parts go
+/// out, so that a retry sends only what is left.
+pub trait ChannelSender: Send + Sync {
+    fn send<'a>(&'a self, delivery: &'a mut Delivery) -> BoxFuture<'a, Result<(), Failure>>;
+}
+
 #[derive(Clone)]
 pub struct Dispatcher {
     store: Store,
     settings: Arc<Settings>,
     client: reqwest::Client,
     wake: Arc<Notify>,
+    senders: Arc<HashMap<Channel, Arc<dyn ChannelSender>>>,
 }
 
 impl Dispatcher {
-    pub fn new(store: Store, settings: Arc<Settings>, wake: Arc<Notify>) -> anyhow::Result<Self> {
+    pub fn new(
+        store: Store,
+        settings: Arc<Settings>,
+        wake: Arc<Notify>,
+        senders: HashMap<Channel, Arc<dyn ChannelSender>>,
+    ) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .timeout(settings.delivery.timeout())
             .user_agent(concat!("tambon/", env!("CARGO_PKG_VERSION")))
@@ -50,6 +85,7 @@ impl Dispatcher {
             settings,
             client,
             wake,
+            senders: Arc::new(senders),
         })
     }
 
@@ -104,7 +140,7 @@ impl Dispatcher {
 
     async fn attempt(&self, mut delivery: Delivery) -> anyhow::Result<()> {
         let previous_due_ms = delivery.next_attempt_ms;
-        let outcome = self.send(&delivery).await;
+        let outcome = self.send(&mut delivery).await;
         delivery.attempts += 1;
         let now = Utc::now();
         match outcome {
@@ -112,21 +148,21 @@ impl Dispatcher {
                 delivery.state = DeliveryState::Delivered;
                 delivery.finished_at = Some(now);
                 delivery.last_error = None;
-                tracing::info!(delivery = delivery.id, destination = %delivery.destination, attempts = delivery.attempts, "delivered");
+                tracing::info!(delivery = delivery.id, route = %delivery.route, attempts = delivery.attempts, "delivered");
             }
             Err(failure) => {
                 delivery.last_error = Some(failure.message.clone());
                 if failure.permanent || delivery.attempts >= self.settings.delivery.max_attempts {
                     delivery.state = DeliveryState::Dead;
                     delivery.finished_at = Some(now);
-                    tracing::warn!(delivery = delivery.id, destination = %delivery.destination, attempts = delivery.attempts, error = %failure.message, "delivery is dead");
+                    tracing::warn!(delivery = delivery.id, route = %delivery.route, attempts = delivery.attempts, error = %failure.message, "delivery is dead");
                 } else {
                     let delay = failure
                         .retry_after
                         .unwrap_or_else(|| self.backoff(delivery.attempts));
                     delivery.next_attempt_ms = crate::store::unix_ms(now)
                         + u64::try_from(delay.as_millis()).unwrap_or(u64::MAX / 2);
-                    tracing::info!(delivery = delivery.id, destination = %delivery.destination, attempts = delivery.attempts, retry_in_ms = delay.as_millis() as u64, error = %failure.message, "delivery failed, will retry");
+                    tracing::info!(delivery = delivery.id, route = %delivery.route, attempts = delivery.attempts, retry_in_ms = delay.as_millis() as u64, error = %failure.message, "delivery failed, will retry");
                 }
             }
         }
@@ -146,15 +182,28 @@ impl Dispatcher {
         Duration::from_millis(jittered)
     }
 
-    async fn send(&self, delivery: &Delivery) -> Result<(), Failure> {
+    async fn send(&self, delivery: &mut Delivery) -> Result<(), Failure> {
+        let destination_id = match &delivery.route {
+            Route::Destination { id } => id.clone(),
+            Route::Channel { channel } => {
+                let Some(sender) = self.senders.get(channel).cloned() else {
+                    return Err(Failure {
+                        message: format!("the {channel} channel is off"),
+                        permanent: false,
+                        retry_after: None,
+                    });
+                };
+                return sender.send(delivery).await;
+            }
+        };
         let Some(destination) = self
             .settings
             .destinations
             .iter()
-            .find(|d| d.id == delivery.destination)
+            .find(|d| d.id == destination_id)
         else {
             return Err(Failure {
-                message: format!("unknown destination `{}`", delivery.destination),
+                message: format!("unknown destination `{destination_id}`"),
                 permanent: false,
                 retry_after: None,
             });

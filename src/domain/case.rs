@@ -244,3 +244,11 @@ pub struct FiledCase {
     pub case: Case,
     pub receipt: Option<Receipt>,
 }
+
+/// Why a case is forwarded to its division.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Notice {
+    Filed,
+    InfoAdded { text: String },
+    Withdrawn,
+}

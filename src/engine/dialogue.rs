@@ -148,7 +148,19 @@ impl<'a> Turn<'a> {
                 }
                 self.say_menu("media-outside-flow");
             }
+            InboundKind::ImageRejected => {
+                if let Flow::Intake(intake) = self.conversation.flow.clone() {
+                    if matches!(intake.step, IntakeStep::Photo | IntakeStep::Location) {
+                        self.say("photo-rejected");
+                        self.prompt(&intake);
+                        return Ok(self.finish());
+                    }
+                }
+                self.say_menu("photo-rejected");
+            }
+            InboundKind::UnsupportedMessage(_) => self.say_menu("unsupported-message"),
             InboundKind::Follow => self.say_menu("greeting"),
+            InboundKind::GroupMention => self.say("group-hint"),
             InboundKind::Unfollow
             | InboundKind::Join
             | InboundKind::Leave

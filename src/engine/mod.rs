@@ -55,10 +55,17 @@ pub enum InboundKind {
     Location(Location),
     /// A photo, already stored; the id of the stored media.
     Image(String),
+    /// A photo the channel could not take (too large, not an image, not fetched).
+    ImageRejected,
+    /// The bot was mentioned in a group chat.
+    GroupMention,
     Follow,
     Unfollow,
     Join,
     Leave,
+    /// A message of a kind tambon cannot read (sticker, audio, video, file…), by its
+    /// platform name: the resident is told politely.
+    UnsupportedMessage(String),
     /// An event type tambon does not handle, by its platform name: never an error.
     Unsupported(String),
 }
@@ -247,6 +254,12 @@ impl Engine {
     #[must_use]
     pub fn explain_question(&self, question: &str) -> String {
         self.index.explain(question)
+    }
+
+    /// A case as a card for the staff of its division (a bound group chat), in Thai.
+    #[must_use]
+    pub fn staff_card(&self, case: &Case, notice: &crate::domain::case::Notice) -> Outbound {
+        Outbound::Card(reply::Render::new(self, Lang::Th).staff_card(case, notice))
     }
 
     /// The reply when something failed inside tambon: polite, with the menu.

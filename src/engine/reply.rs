@@ -1,6 +1,6 @@
 //! Rendering replies: menus, knowledge-base answers, case summaries and timelines.
 
-use crate::domain::case::{Case, CaseEventKind, CaseKind, FiledCase, Status};
+use crate::domain::case::{Case, CaseEventKind, CaseKind, FiledCase, Notice, Status};
 use crate::domain::Lang;
 use crate::engine::dialogue::payload;
 use crate::engine::{Card, Choice, Engine, Intake, Outbound, MAX_CHOICES};
@@ -353,6 +353,55 @@ impl<'a> Render<'a> {
             title: self.public_code(case),
             lines,
             buttons,
+        }
+    }
+
+    /// A case for the staff of its division: what, where, how to reach the resident.
+    pub fn staff_card(&self, case: &Case, notice: &Notice) -> Card {
+        let title_id = match notice {
+            Notice::Filed => "staff-new-case",
+            Notice::InfoAdded { .. } => "staff-info-added",
+            Notice::Withdrawn => "staff-withdrawn",
+        };
+        let none = self.text("summary-none");
+        let mut lines = vec![
+            format!("{}: {}", self.text("label-kind"), self.kind_name(case.kind)),
+            format!(
+                "{}: {}",
+                self.text("label-category"),
+                self.category_name(&case.category)
+            ),
+            format!("{}: {}", self.text("label-description"), case.text),
+        ];
+        if let Notice::InfoAdded { text } = notice {
+            lines.push(self.text_with("timeline-resident-info", &[("text", text)]));
+        }
+        let place = match (&case.location, &case.place) {
+            (Some(location), _) => format!("{:.5}, {:.5}", location.latitude, location.longitude),
+            (None, Some(place)) => place.clone(),
+            (None, None) => none.clone(),
+        };
+        lines.push(format!("{}: {place}", self.text("label-location")));
+        lines.push(format!(
+            "{}: {}",
+            self.text("label-photos"),
+            case.photos.len()
+        ));
+        let contact = if case.anonymous {
+            self.text("summary-anonymous")
+        } else {
+            case.contact.clone().unwrap_or(none)
+        };
+        lines.push(format!("{}: {contact}", self.text("label-contact")));
+        lines.push(format!(
+            "{}: {}",
+            self.text("label-filed-at"),
+            crate::thai::format_datetime(case.created_at, self.lang)
+        ));
+        Card {
+            title: self.text_with(title_id, &[("code", &case.code)]),
+            lines,
+            buttons: Vec::new(),
         }
     }
 

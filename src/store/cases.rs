@@ -6,13 +6,13 @@ use chrono::{DateTime, Utc};
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::Transactional as _;
 
-use crate::delivery::forward::{self, Notice};
+use crate::delivery::forward::Notice;
 use crate::domain::case::{
     Case, CaseCode, CaseEvent, CaseEventKind, NewCase, Status, CASE_RECORD_VERSION,
 };
 use crate::domain::{Channel, ChatKey};
 use crate::engine::Conversation;
-use crate::store::outbox::Delivery;
+use crate::store::outbox::{Delivery, Route};
 use crate::store::{
     decode, encode, get_json, keys, ConversationRecord, Error, OutcomeRecord, Result, Store,
     RECORD_VERSION,
@@ -25,20 +25,27 @@ pub enum CaseChange {
     File {
         case: Box<NewCase>,
         receipt_hash: Option<Vec<u8>>,
-        destinations: Vec<String>,
     },
     /// The resident adds information to an open case.
-    AddInfo {
-        case_id: u64,
-        text: String,
-        destinations: Vec<String>,
-    },
+    AddInfo { case_id: u64, text: String },
     /// The resident withdraws an open case.
-    Withdraw {
-        case_id: u64,
-        destinations: Vec<String>,
-    },
+    Withdraw { case_id: u64 },
 }
+
+/// Something to put in the outbox.
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    pub route: Route,
+    pub body: serde_json::Value,
+    /// The body holds a secret, wiped once delivered.
+    pub sensitive: bool,
+}
+
+/// The forwards a case change causes: what goes to the division's destinations.
+pub type Forwards<'a> = &'a dyn Fn(&Case, &Notice) -> Vec<Outgoing>;
+/// The answer to the resident, when it goes through the outbox (platform chats); given
+/// the case the turn filed or changed, if any.
+pub type ReplyPlan<'a> = &'a dyn Fn(Option<&Case>) -> Option<Outgoing>;
 
 /// Everything one processed event changes.
 pub struct Turn<'a> {
@@ -48,6 +55,10 @@ pub struct Turn<'a> {
     pub conversation: &'a Conversation,
     pub change: Option<CaseChange>,
     pub now: DateTime<Utc>,
+    pub forwards: Forwards<'a>,
+    pub reply: Option<ReplyPlan<'a>>,
+    /// The inbound queue entry this turn consumes.
+    pub dequeue: Option<u64>,
 }
 
 type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
@@ -64,6 +75,7 @@ impl Store {
         let outcome = encode(&OutcomeRecord {
             v: RECORD_VERSION,
             at_ms: turn.now.timestamp_millis(),
+            pending: false,
             replies: None,
         })?;
         let result = (
@@ -76,6 +88,7 @@ impl Store {
             &self.reporter_caseid,
             &self.deliveryid_delivery,
             &self.due_deliveryid,
+            &self.inboundseq_event,
         )
             .transaction(
                 |(
@@ -88,6 +101,7 @@ impl Store {
                     reporters,
                     deliveries,
                     due,
+                    inbound,
                 )| {
                     conversations.insert(chat_key.as_slice(), conversation.as_slice())?;
                     if let Some((channel, event_id)) = turn.event {
@@ -96,16 +110,13 @@ impl Store {
                             outcome.as_slice(),
                         )?;
                     }
-                    let Some(change) = &turn.change else {
-                        return Ok(None);
-                    };
+                    if let Some(seq) = turn.dequeue {
+                        inbound.remove(&keys::id(seq))?;
+                    }
                     let outbox = Outbox { deliveries, due };
-                    let case = match change {
-                        CaseChange::File {
-                            case,
-                            receipt_hash,
-                            destinations,
-                        } => {
+                    let case = match &turn.change {
+                        None => None,
+                        Some(CaseChange::File { case, receipt_hash }) => {
                             let filed = new_case(meta, cases, case, turn.now)?;
                             codes.insert(filed.code.as_bytes(), &keys::id(filed.id))?;
                             match receipt_hash {
@@ -119,32 +130,29 @@ impl Store {
                                     }
                                 }
                             }
-                            outbox.enqueue(destinations, &filed, &Notice::Filed, turn.now)?;
-                            filed
+                            outbox.enqueue_all(
+                                (turn.forwards)(&filed, &Notice::Filed),
+                                Some(filed.id),
+                                turn.now,
+                            )?;
+                            Some(filed)
                         }
-                        CaseChange::AddInfo {
-                            case_id,
-                            text,
-                            destinations,
-                        } => {
+                        Some(CaseChange::AddInfo { case_id, text }) => {
                             let mut case = load_case(cases, *case_id)?;
                             case.events.push(CaseEvent {
                                 at: turn.now,
                                 kind: CaseEventKind::ResidentInfo { text: text.clone() },
                             });
                             cases.insert(&keys::id(case.id), encode(&case).map_err(abort)?)?;
-                            outbox.enqueue(
-                                destinations,
-                                &case,
-                                &Notice::InfoAdded { text: text.clone() },
+                            let notice = Notice::InfoAdded { text: text.clone() };
+                            outbox.enqueue_all(
+                                (turn.forwards)(&case, &notice),
+                                Some(case.id),
                                 turn.now,
                             )?;
-                            case
+                            Some(case)
                         }
-                        CaseChange::Withdraw {
-                            case_id,
-                            destinations,
-                        } => {
+                        Some(CaseChange::Withdraw { case_id }) => {
                             let mut case = load_case(cases, *case_id)?;
                             case.status = Status::Withdrawn;
                             case.events.push(CaseEvent {
@@ -152,11 +160,18 @@ impl Store {
                                 kind: CaseEventKind::Withdrawn,
                             });
                             cases.insert(&keys::id(case.id), encode(&case).map_err(abort)?)?;
-                            outbox.enqueue(destinations, &case, &Notice::Withdrawn, turn.now)?;
-                            case
+                            outbox.enqueue_all(
+                                (turn.forwards)(&case, &Notice::Withdrawn),
+                                Some(case.id),
+                                turn.now,
+                            )?;
+                            Some(case)
                         }
                     };
-                    Ok(Some(case))
+                    if let Some(reply) = turn.reply.and_then(|plan| plan(case.as_ref())) {
+                        outbox.enqueue_all(vec![reply], case.as_ref().map(|c| c.id), turn.now)?;
+                    }
+                    Ok(case)
                 },
             );
         match result {
@@ -289,22 +304,16 @@ struct Outbox<'a> {
 }
 
 impl Outbox<'_> {
-    fn enqueue(
+    fn enqueue_all(
         &self,
-        destinations: &[String],
-        case: &Case,
-        notice: &Notice,
+        outgoing: Vec<Outgoing>,
+        case_id: Option<u64>,
         now: DateTime<Utc>,
     ) -> TxResult<()> {
-        for destination in destinations {
+        for item in outgoing {
             let id = self.deliveries.generate_id()?;
-            let delivery = Delivery::new(
-                id,
-                destination.clone(),
-                Some(case.id),
-                forward::body(case, notice),
-                now,
-            );
+            let mut delivery = Delivery::new(id, item.route, case_id, item.body, now);
+            delivery.sensitive = item.sensitive;
             self.deliveries
                 .insert(&keys::id(id), encode(&delivery).map_err(abort)?)?;
             self.due

@@ -6,6 +6,8 @@
 //! load one fsync serves many events instead of one each.
 
 mod cases;
+mod groups;
+mod inbound;
 mod keys;
 mod outbox;
 
@@ -18,8 +20,10 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{Channel, ChatKey};
 use crate::engine::Conversation;
 
-pub use cases::{CaseChange, Turn};
-pub use outbox::{unix_ms, Delivery, DeliveryState};
+pub use cases::{CaseChange, Forwards, Outgoing, ReplyPlan, Turn};
+pub use groups::Group;
+pub use inbound::{Enqueued, QueuedEvent};
+pub use outbox::{unix_ms, Delivery, DeliveryState, Route};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +62,19 @@ struct ConversationRecord {
 struct OutcomeRecord {
     v: u8,
     at_ms: i64,
+    /// Received and queued, not processed yet.
+    #[serde(default)]
+    pending: bool,
     replies: Option<serde_json::Value>,
+}
+
+/// What the store knows of an event id.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Received and waiting in the inbound queue.
+    Pending,
+    /// Processed; the replies given, where they were kept.
+    Processed(Option<serde_json::Value>),
 }
 
 /// A photo a resident sent, kept with the case.
@@ -82,6 +98,8 @@ pub struct Store {
     deliveryid_delivery: sled::Tree,
     due_deliveryid: sled::Tree,
     mediaid_media: sled::Tree,
+    inboundseq_event: sled::Tree,
+    channel_group: sled::Tree,
     commit: std::sync::Arc<GroupCommit>,
     /// The installation secret, read once: it keys the event-id hashes.
     secret: std::sync::Arc<[u8]>,
@@ -120,6 +138,8 @@ impl Store {
             deliveryid_delivery: tree("deliveryid_delivery")?,
             due_deliveryid: tree("due_deliveryid")?,
             mediaid_media: tree("mediaid_media")?,
+            inboundseq_event: tree("inboundseq_event")?,
+            channel_group: tree("channel_group")?,
             commit: std::sync::Arc::new(GroupCommit::default()),
             db,
         })
@@ -153,19 +173,20 @@ impl Store {
         Ok(record.map(|r| r.conversation))
     }
 
-    /// The stored answer to an event already processed, if it was. `Some(None)` means
-    /// processed, with its answer not kept.
-    pub fn outcome(
-        &self,
-        channel: Channel,
-        event_id: &str,
-    ) -> Result<Option<Option<serde_json::Value>>> {
+    /// What became of an event id, if it was seen.
+    pub fn outcome(&self, channel: Channel, event_id: &str) -> Result<Option<Outcome>> {
         let record: Option<OutcomeRecord> = get_json(
             &self.eventkey_outcome,
             "eventkey_outcome",
             &keys::event(&self.secret, channel, event_id),
         )?;
-        Ok(record.map(|r| r.replies))
+        Ok(record.map(|r| {
+            if r.pending {
+                Outcome::Pending
+            } else {
+                Outcome::Processed(r.replies)
+            }
+        }))
     }
 
     /// Keeps the answer to a processed event for redeliveries.
@@ -178,6 +199,7 @@ impl Store {
         let record = OutcomeRecord {
             v: RECORD_VERSION,
             at_ms: chrono::Utc::now().timestamp_millis(),
+            pending: false,
             replies: Some(replies),
         };
         self.eventkey_outcome.insert(
@@ -195,7 +217,7 @@ impl Store {
         for entry in self.eventkey_outcome.iter() {
             let (key, value) = entry?;
             let old = serde_json::from_slice::<OutcomeRecord>(&value)
-                .map_or(true, |record| record.at_ms < cutoff);
+                .map_or(true, |record| record.at_ms < cutoff && !record.pending);
             if old {
                 self.eventkey_outcome.remove(key)?;
                 n_removed += 1;

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sled::Transactional as _;
 
+use crate::domain::Channel;
 use crate::store::{decode, encode, get_json, keys, Error, Result, Store, RECORD_VERSION};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,17 +19,43 @@ pub enum DeliveryState {
     Dead,
 }
 
+/// Where a delivery goes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Route {
+    /// A destination of `tambon.toml` (a division's webhook, the log).
+    Destination { id: String },
+    /// A chat on a platform, sent by that channel's adapter; the body is a
+    /// `delivery::ChannelMessage`.
+    Channel { channel: Channel },
+}
+
+impl std::fmt::Display for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Destination { id } => f.write_str(id),
+            Self::Channel { channel } => write!(f, "{channel} chat"),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Delivery {
     pub v: u8,
     pub id: u64,
-    /// A destination id of `tambon.toml`.
-    pub destination: String,
+    pub route: Route,
     pub case_id: Option<u64>,
     /// The JSON to send, fixed when the delivery was enqueued.
     pub body: serde_json::Value,
     pub state: DeliveryState,
     pub attempts: u32,
+    /// How many parts were already sent, when a platform takes a message in several
+    /// calls: a retry goes on from there and sends nothing twice.
+    #[serde(default)]
+    pub progress: u32,
+    /// The body holds a secret (an anonymous receipt): it is wiped once delivered.
+    #[serde(default)]
+    pub sensitive: bool,
     pub next_attempt_ms: u64,
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -39,7 +66,7 @@ impl Delivery {
     #[must_use]
     pub fn new(
         id: u64,
-        destination: String,
+        route: Route,
         case_id: Option<u64>,
         body: serde_json::Value,
         now: DateTime<Utc>,
@@ -47,11 +74,13 @@ impl Delivery {
         Self {
             v: RECORD_VERSION,
             id,
-            destination,
+            route,
             case_id,
             body,
             state: DeliveryState::Pending,
             attempts: 0,
+            progress: 0,
+            sensitive: false,
             next_attempt_ms: unix_ms(now),
             last_error: None,
             created_at: now,
@@ -105,7 +134,13 @@ impl Store {
     /// Writes the delivery's new state and moves it in the due index: out of it when
     /// delivered or dead, to its new time when rescheduled.
     pub fn update_delivery(&self, previous_due_ms: u64, delivery: &Delivery) -> Result<()> {
-        let record = encode(delivery)?;
+        let record = if delivery.sensitive && delivery.state != DeliveryState::Pending {
+            let mut wiped = delivery.clone();
+            wiped.body = serde_json::json!({ "wiped": "held a receipt" });
+            encode(&wiped)?
+        } else {
+            encode(delivery)?
+        };
         let old_due = keys::due(previous_due_ms, delivery.id);
         let new_due = (delivery.state == DeliveryState::Pending)
             .then(|| keys::due(delivery.next_attempt_ms, delivery.id));

@@ -1,8 +1,24 @@
 use chrono::{TimeZone, Utc};
 
 use super::*;
-use crate::domain::case::{CaseKind, NewCase, Status};
+use crate::domain::case::{Case, CaseKind, NewCase, Notice, Status};
 use crate::engine::Flow;
+
+fn no_forwards(_: &Case, _: &Notice) -> Vec<Outgoing> {
+    Vec::new()
+}
+
+/// Forwards to two destinations, with the notice's name as the body.
+fn log_and_hook(case: &Case, notice: &Notice) -> Vec<Outgoing> {
+    ["log", "hook"]
+        .into_iter()
+        .map(|id| Outgoing {
+            route: Route::Destination { id: id.to_owned() },
+            body: serde_json::json!({ "code": case.code, "notice": format!("{notice:?}") }),
+            sensitive: false,
+        })
+        .collect()
+}
 
 fn new_case(kind: CaseKind, reporter: &ChatKey) -> NewCase {
     NewCase {
@@ -34,9 +50,11 @@ fn file(
             change: Some(CaseChange::File {
                 case: Box::new(new),
                 receipt_hash: None,
-                destinations: vec!["log".to_owned(), "hook".to_owned()],
             }),
             now,
+            forwards: &log_and_hook,
+            reply: None,
+            dequeue: None,
         })
         .unwrap()
         .unwrap()
@@ -88,12 +106,15 @@ fn a_filed_case_is_found_by_code_and_reporter_and_queues_its_forwards() {
     assert_eq!(store.case_by_code(&code).unwrap().unwrap(), case);
     assert_eq!(store.cases_of(&alice).unwrap(), vec![case.clone()]);
     assert!(store.cases_of(&bob).unwrap().is_empty());
-    assert_eq!(store.outcome(Channel::Web, "e1").unwrap(), Some(None));
+    assert_eq!(
+        store.outcome(Channel::Web, "e1").unwrap(),
+        Some(Outcome::Processed(None))
+    );
     let due = store.due_deliveries(now, 10).unwrap();
-    let destinations: Vec<&str> = due.iter().map(|d| d.destination.as_str()).collect();
-    assert_eq!(destinations, ["log", "hook"]);
-    assert_eq!(due[0].body["case"]["code"], case.code.as_str());
-    assert_eq!(due[0].body["event"], "case.filed");
+    let routes: Vec<String> = due.iter().map(|d| d.route.to_string()).collect();
+    assert_eq!(routes, ["log", "hook"]);
+    assert_eq!(due[0].body["code"], case.code.as_str());
+    assert_eq!(due[0].body["notice"], "Filed");
 }
 
 #[test]
@@ -135,11 +156,11 @@ fn withdrawing_records_the_event_and_status() {
             chat: &alice,
             event: None,
             conversation: &Conversation::default(),
-            change: Some(CaseChange::Withdraw {
-                case_id: case.id,
-                destinations: Vec::new(),
-            }),
+            change: Some(CaseChange::Withdraw { case_id: case.id }),
             now: Utc::now(),
+            forwards: &no_forwards,
+            reply: None,
+            dequeue: None,
         })
         .unwrap()
         .unwrap();
@@ -162,9 +183,11 @@ fn a_missing_case_aborts_the_whole_turn() {
         change: Some(CaseChange::AddInfo {
             case_id: 404,
             text: "x".to_owned(),
-            destinations: Vec::new(),
         }),
         now: Utc::now(),
+        forwards: &no_forwards,
+        reply: None,
+        dequeue: None,
     });
     assert!(matches!(result, Err(Error::NoSuchCase(404))));
     // Nothing of the turn was written.
@@ -189,6 +212,9 @@ async fn state_survives_a_reopen() {
                 conversation: &conversation,
                 change: None,
                 now: Utc::now(),
+                forwards: &no_forwards,
+                reply: None,
+                dequeue: None,
             })
             .unwrap();
         store.sync().await.unwrap();
@@ -233,4 +259,121 @@ fn old_outcomes_are_pruned() {
         .unwrap();
     assert_eq!(store.prune_outcomes(-1).unwrap(), 1);
     assert_eq!(store.outcome(Channel::Web, "old").unwrap(), None);
+}
+
+#[test]
+fn an_inbound_event_is_queued_once_and_consumed_by_its_turn() {
+    let store = Store::temporary().unwrap();
+    let now = Utc::now();
+    assert_eq!(
+        store
+            .enqueue_inbound(Channel::Line, "ev-1", "{}", now, true)
+            .unwrap(),
+        Enqueued::New
+    );
+    assert_eq!(
+        store
+            .enqueue_inbound(Channel::Line, "ev-1", "{}", now, true)
+            .unwrap(),
+        Enqueued::Duplicate
+    );
+    assert_eq!(
+        store.outcome(Channel::Line, "ev-1").unwrap(),
+        Some(Outcome::Pending)
+    );
+    let queued = store.queued_inbound(10).unwrap();
+    assert_eq!(queued.len(), 1);
+    let alice = ChatKey::new(Channel::Line, "U1");
+    store
+        .commit_turn(Turn {
+            chat: &alice,
+            event: Some((Channel::Line, "ev-1")),
+            conversation: &Conversation::default(),
+            change: None,
+            now,
+            forwards: &no_forwards,
+            reply: None,
+            dequeue: Some(queued[0].seq),
+        })
+        .unwrap();
+    assert!(store.queued_inbound(10).unwrap().is_empty());
+    assert_eq!(
+        store.outcome(Channel::Line, "ev-1").unwrap(),
+        Some(Outcome::Processed(None))
+    );
+    assert_eq!(
+        store
+            .enqueue_inbound(Channel::Line, "ev-1", "{}", now, true)
+            .unwrap(),
+        Enqueued::Duplicate
+    );
+}
+
+#[test]
+fn a_standby_event_is_recorded_without_being_queued() {
+    let store = Store::temporary().unwrap();
+    assert_eq!(
+        store
+            .enqueue_inbound(Channel::Line, "ev-s", "{}", Utc::now(), false)
+            .unwrap(),
+        Enqueued::New
+    );
+    assert!(store.queued_inbound(10).unwrap().is_empty());
+    assert_eq!(
+        store.outcome(Channel::Line, "ev-s").unwrap(),
+        Some(Outcome::Processed(None))
+    );
+}
+
+#[test]
+fn a_sensitive_delivery_is_wiped_once_delivered() {
+    let store = Store::temporary().unwrap();
+    let alice = ChatKey::new(Channel::Line, "U1");
+    let reply = |_: Option<&Case>| {
+        Some(Outgoing {
+            route: Route::Channel {
+                channel: Channel::Line,
+            },
+            body: serde_json::json!({ "receipt": "1234 5678 9012 3456" }),
+            sensitive: true,
+        })
+    };
+    store
+        .commit_turn(Turn {
+            chat: &alice,
+            event: None,
+            conversation: &Conversation::default(),
+            change: None,
+            now: Utc::now(),
+            forwards: &no_forwards,
+            reply: Some(&reply),
+            dequeue: None,
+        })
+        .unwrap();
+    let mut delivery = store.due_deliveries(Utc::now(), 10).unwrap().remove(0);
+    assert_eq!(delivery.body["receipt"], "1234 5678 9012 3456");
+    delivery.state = DeliveryState::Delivered;
+    store
+        .update_delivery(delivery.next_attempt_ms, &delivery)
+        .unwrap();
+    let stored = store.delivery(delivery.id).unwrap().unwrap();
+    assert!(stored.body.get("receipt").is_none(), "{}", stored.body);
+}
+
+#[test]
+fn groups_are_learned_and_bound_to_divisions() {
+    let store = Store::temporary().unwrap();
+    assert!(
+        !store
+            .bind_group(Channel::Line, "C1", Some("finance"))
+            .unwrap(),
+        "unknown group"
+    );
+    store.group_joined(Channel::Line, "C1", Utc::now()).unwrap();
+    assert!(store
+        .bind_group(Channel::Line, "C1", Some("finance"))
+        .unwrap());
+    assert_eq!(store.groups_of("finance").unwrap().len(), 1);
+    store.group_left(Channel::Line, "C1", Utc::now()).unwrap();
+    assert!(store.groups_of("finance").unwrap().is_empty());
 }

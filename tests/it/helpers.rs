@@ -54,12 +54,37 @@ pub fn settings(data_dir: &Path, hook_url: Option<&str>) -> Settings {
     settings
 }
 
+/// The LINE channel secret tests sign webhook bodies with.
+pub const LINE_SECRET: &str = "test-line-channel-secret";
+
 impl TestApp {
     pub async fn spawn(data_dir: &Path, hook_url: Option<&str>) -> Self {
+        Self::spawn_with(
+            settings(data_dir, hook_url),
+            tambon::config::Secrets::default(),
+        )
+        .await
+    }
+
+    /// The server with the LINE channel on, its APIs at `line_api` (a local fake).
+    pub async fn spawn_line(data_dir: &Path, line_api: &str) -> Self {
+        let mut settings = settings(data_dir, None);
+        settings.line.api_base = line_api.to_owned();
+        settings.line.data_api_base = line_api.to_owned();
+        let secrets = tambon::config::Secrets {
+            line: Some(tambon::config::LineSecrets {
+                channel_secret: LINE_SECRET.to_owned().into(),
+                access_token: crate::line_fake::TOKEN.to_owned().into(),
+            }),
+        };
+        Self::spawn_with(settings, secrets).await
+    }
+
+    pub async fn spawn_with(settings: Settings, secrets: tambon::config::Secrets) -> Self {
         if std::env::var("TEST_LOG").is_ok() {
             tambon::telemetry::init();
         }
-        let app = Application::build(settings(data_dir, hook_url))
+        let app = Application::build(settings, &secrets)
             .await
             .expect("the application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
@@ -111,6 +136,25 @@ impl TestApp {
             .await;
         let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
         (status, response.json().await.unwrap())
+    }
+
+    /// Posts a LINE webhook body signed as LINE would; returns the HTTP status.
+    pub async fn post_line(&self, body: &[u8]) -> u16 {
+        let secret = secrecy::SecretString::from(LINE_SECRET.to_owned());
+        let signature = tambon::channels::line::signature::sign(&secret, body);
+        self.post_line_signed(body, Some(&signature)).await
+    }
+
+    pub async fn post_line_signed(&self, body: &[u8], signature: Option<&str>) -> u16 {
+        let mut request = self
+            .client
+            .post(format!("{}/webhook/line", self.address))
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        if let Some(signature) = signature {
+            request = request.header("x-line-signature", signature);
+        }
+        request.send().await.unwrap().status().as_u16()
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

@@ -2,4 +2,7 @@
 //! local fakes for everything outside. One integration binary, one module per area.
 
 mod helpers;
+mod line;
+mod line_fake;
+mod openapi;
 mod web;

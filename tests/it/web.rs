@@ -344,7 +344,7 @@ async fn a_forward_reaches_a_failing_webhook_with_a_valid_signature() {
     let deliveries: Vec<_> = store.all_deliveries().map(Result::unwrap).collect();
     let to_hook = deliveries
         .iter()
-        .find(|d| d.destination == "engineering-hook")
+        .find(|d| d.route.to_string() == "engineering-hook")
         .unwrap();
     assert_eq!(to_hook.state, DeliveryState::Delivered);
     assert_eq!(to_hook.attempts, 3);

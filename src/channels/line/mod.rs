@@ -1,0 +1,305 @@
+//! The LINE Official Account channel.
+//!
+//! `POST /webhook/line` checks the signature on the raw body, records each event durably
+//! in the inbound queue (once per event id) and answers 200 at once; a worker then runs
+//! the queued events through the inbox, off the request path. Answers leave through the
+//! outbox: with the free reply token while it is fresh, else pushed.
+
+pub mod client;
+pub mod ops;
+pub mod render;
+pub mod signature;
+pub mod webhook;
+pub mod wire;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use secrecy::SecretString;
+use tokio::sync::Notify;
+
+use crate::config::{LineSecrets, Settings};
+use crate::domain::{Channel, ChatKey, Location};
+use crate::engine::{Inbound, InboundKind};
+use crate::inbox::{AnswerVia, Envelope, Inbox};
+use crate::store::{Media, QueuedEvent, Store};
+
+pub use client::Client;
+
+/// How many queued events the worker takes at a time.
+const BATCH: usize = 256;
+/// An event that waited this long in the queue gets the loading animation.
+const SLOW_QUEUE: Duration = Duration::from_secs(1);
+
+/// Everything the LINE channel needs, shared by the webhook route and the worker.
+pub struct Line {
+    pub client: Client,
+    channel_secret: SecretString,
+    settings: Arc<Settings>,
+    store: Store,
+    inbox: Arc<Inbox>,
+    wake: Notify,
+}
+
+impl Line {
+    pub fn new(
+        settings: Arc<Settings>,
+        secrets: &LineSecrets,
+        store: Store,
+        inbox: Arc<Inbox>,
+    ) -> anyhow::Result<Self> {
+        let client = Client::new(
+            &settings.line,
+            secrets.access_token.clone(),
+            settings.delivery.timeout(),
+        )?;
+        Ok(Self {
+            client,
+            channel_secret: secrets.channel_secret.clone(),
+            settings,
+            store,
+            inbox,
+            wake: Notify::new(),
+        })
+    }
+
+    /// Runs the queued events until the task is dropped; resumes what a crash left.
+    pub async fn run_worker(self: Arc<Self>) -> anyhow::Result<()> {
+        loop {
+            let queued = {
+                let store = self.store.clone();
+                tokio::task::spawn_blocking(move || store.queued_inbound(BATCH)).await??
+            };
+            if queued.is_empty() {
+                tokio::select! {
+                    () = self.wake.notified() => {}
+                    () = tokio::time::sleep(Duration::from_secs(5)) => {}
+                }
+                continue;
+            }
+            // One person's events in order; different people in parallel.
+            let mut by_chat: HashMap<String, Vec<QueuedEvent>> = HashMap::new();
+            for event in queued {
+                by_chat.entry(chat_of(&event.raw)).or_default().push(event);
+            }
+            let mut tasks = tokio::task::JoinSet::new();
+            for (_, events) in by_chat {
+                let line = Arc::clone(&self);
+                tasks.spawn(async move {
+                    for event in events {
+                        line.process(event).await;
+                    }
+                });
+            }
+            while let Some(result) = tasks.join_next().await {
+                if let Err(error) = result {
+                    tracing::error!(%error, "LINE event task failed");
+                }
+            }
+        }
+    }
+
+    /// Runs one queued event; on failure it stays queued and is retried.
+    async fn process(self: &Arc<Self>, queued: QueuedEvent) {
+        let seq = queued.seq;
+        let envelope = match self.envelope(queued).await {
+            Ok(Some(envelope)) => envelope,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::error!(error = ?error, "cannot read a queued LINE event; dropped");
+                if let Err(error) = self.store.drop_inbound(seq) {
+                    tracing::error!(error = ?error, "cannot drop a queued LINE event");
+                }
+                return;
+            }
+        };
+        if let Err(error) = self.inbox.handle_envelope(envelope).await {
+            tracing::error!(error = ?error, "LINE event failed; it stays queued");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    /// Turns a queued event into the engine's `Inbound`, doing the I/O the event needs
+    /// first (fetching a photo, asking LINE for the person's language).
+    async fn envelope(&self, queued: QueuedEvent) -> anyhow::Result<Option<Envelope>> {
+        let raw: serde_json::Value = serde_json::from_str(&queued.raw)?;
+        let event: wire::Event = serde_json::from_value(raw)?;
+        let source = event.source.as_ref();
+        let user_id = source.and_then(|s| s.user_id.clone());
+        let chat_id = source.and_then(|s| s.group_id.clone().or_else(|| s.room_id.clone()));
+        let in_group = chat_id.is_some();
+        let conversation = chat_id
+            .clone()
+            .or_else(|| user_id.clone())
+            .unwrap_or_default();
+        let waited = Utc::now().signed_duration_since(queued.received_at);
+        let slow = waited.to_std().is_ok_and(|w| w > SLOW_QUEUE);
+
+        let kind = match event.kind.as_str() {
+            "message" => match &event.message {
+                Some(message) if in_group => {
+                    let mentioned = message
+                        .mention
+                        .as_ref()
+                        .is_some_and(|m| m.mentionees.iter().any(|who| who.is_self));
+                    if mentioned {
+                        InboundKind::GroupMention
+                    } else {
+                        // Group chatter is not for the bot.
+                        InboundKind::Unsupported("group-message".to_owned())
+                    }
+                }
+                Some(message) => self.message_kind(message, user_id.as_deref(), slow).await,
+                None => InboundKind::Unsupported("message".to_owned()),
+            },
+            "postback" => match &event.postback {
+                Some(postback) => InboundKind::Postback(postback.data.clone()),
+                None => InboundKind::Unsupported("postback".to_owned()),
+            },
+            "follow" => InboundKind::Follow,
+            "unfollow" => InboundKind::Unfollow,
+            "join" => {
+                if let Some(chat_id) = &chat_id {
+                    self.store
+                        .group_joined(Channel::Line, chat_id, queued.received_at)?;
+                    tracing::info!("joined a LINE group; bind it with `tambon line bind`");
+                }
+                InboundKind::Join
+            }
+            "leave" => {
+                if let Some(chat_id) = &chat_id {
+                    self.store
+                        .group_left(Channel::Line, chat_id, queued.received_at)?;
+                }
+                InboundKind::Leave
+            }
+            other => {
+                tracing::info!(event_type = other, "unsupported LINE event");
+                InboundKind::Unsupported(other.to_owned())
+            }
+        };
+        if conversation.is_empty() {
+            tracing::info!(event_type = %event.kind, "LINE event without a source; recorded only");
+            self.store.drop_inbound(queued.seq)?;
+            return Ok(None);
+        }
+        // In a group the bot's state belongs to the group, not to whoever spoke.
+        let sender = ChatKey::new(
+            Channel::Line,
+            if in_group {
+                conversation.clone()
+            } else {
+                user_id.clone().unwrap_or_default()
+            },
+        );
+        let lang_hint = match (&user_id, in_group) {
+            (Some(user_id), false) if self.store.conversation(&sender)?.is_none() => {
+                match self.client.profile_language(user_id).await {
+                    Ok(lang) => lang,
+                    Err(error) => {
+                        tracing::info!(%error, "no language from the LINE profile");
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        let event_time = event
+            .timestamp
+            .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
+            .unwrap_or(queued.received_at);
+        let ttl = chrono::Duration::seconds(
+            i64::try_from(self.settings.line.reply_token_ttl_secs).unwrap_or(30),
+        );
+        Ok(Some(Envelope {
+            inbound: Inbound {
+                event_id: Some(queued.event_id),
+                sender,
+                conversation,
+                kind,
+                received_at: queued.received_at,
+                lang_hint,
+            },
+            answer: AnswerVia::Outbox {
+                reply_token: event.reply_token.clone(),
+                reply_by: Some(event_time + ttl),
+            },
+            queued: Some(queued.seq),
+        }))
+    }
+
+    async fn message_kind(
+        &self,
+        message: &wire::Message,
+        user_id: Option<&str>,
+        slow: bool,
+    ) -> InboundKind {
+        match message.kind.as_str() {
+            "text" => InboundKind::Text(message.text.clone().unwrap_or_default()),
+            "location" => match (message.latitude, message.longitude) {
+                (Some(latitude), Some(longitude)) => InboundKind::Location(Location {
+                    latitude,
+                    longitude,
+                    address: message.address.clone().or_else(|| message.title.clone()),
+                }),
+                _ => InboundKind::UnsupportedMessage("location".to_owned()),
+            },
+            "image" => {
+                if let (true, Some(user_id)) = (slow, user_id) {
+                    self.show_loading(user_id);
+                }
+                match &message.id {
+                    Some(id) => self.fetch_photo(id).await,
+                    None => InboundKind::ImageRejected,
+                }
+            }
+            other => InboundKind::UnsupportedMessage(other.to_owned()),
+        }
+    }
+
+    async fn fetch_photo(&self, message_id: &str) -> InboundKind {
+        let max_bytes = self.settings.server.max_photo_bytes;
+        let content = match self.client.content(message_id, max_bytes).await {
+            Ok(content) => content,
+            Err(error) => {
+                tracing::info!(%error, "LINE photo not taken");
+                return InboundKind::ImageRejected;
+            }
+        };
+        let media = Media {
+            content_type: content.content_type,
+            bytes: content.bytes,
+        };
+        match self.store.save_media(&media) {
+            Ok(media_id) => InboundKind::Image(media_id),
+            Err(error) => {
+                tracing::error!(error = ?error, "cannot keep a LINE photo");
+                InboundKind::ImageRejected
+            }
+        }
+    }
+
+    /// Fire and forget: the animation is a courtesy, never worth delaying the answer.
+    fn show_loading(&self, user_id: &str) {
+        let client = self.client.clone();
+        let user_id = user_id.to_owned();
+        tokio::spawn(async move {
+            if let Err(error) = client.show_loading(&user_id).await {
+                tracing::debug!(%error, "no loading animation");
+            }
+        });
+    }
+}
+
+/// The chat a raw queued event belongs to, for ordering: its group, room or user id.
+fn chat_of(raw: &str) -> String {
+    let value: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
+    let source = &value["source"];
+    ["groupId", "roomId", "userId"]
+        .iter()
+        .find_map(|key| source[key].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}

@@ -1,0 +1,162 @@
+//! Rendering channel-neutral replies as LINE message objects.
+//!
+//! LINE's limits: 5,000 characters a text message, counted in UTF-16 code units; at most
+//! 5 messages a call (the caller chunks); at most 13 quick-reply items, 20 characters a
+//! quick-reply label, 40 a button label, 300 bytes of postback data. Quick replies show
+//! only on the last message of a call, so they go on the last message.
+
+use serde_json::{json, Value};
+
+use crate::engine::payload::{SHARE_LOCATION, SHARE_PHOTO};
+use crate::engine::{Card, Choice, Outbound, MAX_CHOICES};
+
+/// Longest text message, in UTF-16 code units.
+pub const MAX_TEXT_UTF16: usize = 5_000;
+/// Messages one reply or push call carries.
+pub const MAX_MESSAGES_PER_CALL: usize = 5;
+const MAX_QUICK_REPLY_LABEL: usize = 20;
+const MAX_BUTTON_LABEL: usize = 40;
+const MAX_ALT_TEXT: usize = 400;
+/// Flex text components are kept under this, so a long card stays far from LINE's
+/// 30 KB bubble limit.
+const MAX_CARD_LINE_UTF16: usize = 2_000;
+const ACCENT: &str = "#1B5E20";
+
+/// The LINE messages for a list of replies, in order.
+#[must_use]
+pub fn messages(replies: &[Outbound]) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut quick_reply = None;
+    for reply in replies {
+        match reply {
+            Outbound::Text { text } => out.extend(
+                split_utf16(text, MAX_TEXT_UTF16)
+                    .into_iter()
+                    .map(text_message),
+            ),
+            Outbound::QuickReplies { text, choices } => {
+                out.extend(
+                    split_utf16(text, MAX_TEXT_UTF16)
+                        .into_iter()
+                        .map(text_message),
+                );
+                quick_reply = Some(quick_reply_object(choices));
+            }
+            Outbound::Card(card) => out.push(flex_card(card)),
+        }
+    }
+    // The quick reply of the last reply that had one rides on the last message.
+    if let (Some(quick_reply), Some(last)) = (quick_reply, out.last_mut()) {
+        last["quickReply"] = quick_reply;
+    }
+    out
+}
+
+fn text_message(text: String) -> Value {
+    json!({ "type": "text", "text": text })
+}
+
+fn quick_reply_object(choices: &[Choice]) -> Value {
+    let items: Vec<Value> = choices
+        .iter()
+        .take(MAX_CHOICES)
+        .map(|choice| json!({ "type": "action", "action": action(choice, MAX_QUICK_REPLY_LABEL) }))
+        .collect();
+    json!({ "items": items })
+}
+
+/// A choice as a LINE action: sharing a location or a photo opens the LINE app's own
+/// pickers; anything else is a postback that shows the label as the resident's message.
+fn action(choice: &Choice, max_label: usize) -> Value {
+    let label = truncate_chars(&choice.label, max_label);
+    match choice.payload.as_str() {
+        SHARE_LOCATION => json!({ "type": "location", "label": label }),
+        SHARE_PHOTO => json!({ "type": "cameraRoll", "label": label }),
+        payload => json!({
+            "type": "postback",
+            "label": label,
+            "data": payload,
+            "displayText": truncate_chars(&choice.label, 300),
+        }),
+    }
+}
+
+/// A card as a Flex bubble: the title in the header, each line as wrapped text, buttons
+/// in the footer.
+fn flex_card(card: &Card) -> Value {
+    let body: Vec<Value> = card
+        .lines
+        .iter()
+        .map(|line| {
+            let text = split_utf16(line, MAX_CARD_LINE_UTF16).into_iter().next().unwrap_or_default();
+            json!({ "type": "text", "text": if text.is_empty() { " ".to_owned() } else { text }, "wrap": true, "size": "sm" })
+        })
+        .collect();
+    let mut bubble = json!({
+        "type": "bubble",
+        "header": {
+            "type": "box",
+            "layout": "vertical",
+            "backgroundColor": ACCENT,
+            "contents": [{ "type": "text", "text": card.title, "wrap": true, "weight": "bold", "color": "#FFFFFF" }],
+        },
+        "body": { "type": "box", "layout": "vertical", "spacing": "sm", "contents": body },
+    });
+    if !card.buttons.is_empty() {
+        let buttons: Vec<Value> = card
+            .buttons
+            .iter()
+            .map(|choice| json!({ "type": "button", "style": "link", "height": "sm", "action": action(choice, MAX_BUTTON_LABEL) }))
+            .collect();
+        bubble["footer"] = json!({ "type": "box", "layout": "vertical", "contents": buttons });
+    }
+    let alt_text = std::iter::once(card.title.as_str())
+        .chain(card.lines.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join("\n");
+    json!({ "type": "flex", "altText": truncate_chars(&alt_text, MAX_ALT_TEXT), "contents": bubble })
+}
+
+/// Splits a text into pieces of at most `max_units` UTF-16 code units, preferring line
+/// breaks, then spaces, and never splitting a character.
+#[must_use]
+pub fn split_utf16(text: &str, max_units: usize) -> Vec<String> {
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while rest.encode_utf16().count() > max_units {
+        // The longest prefix that fits, on a character boundary.
+        let mut units = 0;
+        let mut fit = 0;
+        for (idx, c) in rest.char_indices() {
+            units += c.len_utf16();
+            if units > max_units {
+                break;
+            }
+            fit = idx + c.len_utf8();
+        }
+        let window = &rest[..fit];
+        let cut = window
+            .rfind('\n')
+            .or_else(|| window.rfind(' '))
+            .filter(|&at| at > fit / 2)
+            .map_or(fit, |at| at + 1);
+        pieces.push(rest[..cut].trim_end().to_owned());
+        rest = &rest[cut..];
+    }
+    if !rest.is_empty() || pieces.is_empty() {
+        pieces.push(rest.to_owned());
+    }
+    pieces
+}
+
+fn truncate_chars(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max_chars.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,94 @@
+use super::*;
+
+#[test]
+fn long_text_splits_in_utf16_units_without_breaking_characters() {
+    // "𝕏" takes two UTF-16 units: 2,600 of them are 5,200 units.
+    let text = "𝕏".repeat(2_600);
+    let pieces = split_utf16(&text, MAX_TEXT_UTF16);
+    assert_eq!(pieces.len(), 2);
+    assert!(pieces
+        .iter()
+        .all(|p| p.encode_utf16().count() <= MAX_TEXT_UTF16));
+    assert_eq!(pieces.concat(), text);
+}
+
+#[test]
+fn thai_text_prefers_line_breaks() {
+    let line = "ก".repeat(3_000);
+    let text = format!("{line}\n{line}");
+    let pieces = split_utf16(&text, MAX_TEXT_UTF16);
+    assert_eq!(pieces, vec![line.clone(), line]);
+}
+
+#[test]
+fn quick_replies_ride_on_the_last_message_and_are_capped() {
+    let choices: Vec<Choice> = (0..20)
+        .map(|n| Choice {
+            label: format!("ตัวเลือกที่ยาวมากจนเกินยี่สิบตัวอักษร {n}"),
+            payload: format!("p{n}"),
+        })
+        .collect();
+    let rendered = messages(&[
+        Outbound::QuickReplies {
+            text: "เลือก".to_owned(),
+            choices,
+        },
+        Outbound::Text {
+            text: "ท้าย".to_owned(),
+        },
+    ]);
+    assert_eq!(rendered.len(), 2);
+    assert!(rendered[0].get("quickReply").is_none());
+    let items = rendered[1]["quickReply"]["items"].as_array().unwrap();
+    assert_eq!(items.len(), 13);
+    let label = items[0]["action"]["label"].as_str().unwrap();
+    assert!(label.chars().count() <= 20, "{label}");
+    assert_eq!(items[0]["action"]["data"], "p0");
+}
+
+#[test]
+fn sharing_choices_become_line_pickers() {
+    let rendered = messages(&[Outbound::QuickReplies {
+        text: "ส่งตำแหน่ง".to_owned(),
+        choices: vec![
+            Choice {
+                label: "ตำแหน่ง".to_owned(),
+                payload: SHARE_LOCATION.to_owned(),
+            },
+            Choice {
+                label: "รูป".to_owned(),
+                payload: SHARE_PHOTO.to_owned(),
+            },
+        ],
+    }]);
+    let items = rendered[0]["quickReply"]["items"].as_array().unwrap();
+    assert_eq!(items[0]["action"]["type"], "location");
+    assert_eq!(items[1]["action"]["type"], "cameraRoll");
+}
+
+#[test]
+fn a_card_is_a_flex_bubble() {
+    let rendered = messages(&[Outbound::Card(Card {
+        title: "รับเรื่องแล้ว เลขที่ CP-2569-0001".to_owned(),
+        lines: vec!["ประเภท: เรื่องร้องเรียน".to_owned(), String::new()],
+        buttons: vec![Choice {
+            label: "เมนู".to_owned(),
+            payload: "menu".to_owned(),
+        }],
+    })]);
+    let flex = &rendered[0];
+    assert_eq!(flex["type"], "flex");
+    assert!(flex["altText"].as_str().unwrap().starts_with("รับเรื่องแล้ว"));
+    assert_eq!(
+        flex["contents"]["body"]["contents"][0]["text"],
+        "ประเภท: เรื่องร้องเรียน"
+    );
+    assert_eq!(
+        flex["contents"]["body"]["contents"][1]["text"], " ",
+        "LINE refuses empty text"
+    );
+    assert_eq!(
+        flex["contents"]["footer"]["contents"][0]["action"]["data"],
+        "menu"
+    );
+}
