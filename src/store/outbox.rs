@@ -134,10 +134,22 @@ impl Store {
     /// Writes the delivery's new state and moves it in the due index: out of it when
     /// delivered or dead, to its new time when rescheduled.
     pub fn update_delivery(&self, previous_due_ms: u64, delivery: &Delivery) -> Result<()> {
-        let record = if delivery.sensitive && delivery.state != DeliveryState::Pending {
-            let mut wiped = delivery.clone();
-            wiped.body = serde_json::json!({ "wiped": "held a receipt" });
-            encode(&wiped)?
+        // Once a chat message is out, its body is not needed again: keeping every answer
+        // would grow the store by kilobytes an event. A body with a receipt goes as soon
+        // as it is finished, delivered or not. Forwards to divisions are kept, as the
+        // record of what each division was sent.
+        let finished = delivery.state != DeliveryState::Pending;
+        let is_chat = matches!(delivery.route, Route::Channel { .. });
+        let record = if finished
+            && (delivery.sensitive || (is_chat && delivery.state == DeliveryState::Delivered))
+        {
+            let mut trimmed = delivery.clone();
+            trimmed.body = if delivery.sensitive {
+                serde_json::json!({ "wiped": "held a receipt" })
+            } else {
+                serde_json::json!({ "sent": true })
+            };
+            encode(&trimmed)?
         } else {
             encode(delivery)?
         };

@@ -264,6 +264,14 @@ async fn a_resident_asks_files_a_suggestion_with_photo_and_location_and_follows_
         seen(&got_photo)
     );
     assert!(line.requests_to("/v2/bot/message/photo-1/content").len() == 1);
+    let loading = line.requests_to("/v2/bot/chat/loading/start");
+    assert_eq!(
+        loading.len(),
+        1,
+        "the loading animation shows while the photo is fetched"
+    );
+    assert_eq!(loading[0].body["chatId"], USER);
+    assert_schema("ShowLoadingAnimationRequest", &loading[0]);
     exchange(&app, &line, postback(7, "done"), reply).await;
     let summary = exchange(&app, &line, postback(8, "skip"), reply).await;
     let shown = seen(&summary);
@@ -556,4 +564,24 @@ async fn rich_menu_and_check_talk_to_the_api() {
         format!("{error:#}").contains("access token does not work"),
         "{error:#}"
     );
+}
+
+#[tokio::test]
+async fn the_profile_language_is_the_first_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = FakeLine::start().await;
+    line.set_profile(USER, "en");
+    let app = TestApp::spawn_line(dir.path(), &line.base_url).await;
+    let greeting = exchange(
+        &app,
+        &line,
+        body(60, "follow", json!({})),
+        "/v2/bot/message/reply",
+    )
+    .await;
+    assert!(seen(&greeting).contains("Hello!"), "{}", seen(&greeting));
+    // A Thai message then switches to Thai: the script of what residents write wins.
+    let answer = exchange(&app, &line, text(61, "สวัสดี"), "/v2/bot/message/reply").await;
+    assert!(seen(&answer).contains("สวัสดีค่ะ"), "{}", seen(&answer));
+    app.stop().await;
 }

@@ -237,7 +237,13 @@ impl Line {
         slow: bool,
     ) -> InboundKind {
         match message.kind.as_str() {
-            "text" => InboundKind::Text(message.text.clone().unwrap_or_default()),
+            "text" => {
+                // A backlog means a late answer: show that one is coming.
+                if let (true, Some(user_id)) = (slow, user_id) {
+                    self.show_loading(user_id);
+                }
+                InboundKind::Text(message.text.clone().unwrap_or_default())
+            }
             "location" => match (message.latitude, message.longitude) {
                 (Some(latitude), Some(longitude)) => InboundKind::Location(Location {
                     latitude,
@@ -247,7 +253,8 @@ impl Line {
                 _ => InboundKind::UnsupportedMessage("location".to_owned()),
             },
             "image" => {
-                if let (true, Some(user_id)) = (slow, user_id) {
+                // Fetching the photo from LINE takes a while: show that we are on it.
+                if let Some(user_id) = user_id {
                     self.show_loading(user_id);
                 }
                 match &message.id {

@@ -1,0 +1,302 @@
+//! Benchmark of the LINE webhook, against the real `tambon serve` process and a local
+//! fake of the Messaging API.
+//!
+//! Each event is a signed text message from its own user: the server checks the
+//! signature, dedupes and records it durably (group commit) and answers 200; its worker
+//! then answers the question from the knowledge base with the reply API of the fake.
+//! Reported: start-up time, time to the 200 (p50/p99) at concurrency 1 and 64, events
+//! per second, the server's CPU per event (from /proc, the whole path: webhook, queue,
+//! engine, store, reply), time until every event was answered, p99 at a steady
+//! 1,000 events/s, and the server's resident memory.
+//!
+//! Run: `cargo bench --bench line_webhook` (optionally `-- N_EVENTS`).
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::routing::post;
+use axum::Router;
+use serde_json::json;
+
+const SECRET: &str = "bench-line-channel-secret";
+const QUESTIONS: &[&str] = &[
+    "มาตรการป้องกันการทุจริตมีอะไรบ้าง",
+    "กองคลังรับผิดชอบเรื่องอะไร",
+    "ความคืบหน้าการเปิดเผยข้อมูลงบประมาณ",
+    "What was the OIT score?",
+    "who is responsible for the procurement plan?",
+];
+
+fn main() -> anyhow::Result<()> {
+    let n_events: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(10_000);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(n_events))
+}
+
+async fn run(n_events: usize) -> anyhow::Result<()> {
+    let answered = Arc::new(AtomicUsize::new(0));
+    let fake = fake_line(Arc::clone(&answered)).await?;
+    let dir = tempfile::tempdir()?;
+    let config = write_config(dir.path(), &fake)?;
+    let port = free_port()?;
+
+    let started = Instant::now();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_tambon"))
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            dir.path().join("data").to_str().unwrap(),
+        ])
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("LINE_CHANNEL_SECRET", SECRET)
+        .env("LINE_CHANNEL_ACCESS_TOKEN", "bench-token")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
+    let base = format!("http://127.0.0.1:{port}");
+    loop {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(10),
+            "the server did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    println!(
+        "start-up to a served /healthz: {:.1} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
+
+    let url = format!("{base}/webhook/line");
+    let mut next_event = 0usize;
+    for (concurrency, n) in [(1usize, n_events / 5), (64, n_events)] {
+        let bodies = signed_bodies(next_event, n);
+        next_event += n;
+        let target = answered.load(Ordering::SeqCst) + n;
+        let cpu_before = process_cpu(server.id());
+        let phase_start = Instant::now();
+        let latencies = fire(&client, &url, bodies, concurrency).await?;
+        let acked = phase_start.elapsed();
+        while answered.load(Ordering::SeqCst) < target {
+            anyhow::ensure!(
+                phase_start.elapsed() < Duration::from_secs(300),
+                "answers did not arrive"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let all_answered = phase_start.elapsed();
+        let cpu = process_cpu(server.id()) - cpu_before;
+        println!(
+            "concurrency {concurrency:>2}: {n} events, {:.0} events/s acknowledged, 200 in p50 {:.2} ms / p99 {:.2} ms; all answered after {:.2} s; server CPU {:.3} ms/event",
+            n as f64 / acked.as_secs_f64(),
+            percentile(&latencies, 0.50),
+            percentile(&latencies, 0.99),
+            all_answered.as_secs_f64(),
+            cpu.as_secs_f64() * 1e3 / n as f64,
+        );
+    }
+
+    // A steady 1,000 events/s for five seconds (open loop: sends do not wait for answers).
+    let rate = 1_000usize;
+    let bodies = signed_bodies(next_event, rate * 5);
+    let mut tasks = tokio::task::JoinSet::new();
+    let steady_start = Instant::now();
+    for (idx, body) in bodies.into_iter().enumerate() {
+        let due = steady_start + Duration::from_micros((idx * 1_000_000 / rate) as u64);
+        tokio::time::sleep_until(due.into()).await;
+        let client = client.clone();
+        let url = url.clone();
+        tasks.spawn(async move { send_event(&client, &url, body).await });
+    }
+    let mut latencies = Vec::new();
+    while let Some(result) = tasks.join_next().await {
+        latencies.push(result??);
+    }
+    latencies.sort();
+    println!(
+        "steady 1,000 events/s for 5 s: 200 in p50 {:.2} ms / p99 {:.2} ms",
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99)
+    );
+    println!(
+        "server resident memory: {:.1} MiB",
+        rss_kib(server.id()) as f64 / 1024.0
+    );
+    stop(&mut server);
+    Ok(())
+}
+
+fn signed_bodies(first: usize, n: usize) -> Vec<(Vec<u8>, String)> {
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    (first..first + n)
+        .map(|idx| {
+            let body = json!({
+                "destination": "Ubot",
+                "events": [{
+                    "type": "message", "mode": "active",
+                    "timestamp": chrono::Utc::now().timestamp_millis(),
+                    "source": { "type": "user", "userId": format!("U{idx:032x}") },
+                    "webhookEventId": format!("01BENCH{idx:019}"),
+                    "deliveryContext": { "isRedelivery": false },
+                    "replyToken": format!("rt{idx}"),
+                    "message": { "id": format!("{idx}"), "type": "text", "text": QUESTIONS[idx % QUESTIONS.len()] }
+                }]
+            });
+            let bytes = serde_json::to_vec(&body).unwrap();
+            let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+            mac.update(&bytes);
+            let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+            (bytes, signature)
+        })
+        .collect()
+}
+
+async fn send_event(
+    client: &reqwest::Client,
+    url: &str,
+    (body, signature): (Vec<u8>, String),
+) -> anyhow::Result<Duration> {
+    let sent = Instant::now();
+    let response = client
+        .post(url)
+        .header("x-line-signature", signature)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await?;
+    anyhow::ensure!(response.status().is_success(), "HTTP {}", response.status());
+    Ok(sent.elapsed())
+}
+
+async fn fire(
+    client: &reqwest::Client,
+    url: &str,
+    bodies: Vec<(Vec<u8>, String)>,
+    concurrency: usize,
+) -> anyhow::Result<Vec<Duration>> {
+    let queue = Arc::new(std::sync::Mutex::new(bodies));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let queue = Arc::clone(&queue);
+        let client = client.clone();
+        let url = url.to_owned();
+        workers.spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let next = queue.lock().unwrap().pop();
+                let Some(body) = next else {
+                    return Ok::<_, anyhow::Error>(latencies);
+                };
+                latencies.push(send_event(&client, &url, body).await?);
+            }
+        });
+    }
+    let mut latencies = Vec::new();
+    while let Some(result) = workers.join_next().await {
+        latencies.extend(result??);
+    }
+    latencies.sort();
+    Ok(latencies)
+}
+
+fn percentile(sorted: &[Duration], q: f64) -> f64 {
+    let idx = ((sorted.len() as f64 * q) as usize).min(sorted.len().saturating_sub(1));
+    sorted.get(idx).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+}
+
+/// A Messaging API that accepts everything and counts the answers.
+async fn fake_line(answered: Arc<AtomicUsize>) -> anyhow::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let count = move || {
+        let answered = Arc::clone(&answered);
+        async move {
+            answered.fetch_add(1, Ordering::SeqCst);
+            axum::Json(json!({ "sentMessages": [] }))
+        }
+    };
+    let router = Router::new()
+        .route("/v2/bot/message/reply", post(count.clone()))
+        .route("/v2/bot/message/push", post(count))
+        .fallback(|| async { axum::Json(json!({})) });
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(url)
+}
+
+fn write_config(dir: &Path, fake: &str) -> anyhow::Result<std::path::PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let mut config = std::fs::read_to_string(root.join("tambon.toml"))?;
+    for (name, file) in [
+        ("measures", "measures.toml"),
+        ("vocabulary", "vocabulary.toml"),
+    ] {
+        config = config.replace(
+            &format!("{name} = \"{file}\""),
+            &format!("{name} = {:?}", root.join(file)),
+        );
+    }
+    config = config.replace(
+        "locales = \"../locales\"",
+        &format!("locales = {:?}", root.join("../locales")),
+    );
+    config.push_str(&format!(
+        "\n[line]\napi_base = \"{fake}\"\ndata_api_base = \"{fake}\"\n"
+    ));
+    let path = dir.join("tambon.toml");
+    std::fs::write(&path, config)?;
+    Ok(path)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// User plus system CPU time of a process (Linux: /proc/PID/stat, 100 Hz ticks).
+fn process_cpu(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn stop(server: &mut Child) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(server.id().to_string())
+        .status();
+    let _ = server.wait();
+}
