@@ -255,9 +255,10 @@ fn write_config(dir: &Path, fake: &str) -> anyhow::Result<std::path::PathBuf> {
         "locales = \"../locales\"",
         &format!("locales = {:?}", root.join("../locales")),
     );
-    config.push_str(&format!(
-        "\n[line]\napi_base = \"{fake}\"\ndata_api_base = \"{fake}\"\n"
-    ));
+    config = config
+        .replace("api_base = \"https://api.line.me\"", &format!("api_base = \"{fake}\""))
+        .replace("data_api_base = \"https://api-data.line.me\"", &format!("data_api_base = \"{fake}\""));
+    anyhow::ensure!(config.contains(fake), "config/tambon.toml has no [line] api_base to point at the fake");
     let path = dir.join("tambon.toml");
     std::fs::write(&path, config)?;
     Ok(path)
