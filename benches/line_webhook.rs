@@ -256,9 +256,18 @@ fn write_config(dir: &Path, fake: &str) -> anyhow::Result<std::path::PathBuf> {
         &format!("locales = {:?}", root.join("../locales")),
     );
     config = config
-        .replace("api_base = \"https://api.line.me\"", &format!("api_base = \"{fake}\""))
-        .replace("data_api_base = \"https://api-data.line.me\"", &format!("data_api_base = \"{fake}\""));
-    anyhow::ensure!(config.contains(fake), "config/tambon.toml has no [line] api_base to point at the fake");
+        .replace(
+            "api_base = \"https://api.line.me\"",
+            &format!("api_base = \"{fake}\""),
+        )
+        .replace(
+            "data_api_base = \"https://api-data.line.me\"",
+            &format!("data_api_base = \"{fake}\""),
+        );
+    anyhow::ensure!(
+        config.contains(fake),
+        "config/tambon.toml has no [line] api_base to point at the fake"
+    );
     let path = dir.join("tambon.toml");
     std::fs::write(&path, config)?;
     Ok(path)

@@ -137,7 +137,7 @@ impl Inbox {
                 Some(Outcome::Processed(kept)) => {
                     tracing::info!("redelivered event, not processed again");
                     if let Some(seq) = envelope.queued {
-                        self.store.drop_inbound(seq)?;
+                        self.store.remove_queued(channel, seq)?;
                     }
                     let replies = kept
                         .and_then(|value| serde_json::from_value(value).ok())
@@ -228,7 +228,7 @@ impl Inbox {
             now: inbound.received_at,
             forwards: &forwards,
             reply: Some(&reply_plan),
-            dequeue: envelope.queued,
+            dequeue: envelope.queued.map(|seq| (channel, seq)),
         })?;
         let mut replies = step.replies;
         let mut kept_replies = replies.clone();

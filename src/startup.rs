@@ -60,7 +60,6 @@ impl Core {
                 Arc::clone(&settings),
                 line_secrets,
                 store.clone(),
-                Arc::clone(&inbox),
             )?)),
             _ => None,
         };
@@ -83,6 +82,7 @@ impl Core {
         let dispatcher = self.dispatcher.clone();
         let store = self.store.clone();
         let line = self.line.clone();
+        let inbox = Arc::clone(&self.inbox);
         tokio::spawn(async move {
             let prune = async {
                 let mut every = tokio::time::interval(PRUNE_EVERY);
@@ -99,7 +99,11 @@ impl Core {
             };
             let line_worker = async {
                 match line {
-                    Some(line) => line.run_worker().await,
+                    Some(line) => {
+                        let wake = Arc::clone(&line.wake);
+                        crate::channels::queue::run(Channel::Line, store.clone(), inbox, line, wake)
+                            .await
+                    }
                     None => std::future::pending().await,
                 }
             };

@@ -2,5 +2,6 @@
 //! platform's events into `engine::Inbound` and renders `engine::Outbound` its own way.
 
 pub mod line;
+pub mod queue;
 pub mod terminal;
 pub mod web;

@@ -57,8 +57,8 @@ pub struct Turn<'a> {
     pub now: DateTime<Utc>,
     pub forwards: Forwards<'a>,
     pub reply: Option<ReplyPlan<'a>>,
-    /// The inbound queue entry this turn consumes.
-    pub dequeue: Option<u64>,
+    /// The inbound queue entry this turn consumes: its channel and sequence number.
+    pub dequeue: Option<(Channel, u64)>,
 }
 
 type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
@@ -88,7 +88,7 @@ impl Store {
             &self.reporter_caseid,
             &self.deliveryid_delivery,
             &self.due_deliveryid,
-            &self.inboundseq_event,
+            &self.channelseq_event,
         )
             .transaction(
                 |(
@@ -110,8 +110,8 @@ impl Store {
                             outcome.as_slice(),
                         )?;
                     }
-                    if let Some(seq) = turn.dequeue {
-                        inbound.remove(&keys::id(seq))?;
+                    if let Some((channel, seq)) = turn.dequeue {
+                        inbound.remove(keys::queued(channel, seq))?;
                     }
                     let outbox = Outbox { deliveries, due };
                     let case = match &turn.change {

@@ -49,7 +49,7 @@ impl Store {
             replies: None,
         })?;
         let result =
-            (&self.eventkey_outcome, &self.inboundseq_event).transaction(|(outcomes, queue)| {
+            (&self.eventkey_outcome, &self.channelseq_event).transaction(|(outcomes, queue)| {
                 if outcomes.get(&event_key)?.is_some() {
                     return Ok(Enqueued::Duplicate);
                 }
@@ -65,7 +65,7 @@ impl Store {
                         received_at,
                     };
                     let bytes = encode(&queued).map_err(ConflictableTransactionError::Abort)?;
-                    queue.insert(&keys::id(seq), bytes)?;
+                    queue.insert(keys::queued(channel, seq), bytes)?;
                 }
                 Ok(Enqueued::New)
             });
@@ -76,26 +76,58 @@ impl Store {
         }
     }
 
-    /// The oldest queued events, at most `limit`.
-    pub fn queued_inbound(&self, limit: usize) -> Result<Vec<QueuedEvent>> {
+    /// The oldest queued events of a channel, at most `limit`.
+    pub fn queued_inbound(&self, channel: Channel, limit: usize) -> Result<Vec<QueuedEvent>> {
         let mut queued = Vec::new();
-        for entry in self.inboundseq_event.iter().take(limit) {
+        for entry in self
+            .channelseq_event
+            .scan_prefix(keys::queued_prefix(channel))
+            .take(limit)
+        {
             let (key, value) = entry?;
-            let mut event: QueuedEvent = decode("inboundseq_event", &value)?;
-            event.seq = keys::parse_id(&key).unwrap_or_default();
+            let mut event: QueuedEvent = decode("channelseq_event", &value)?;
+            event.seq = key
+                .len()
+                .checked_sub(8)
+                .and_then(|at| keys::parse_id(&key[at..]))
+                .unwrap_or_default();
             queued.push(event);
         }
         Ok(queued)
     }
 
-    /// Drops a queued event that cannot be processed (unreadable): it is logged by the
-    /// caller and marked processed so that a redelivery does not bring it back.
-    pub fn drop_inbound(&self, seq: u64) -> Result<()> {
-        self.inboundseq_event.remove(keys::id(seq))?;
+    /// Drops a queued event that cannot be processed (unreadable, or with nobody to
+    /// answer), marking it processed so that a redelivery does not bring it back.
+    pub fn drop_inbound(&self, event: &QueuedEvent) -> Result<()> {
+        let outcome = encode(&OutcomeRecord {
+            v: RECORD_VERSION,
+            at_ms: event.received_at.timestamp_millis(),
+            pending: false,
+            replies: None,
+        })?;
+        let event_key = keys::event(&self.secret, event.channel, &event.event_id);
+        let queue_key = keys::queued(event.channel, event.seq);
+        (&self.eventkey_outcome, &self.channelseq_event)
+            .transaction(|(outcomes, queue)| {
+                outcomes.insert(event_key.as_slice(), outcome.as_slice())?;
+                queue.remove(queue_key.as_slice())?;
+                Ok(())
+            })
+            .map_err(|error: TransactionError<()>| match error {
+                TransactionError::Storage(error) => Error::Sled(error),
+                TransactionError::Abort(()) => {
+                    Error::Sled(sled::Error::Unsupported("aborted".to_owned()))
+                }
+            })
+    }
+
+    /// Removes a queue entry whose event turned out to be processed already.
+    pub fn remove_queued(&self, channel: Channel, seq: u64) -> Result<()> {
+        self.channelseq_event.remove(keys::queued(channel, seq))?;
         Ok(())
     }
 
     pub fn n_queued_inbound(&self) -> usize {
-        self.inboundseq_event.len()
+        self.channelseq_event.len()
     }
 }

@@ -79,3 +79,18 @@ pub fn parse_due(key: &[u8]) -> Option<(u64, u64)> {
 pub fn sequence(prefix: &str, year_be: u32) -> Vec<u8> {
     format!("seq:{prefix}:{year_be}").into_bytes()
 }
+
+/// Queued = Channel + 0xff + sequence number (big-endian): each channel's queue in order.
+#[must_use]
+pub fn queued(channel: crate::domain::Channel, seq: u64) -> Vec<u8> {
+    let mut key = queued_prefix(channel);
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+#[must_use]
+pub fn queued_prefix(channel: crate::domain::Channel) -> Vec<u8> {
+    let mut key = channel.as_str().as_bytes().to_vec();
+    key.push(SEP);
+    key
+}

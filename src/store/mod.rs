@@ -98,7 +98,7 @@ pub struct Store {
     deliveryid_delivery: sled::Tree,
     due_deliveryid: sled::Tree,
     mediaid_media: sled::Tree,
-    inboundseq_event: sled::Tree,
+    channelseq_event: sled::Tree,
     channel_group: sled::Tree,
     commit: std::sync::Arc<GroupCommit>,
     /// The installation secret, read once: it keys the event-id hashes.
@@ -138,7 +138,7 @@ impl Store {
             deliveryid_delivery: tree("deliveryid_delivery")?,
             due_deliveryid: tree("due_deliveryid")?,
             mediaid_media: tree("mediaid_media")?,
-            inboundseq_event: tree("inboundseq_event")?,
+            channelseq_event: tree("channelseq_event")?,
             channel_group: tree("channel_group")?,
             commit: std::sync::Arc::new(GroupCommit::default()),
             db,

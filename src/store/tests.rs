@@ -281,7 +281,7 @@ fn an_inbound_event_is_queued_once_and_consumed_by_its_turn() {
         store.outcome(Channel::Line, "ev-1").unwrap(),
         Some(Outcome::Pending)
     );
-    let queued = store.queued_inbound(10).unwrap();
+    let queued = store.queued_inbound(Channel::Line, 10).unwrap();
     assert_eq!(queued.len(), 1);
     let alice = ChatKey::new(Channel::Line, "U1");
     store
@@ -293,10 +293,10 @@ fn an_inbound_event_is_queued_once_and_consumed_by_its_turn() {
             now,
             forwards: &no_forwards,
             reply: None,
-            dequeue: Some(queued[0].seq),
+            dequeue: Some((Channel::Line, queued[0].seq)),
         })
         .unwrap();
-    assert!(store.queued_inbound(10).unwrap().is_empty());
+    assert!(store.queued_inbound(Channel::Line, 10).unwrap().is_empty());
     assert_eq!(
         store.outcome(Channel::Line, "ev-1").unwrap(),
         Some(Outcome::Processed(None))
@@ -318,7 +318,7 @@ fn a_standby_event_is_recorded_without_being_queued() {
             .unwrap(),
         Enqueued::New
     );
-    assert!(store.queued_inbound(10).unwrap().is_empty());
+    assert!(store.queued_inbound(Channel::Line, 10).unwrap().is_empty());
     assert_eq!(
         store.outcome(Channel::Line, "ev-s").unwrap(),
         Some(Outcome::Processed(None))

@@ -12,7 +12,6 @@ pub mod signature;
 pub mod webhook;
 pub mod wire;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,16 +19,16 @@ use chrono::{TimeZone, Utc};
 use secrecy::SecretString;
 use tokio::sync::Notify;
 
+use crate::channels::queue::Converter;
 use crate::config::{LineSecrets, Settings};
+use crate::delivery::BoxFuture;
 use crate::domain::{Channel, ChatKey, Location};
 use crate::engine::{Inbound, InboundKind};
-use crate::inbox::{AnswerVia, Envelope, Inbox};
+use crate::inbox::{AnswerVia, Envelope};
 use crate::store::{Media, QueuedEvent, Store};
 
 pub use client::Client;
 
-/// How many queued events the worker takes at a time.
-const BATCH: usize = 256;
 /// An event that waited this long in the queue gets the loading animation.
 const SLOW_QUEUE: Duration = Duration::from_secs(1);
 
@@ -39,8 +38,8 @@ pub struct Line {
     channel_secret: SecretString,
     settings: Arc<Settings>,
     store: Store,
-    inbox: Arc<Inbox>,
-    wake: Notify,
+    /// Wakes the queue worker when the webhook recorded something.
+    pub wake: Arc<Notify>,
 }
 
 impl Line {
@@ -48,7 +47,6 @@ impl Line {
         settings: Arc<Settings>,
         secrets: &LineSecrets,
         store: Store,
-        inbox: Arc<Inbox>,
     ) -> anyhow::Result<Self> {
         let client = Client::new(
             &settings.line,
@@ -60,70 +58,13 @@ impl Line {
             channel_secret: secrets.channel_secret.clone(),
             settings,
             store,
-            inbox,
-            wake: Notify::new(),
+            wake: Arc::new(Notify::new()),
         })
-    }
-
-    /// Runs the queued events until the task is dropped; resumes what a crash left.
-    pub async fn run_worker(self: Arc<Self>) -> anyhow::Result<()> {
-        loop {
-            let queued = {
-                let store = self.store.clone();
-                tokio::task::spawn_blocking(move || store.queued_inbound(BATCH)).await??
-            };
-            if queued.is_empty() {
-                tokio::select! {
-                    () = self.wake.notified() => {}
-                    () = tokio::time::sleep(Duration::from_secs(5)) => {}
-                }
-                continue;
-            }
-            // One person's events in order; different people in parallel.
-            let mut by_chat: HashMap<String, Vec<QueuedEvent>> = HashMap::new();
-            for event in queued {
-                by_chat.entry(chat_of(&event.raw)).or_default().push(event);
-            }
-            let mut tasks = tokio::task::JoinSet::new();
-            for (_, events) in by_chat {
-                let line = Arc::clone(&self);
-                tasks.spawn(async move {
-                    for event in events {
-                        line.process(event).await;
-                    }
-                });
-            }
-            while let Some(result) = tasks.join_next().await {
-                if let Err(error) = result {
-                    tracing::error!(%error, "LINE event task failed");
-                }
-            }
-        }
-    }
-
-    /// Runs one queued event; on failure it stays queued and is retried.
-    async fn process(self: &Arc<Self>, queued: QueuedEvent) {
-        let seq = queued.seq;
-        let envelope = match self.envelope(queued).await {
-            Ok(Some(envelope)) => envelope,
-            Ok(None) => return,
-            Err(error) => {
-                tracing::error!(error = ?error, "cannot read a queued LINE event; dropped");
-                if let Err(error) = self.store.drop_inbound(seq) {
-                    tracing::error!(error = ?error, "cannot drop a queued LINE event");
-                }
-                return;
-            }
-        };
-        if let Err(error) = self.inbox.handle_envelope(envelope).await {
-            tracing::error!(error = ?error, "LINE event failed; it stays queued");
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
     }
 
     /// Turns a queued event into the engine's `Inbound`, doing the I/O the event needs
     /// first (fetching a photo, asking LINE for the person's language).
-    async fn envelope(&self, queued: QueuedEvent) -> anyhow::Result<Option<Envelope>> {
+    async fn read_event(&self, queued: &QueuedEvent) -> anyhow::Result<Option<Envelope>> {
         let raw: serde_json::Value = serde_json::from_str(&queued.raw)?;
         let event: wire::Event = serde_json::from_value(raw)?;
         let source = event.source.as_ref();
@@ -182,7 +123,6 @@ impl Line {
         };
         if conversation.is_empty() {
             tracing::info!(event_type = %event.kind, "LINE event without a source; recorded only");
-            self.store.drop_inbound(queued.seq)?;
             return Ok(None);
         }
         // In a group the bot's state belongs to the group, not to whoever spoke.
@@ -215,7 +155,7 @@ impl Line {
         );
         Ok(Some(Envelope {
             inbound: Inbound {
-                event_id: Some(queued.event_id),
+                event_id: Some(queued.event_id.clone()),
                 sender,
                 conversation,
                 kind,
@@ -300,13 +240,22 @@ impl Line {
     }
 }
 
-/// The chat a raw queued event belongs to, for ordering: its group, room or user id.
-fn chat_of(raw: &str) -> String {
-    let value: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
-    let source = &value["source"];
-    ["groupId", "roomId", "userId"]
-        .iter()
-        .find_map(|key| source[key].as_str())
-        .unwrap_or_default()
-        .to_owned()
+impl Converter for Line {
+    /// The chat of a raw event, for ordering: its group, room or user id.
+    fn chat_of(&self, raw: &str) -> String {
+        let value: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
+        let source = &value["source"];
+        ["groupId", "roomId", "userId"]
+            .iter()
+            .find_map(|key| source[key].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    fn envelope<'a>(
+        &'a self,
+        queued: &'a QueuedEvent,
+    ) -> BoxFuture<'a, anyhow::Result<Option<Envelope>>> {
+        Box::pin(self.read_event(queued))
+    }
 }

@@ -1,0 +1,111 @@
+//! The worker that runs a platform channel's queued events through the inbox.
+//!
+//! A webhook (or a long-polling loop) records each event durably in the inbound queue and
+//! answers the platform at once; this worker takes the queue in order, lets the channel
+//! turn each raw event into an `Envelope` (fetching a photo or a profile on the way),
+//! and hands it to the inbox, whose turn removes the queue entry. One person's events
+//! run in order, different people's in parallel; a crash resumes from the queue.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::delivery::BoxFuture;
+use crate::domain::Channel;
+use crate::inbox::{Envelope, Inbox};
+use crate::store::{QueuedEvent, Store};
+
+/// How many queued events the worker takes at a time.
+const BATCH: usize = 256;
+/// How long the worker sleeps when woken by nothing: a safety net.
+const IDLE_POLL: Duration = Duration::from_secs(5);
+
+/// A channel's reading of its own queued events.
+pub trait Converter: Send + Sync {
+    /// The chat a raw event belongs to, for ordering (a user, group or chat id).
+    fn chat_of(&self, raw: &str) -> String;
+    /// The envelope for a raw event, or `None` when there is nothing to run through the
+    /// engine (the event is then marked processed and dropped).
+    fn envelope<'a>(
+        &'a self,
+        queued: &'a QueuedEvent,
+    ) -> BoxFuture<'a, anyhow::Result<Option<Envelope>>>;
+}
+
+/// Runs `channel`'s queued events until the task is dropped.
+pub async fn run(
+    channel: Channel,
+    store: Store,
+    inbox: Arc<Inbox>,
+    converter: Arc<dyn Converter>,
+    wake: Arc<Notify>,
+) -> anyhow::Result<()> {
+    loop {
+        let queued = {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || store.queued_inbound(channel, BATCH)).await??
+        };
+        if queued.is_empty() {
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(IDLE_POLL) => {}
+            }
+            continue;
+        }
+        let mut by_chat: HashMap<String, Vec<QueuedEvent>> = HashMap::new();
+        for event in queued {
+            by_chat
+                .entry(converter.chat_of(&event.raw))
+                .or_default()
+                .push(event);
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for (_, events) in by_chat {
+            let store = store.clone();
+            let inbox = Arc::clone(&inbox);
+            let converter = Arc::clone(&converter);
+            tasks.spawn(async move {
+                for event in events {
+                    process(&store, &inbox, converter.as_ref(), event).await;
+                }
+            });
+        }
+        while let Some(result) = tasks.join_next().await {
+            if let Err(error) = result {
+                tracing::error!(%error, %channel, "queued event task failed");
+            }
+        }
+    }
+}
+
+/// Runs one queued event; on failure it stays queued and is tried again.
+async fn process(
+    store: &Store,
+    inbox: &Arc<Inbox>,
+    converter: &dyn Converter,
+    queued: QueuedEvent,
+) {
+    let channel = queued.channel;
+    let envelope = match converter.envelope(&queued).await {
+        Ok(Some(envelope)) => envelope,
+        Ok(None) => {
+            if let Err(error) = store.drop_inbound(&queued) {
+                tracing::error!(error = ?error, %channel, "cannot drop a queued event");
+            }
+            return;
+        }
+        Err(error) => {
+            tracing::error!(error = ?error, %channel, "cannot read a queued event; dropped");
+            if let Err(error) = store.drop_inbound(&queued) {
+                tracing::error!(error = ?error, %channel, "cannot drop a queued event");
+            }
+            return;
+        }
+    };
+    if let Err(error) = inbox.handle_envelope(envelope).await {
+        tracing::error!(error = ?error, %channel, "queued event failed; it stays queued");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
