@@ -32,6 +32,35 @@ pub struct Settings {
     pub destinations: Vec<Destination>,
     #[serde(default)]
     pub line: Line,
+    #[serde(default)]
+    pub messenger: Messenger,
+}
+
+/// The Facebook Page's Messenger channel. Secrets from the environment only:
+/// `MESSENGER_APP_SECRET`, `MESSENGER_PAGE_TOKEN`, `MESSENGER_VERIFY_TOKEN`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Messenger {
+    pub enabled: bool,
+    /// `https://graph.facebook.com`; tests point it at a local fake.
+    pub graph_base: String,
+    pub graph_version: String,
+    /// Message tags the office may use outside the 24-hour window. Only `HUMAN_AGENT`
+    /// (a staff answer, within 7 days) is meaningful for tambon.
+    pub permitted_tags: Vec<String>,
+    pub max_body_bytes: usize,
+}
+
+impl Default for Messenger {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            graph_base: "https://graph.facebook.com".to_owned(),
+            graph_version: "v21.0".to_owned(),
+            permitted_tags: vec!["HUMAN_AGENT".to_owned()],
+            max_body_bytes: 1024 * 1024,
+        }
+    }
 }
 
 /// The LINE Official Account channel. Its secrets come from the environment
@@ -75,6 +104,14 @@ impl Default for Line {
 #[derive(Clone, Debug, Default)]
 pub struct Secrets {
     pub line: Option<LineSecrets>,
+    pub messenger: Option<MessengerSecrets>,
+}
+
+#[derive(Clone, Debug)]
+pub struct MessengerSecrets {
+    pub app_secret: SecretString,
+    pub page_token: SecretString,
+    pub verify_token: SecretString,
 }
 
 #[derive(Clone, Debug)]
@@ -102,7 +139,22 @@ impl Secrets {
                 None
             }
         };
-        Self { line }
+        let messenger = match (
+            secret_from_env("MESSENGER_APP_SECRET"),
+            secret_from_env("MESSENGER_PAGE_TOKEN"),
+            secret_from_env("MESSENGER_VERIFY_TOKEN"),
+        ) {
+            (Some(app_secret), Some(page_token), Some(verify_token)) => Some(MessengerSecrets {
+                app_secret,
+                page_token,
+                verify_token,
+            }),
+            _ => {
+                tracing::info!("Messenger is off: MESSENGER_APP_SECRET, MESSENGER_PAGE_TOKEN or MESSENGER_VERIFY_TOKEN is not set");
+                None
+            }
+        };
+        Self { line, messenger }
     }
 }
 

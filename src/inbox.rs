@@ -178,6 +178,11 @@ impl Inbox {
             Some(Action::Withdraw { case_id }) => Some(CaseChange::Withdraw { case_id }),
         };
         let filing = matches!(change, Some(CaseChange::File { .. }));
+        // Messages a platform would not deliver earlier go out with this answer.
+        let held = match envelope.answer {
+            AnswerVia::Outbox { .. } => self.store.held_messages(&inbound.sender)?,
+            AnswerVia::Inline => Vec::new(),
+        };
         let groups = self.store.groups()?;
         let n_outgoing = std::cell::Cell::new(0usize);
         let forwards = |case: &Case, notice: &Notice| {
@@ -200,7 +205,8 @@ impl Inbox {
             else {
                 return None;
             };
-            let mut messages = step.replies.clone();
+            let mut messages = held.clone();
+            messages.extend(step.replies.iter().cloned());
             if let (true, Some(case)) = (filing, case) {
                 messages.extend(filed_replies(case));
             }
@@ -213,6 +219,7 @@ impl Inbox {
                 reply_token: reply_token.clone(),
                 reply_by_ms: reply_by.map(unix_ms),
                 messages,
+                human_agent: false,
             };
             Some(Outgoing {
                 route: Route::Channel { channel },
@@ -229,6 +236,7 @@ impl Inbox {
             forwards: &forwards,
             reply: Some(&reply_plan),
             dequeue: envelope.queued.map(|seq| (channel, seq)),
+            release_held: !held.is_empty(),
         })?;
         let mut replies = step.replies;
         let mut kept_replies = replies.clone();
@@ -270,6 +278,7 @@ impl Inbox {
                 reply_token: None,
                 reply_by_ms: None,
                 messages: vec![self.engine.staff_card(case, notice)],
+                human_agent: false,
             };
             outgoing.push(Outgoing {
                 route: Route::Channel {
@@ -307,6 +316,7 @@ impl Inbox {
                 forwards: &forwards,
                 reply: None,
                 dequeue: None,
+                release_held: false,
             })?
             .context("filing returned no case")?;
         self.store.sync().await?;

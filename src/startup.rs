@@ -11,6 +11,8 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use crate::channels::line::Line;
+use crate::channels::messenger::Messenger;
+use crate::channels::queue::{self, Converter};
 use crate::config::{Secrets, Settings};
 use crate::delivery::ChannelSender;
 use crate::delivery::Dispatcher;
@@ -34,6 +36,7 @@ pub struct Core {
     pub dispatcher: Dispatcher,
     /// The LINE channel, when its secrets are set and it is enabled.
     pub line: Option<Arc<Line>>,
+    pub messenger: Option<Arc<Messenger>>,
 }
 
 impl Core {
@@ -63,9 +66,20 @@ impl Core {
             )?)),
             _ => None,
         };
+        let messenger = match (&secrets.messenger, settings.messenger.enabled) {
+            (Some(messenger_secrets), true) => Some(Arc::new(Messenger::new(
+                Arc::clone(&settings),
+                messenger_secrets,
+                store.clone(),
+            )?)),
+            _ => None,
+        };
         let mut senders: HashMap<Channel, Arc<dyn ChannelSender>> = HashMap::new();
         if let Some(line) = &line {
             senders.insert(Channel::Line, Arc::new(line.client.clone()));
+        }
+        if let Some(messenger) = &messenger {
+            senders.insert(Channel::Messenger, Arc::new(messenger.client.clone()));
         }
         let dispatcher = Dispatcher::new(store.clone(), Arc::clone(&settings), wake, senders)?;
         Ok(Self {
@@ -74,6 +88,7 @@ impl Core {
             inbox,
             dispatcher,
             line,
+            messenger,
         })
     }
 
@@ -81,8 +96,35 @@ impl Core {
     pub fn spawn_background(&self) -> tokio::task::JoinHandle<anyhow::Result<()>> {
         let dispatcher = self.dispatcher.clone();
         let store = self.store.clone();
-        let line = self.line.clone();
-        let inbox = Arc::clone(&self.inbox);
+        let mut workers = tokio::task::JoinSet::new();
+        let channels: Vec<(Channel, Arc<dyn Converter>, Arc<Notify>)> = [
+            self.line.as_ref().map(|c| {
+                (
+                    Channel::Line,
+                    Arc::clone(c) as Arc<dyn Converter>,
+                    Arc::clone(&c.wake),
+                )
+            }),
+            self.messenger.as_ref().map(|c| {
+                (
+                    Channel::Messenger,
+                    Arc::clone(c) as Arc<dyn Converter>,
+                    Arc::clone(&c.wake),
+                )
+            }),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        for (channel, converter, wake) in channels {
+            workers.spawn(queue::run(
+                channel,
+                self.store.clone(),
+                Arc::clone(&self.inbox),
+                converter,
+                wake,
+            ));
+        }
         tokio::spawn(async move {
             let prune = async {
                 let mut every = tokio::time::interval(PRUNE_EVERY);
@@ -97,19 +139,18 @@ impl Core {
                     }
                 }
             };
-            let line_worker = async {
-                match line {
-                    Some(line) => {
-                        let wake = Arc::clone(&line.wake);
-                        crate::channels::queue::run(Channel::Line, store.clone(), inbox, line, wake)
-                            .await
+            let channel_workers = async {
+                match workers.join_next().await {
+                    Some(Ok(result)) => result.context("a channel worker stopped"),
+                    Some(Err(error)) => {
+                        Err(anyhow::Error::from(error).context("a channel worker panicked"))
                     }
                     None => std::future::pending().await,
                 }
             };
             tokio::select! {
                 result = dispatcher.run() => result.context("the dispatcher stopped"),
-                result = line_worker => result.context("the LINE worker stopped"),
+                result = channel_workers => result,
                 () = prune => Ok(()),
             }
         })
@@ -171,6 +212,11 @@ impl Application {
         let mut router = build_router(state);
         if let Some(line) = &self.core.line {
             router = router.merge(crate::channels::line::webhook::routes(Arc::clone(line)));
+        }
+        if let Some(messenger) = &self.core.messenger {
+            router = router.merge(crate::channels::messenger::webhook::routes(Arc::clone(
+                messenger,
+            )));
         }
         let server = axum::serve(self.listener, router).with_graceful_shutdown(shutdown);
         let result = tokio::select! {

@@ -49,6 +49,10 @@ pub struct ChannelMessage {
     /// Until when the reply token may be used (Unix milliseconds); later, push.
     pub reply_by_ms: Option<u64>,
     pub messages: Vec<Outbound>,
+    /// A staff member's answer (not an automatic one): on Messenger it may use the
+    /// `HUMAN_AGENT` tag outside the 24-hour window.
+    #[serde(default)]
+    pub human_agent: bool,
 }
 
 /// A future returned by a trait object (no `async fn` in `dyn` traits yet).

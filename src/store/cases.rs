@@ -59,6 +59,8 @@ pub struct Turn<'a> {
     pub reply: Option<ReplyPlan<'a>>,
     /// The inbound queue entry this turn consumes: its channel and sequence number.
     pub dequeue: Option<(Channel, u64)>,
+    /// The held messages of this person go out with this turn's answer: forget them.
+    pub release_held: bool,
 }
 
 type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
@@ -89,6 +91,8 @@ impl Store {
             &self.deliveryid_delivery,
             &self.due_deliveryid,
             &self.channelseq_event,
+            &self.chatkey_seen,
+            &self.chatkey_held,
         )
             .transaction(
                 |(
@@ -102,8 +106,19 @@ impl Store {
                     deliveries,
                     due,
                     inbound,
+                    seen,
+                    held,
                 )| {
                     conversations.insert(chat_key.as_slice(), conversation.as_slice())?;
+                    if turn.event.is_some() {
+                        seen.insert(
+                            chat_key.as_slice(),
+                            &keys::id(crate::store::unix_ms(turn.now)),
+                        )?;
+                    }
+                    if turn.release_held {
+                        held.remove(chat_key.as_slice())?;
+                    }
                     if let Some((channel, event_id)) = turn.event {
                         outcomes.insert(
                             keys::event(&self.secret, channel, event_id),

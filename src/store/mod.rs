@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Channel, ChatKey};
-use crate::engine::Conversation;
+use crate::engine::{Conversation, Outbound};
 
 pub use cases::{CaseChange, Forwards, Outgoing, ReplyPlan, Turn};
 pub use groups::Group;
@@ -100,6 +100,8 @@ pub struct Store {
     mediaid_media: sled::Tree,
     channelseq_event: sled::Tree,
     channel_group: sled::Tree,
+    chatkey_seen: sled::Tree,
+    chatkey_held: sled::Tree,
     commit: std::sync::Arc<GroupCommit>,
     /// The installation secret, read once: it keys the event-id hashes.
     secret: std::sync::Arc<[u8]>,
@@ -139,6 +141,8 @@ impl Store {
             due_deliveryid: tree("due_deliveryid")?,
             mediaid_media: tree("mediaid_media")?,
             channelseq_event: tree("channelseq_event")?,
+            chatkey_seen: tree("chatkey_seen")?,
+            chatkey_held: tree("chatkey_held")?,
             channel_group: tree("channel_group")?,
             commit: std::sync::Arc::new(GroupCommit::default()),
             db,
@@ -224,6 +228,31 @@ impl Store {
             }
         }
         Ok(n_removed)
+    }
+
+    /// When the person last wrote (their last processed event).
+    pub fn last_seen(&self, chat: &ChatKey) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        Ok(self
+            .chatkey_seen
+            .get(keys::chat(chat))?
+            .and_then(|bytes| keys::parse_id(&bytes))
+            .and_then(|ms| chrono::DateTime::from_timestamp_millis(i64::try_from(ms).ok()?)))
+    }
+
+    /// Keeps messages a platform would not deliver now (Messenger outside its 24-hour
+    /// window), to be shown with the person's next answer.
+    pub fn hold_messages(&self, chat: &ChatKey, messages: &[Outbound]) -> Result<()> {
+        let key = keys::chat(chat);
+        let mut held: Vec<Outbound> =
+            get_json(&self.chatkey_held, "chatkey_held", &key)?.unwrap_or_default();
+        held.extend_from_slice(messages);
+        self.chatkey_held.insert(key, encode(&held)?)?;
+        Ok(())
+    }
+
+    /// The messages held for a person.
+    pub fn held_messages(&self, chat: &ChatKey) -> Result<Vec<Outbound>> {
+        Ok(get_json(&self.chatkey_held, "chatkey_held", &keys::chat(chat))?.unwrap_or_default())
     }
 
     pub fn save_media(&self, media: &Media) -> Result<String> {

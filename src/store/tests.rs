@@ -55,6 +55,7 @@ fn file(
             forwards: &log_and_hook,
             reply: None,
             dequeue: None,
+            release_held: false,
         })
         .unwrap()
         .unwrap()
@@ -161,6 +162,7 @@ fn withdrawing_records_the_event_and_status() {
             forwards: &no_forwards,
             reply: None,
             dequeue: None,
+            release_held: false,
         })
         .unwrap()
         .unwrap();
@@ -188,6 +190,7 @@ fn a_missing_case_aborts_the_whole_turn() {
         forwards: &no_forwards,
         reply: None,
         dequeue: None,
+        release_held: false,
     });
     assert!(matches!(result, Err(Error::NoSuchCase(404))));
     // Nothing of the turn was written.
@@ -215,6 +218,7 @@ async fn state_survives_a_reopen() {
                 forwards: &no_forwards,
                 reply: None,
                 dequeue: None,
+                release_held: false,
             })
             .unwrap();
         store.sync().await.unwrap();
@@ -294,6 +298,7 @@ fn an_inbound_event_is_queued_once_and_consumed_by_its_turn() {
             forwards: &no_forwards,
             reply: None,
             dequeue: Some((Channel::Line, queued[0].seq)),
+            release_held: false,
         })
         .unwrap();
     assert!(store.queued_inbound(Channel::Line, 10).unwrap().is_empty());
@@ -348,6 +353,7 @@ fn a_sensitive_delivery_is_wiped_once_delivered() {
             forwards: &no_forwards,
             reply: Some(&reply),
             dequeue: None,
+            release_held: false,
         })
         .unwrap();
     let mut delivery = store.due_deliveries(Utc::now(), 10).unwrap().remove(0);

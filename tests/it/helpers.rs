@@ -76,6 +76,7 @@ impl TestApp {
                 channel_secret: LINE_SECRET.to_owned().into(),
                 access_token: crate::line_fake::TOKEN.to_owned().into(),
             }),
+            messenger: None,
         };
         Self::spawn_with(settings, secrets).await
     }

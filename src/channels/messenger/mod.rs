@@ -1,0 +1,194 @@
+//! The Facebook Page's Messenger channel.
+//!
+//! `GET /webhook/messenger` answers Meta's verification handshake; `POST` checks
+//! `X-Hub-Signature-256` on the raw body, records each answerable item in the inbound
+//! queue (deduplicated on its `mid`) and answers 200 at once. The queue worker then turns
+//! each item into an `Inbound`; answers leave through the outbox, within Messenger's
+//! 24-hour window.
+
+pub mod client;
+pub mod signature;
+pub mod webhook;
+pub mod wire;
+
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use secrecy::SecretString;
+use tokio::sync::Notify;
+
+use crate::channels::queue::Converter;
+use crate::config::{MessengerSecrets, Settings};
+use crate::delivery::BoxFuture;
+use crate::domain::{Channel, ChatKey, Location};
+use crate::engine::{Inbound, InboundKind};
+use crate::inbox::{AnswerVia, Envelope};
+use crate::store::{Media, QueuedEvent, Store};
+
+pub use client::Client;
+
+pub struct Messenger {
+    pub client: Client,
+    app_secret: SecretString,
+    verify_token: SecretString,
+    settings: Arc<Settings>,
+    store: Store,
+    /// Wakes the queue worker when the webhook recorded something.
+    pub wake: Arc<Notify>,
+}
+
+impl Messenger {
+    pub fn new(
+        settings: Arc<Settings>,
+        secrets: &MessengerSecrets,
+        store: Store,
+    ) -> anyhow::Result<Self> {
+        let client = Client::new(
+            &settings.messenger,
+            secrets.page_token.clone(),
+            settings.delivery.timeout(),
+            store.clone(),
+        )?;
+        Ok(Self {
+            client,
+            app_secret: secrets.app_secret.clone(),
+            verify_token: secrets.verify_token.clone(),
+            settings,
+            store,
+            wake: Arc::new(Notify::new()),
+        })
+    }
+
+    async fn read_item(&self, queued: &QueuedEvent) -> anyhow::Result<Option<Envelope>> {
+        let raw: serde_json::Value = serde_json::from_str(&queued.raw)?;
+        let item: wire::Item = serde_json::from_value(raw)?;
+        let Some(sender) = item.sender_id().map(str::to_owned) else {
+            return Ok(None);
+        };
+        let kind = if let Some(postback) = &item.postback {
+            InboundKind::Postback(postback.payload.clone())
+        } else if let Some(message) = &item.message {
+            if message.is_echo {
+                return Ok(None);
+            }
+            if let Some(quick_reply) = &message.quick_reply {
+                InboundKind::Postback(quick_reply.payload.clone())
+            } else if let Some(text) = &message.text {
+                InboundKind::Text(text.clone())
+            } else if let Some(attachment) = message.attachments.first() {
+                self.attachment_kind(attachment).await
+            } else {
+                InboundKind::UnsupportedMessage("empty".to_owned())
+            }
+        } else {
+            return Ok(None);
+        };
+        let happened = item
+            .timestamp
+            .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
+            .unwrap_or(queued.received_at);
+        Ok(Some(Envelope {
+            inbound: Inbound {
+                event_id: Some(queued.event_id.clone()),
+                sender: ChatKey::new(Channel::Messenger, sender.clone()),
+                conversation: sender,
+                kind,
+                received_at: happened.max(queued.received_at),
+                lang_hint: None,
+            },
+            answer: AnswerVia::Outbox {
+                reply_token: None,
+                reply_by: None,
+            },
+            queued: Some(queued.seq),
+        }))
+    }
+
+    async fn attachment_kind(&self, attachment: &wire::Attachment) -> InboundKind {
+        let payload = attachment.payload.as_ref();
+        match attachment.kind.as_str() {
+            "location" => match payload.and_then(|p| p.coordinates.as_ref()) {
+                Some(at) => InboundKind::Location(Location {
+                    latitude: at.lat,
+                    longitude: at.long,
+                    address: None,
+                }),
+                None => InboundKind::UnsupportedMessage("location".to_owned()),
+            },
+            "image" => match payload.and_then(|p| p.url.as_deref()) {
+                Some(url) => self.fetch_photo(url).await,
+                None => InboundKind::ImageRejected,
+            },
+            other => InboundKind::UnsupportedMessage(other.to_owned()),
+        }
+    }
+
+    /// Downloads a photo from the URL Messenger gave (its CDN), bounded in size and
+    /// checked to be an image.
+    async fn fetch_photo(&self, url: &str) -> InboundKind {
+        let max_bytes = self.settings.server.max_photo_bytes;
+        let result = async {
+            let mut response = self
+                .client
+                .http()
+                .get(url)
+                .send()
+                .await?
+                .error_for_status()?;
+            let content_type = response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            anyhow::ensure!(
+                matches!(
+                    content_type.as_str(),
+                    "image/jpeg" | "image/png" | "image/webp"
+                ),
+                "not a photo: {content_type}"
+            );
+            let mut bytes = Vec::new();
+            while let Some(chunk) = response.chunk().await? {
+                anyhow::ensure!(
+                    bytes.len() + chunk.len() <= max_bytes,
+                    "the photo is too large"
+                );
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(Media {
+                content_type,
+                bytes,
+            })
+        }
+        .await;
+        match result.and_then(|media| Ok(self.store.save_media(&media)?)) {
+            Ok(media_id) => InboundKind::Image(media_id),
+            Err(error) => {
+                tracing::info!(error = %error.root_cause(), "Messenger photo not taken");
+                InboundKind::ImageRejected
+            }
+        }
+    }
+}
+
+impl Converter for Messenger {
+    fn chat_of(&self, raw: &str) -> String {
+        let value: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
+        value["sender"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    fn envelope<'a>(
+        &'a self,
+        queued: &'a QueuedEvent,
+    ) -> BoxFuture<'a, anyhow::Result<Option<Envelope>>> {
+        Box::pin(self.read_item(queued))
+    }
+}

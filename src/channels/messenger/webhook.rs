@@ -1,0 +1,159 @@
+//! `GET /webhook/messenger` (verification) and `POST /webhook/messenger` (events).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono::Utc;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use subtle::ConstantTimeEq as _;
+
+use crate::channels::messenger::{signature, wire, Messenger};
+use crate::domain::Channel;
+use crate::store::Enqueued;
+
+pub fn routes(messenger: Arc<Messenger>) -> Router {
+    let max_body = messenger.settings.messenger.max_body_bytes;
+    Router::new()
+        .route(
+            "/webhook/messenger",
+            get(verify)
+                .post(receive)
+                .layer(DefaultBodyLimit::max(max_body)),
+        )
+        .with_state(messenger)
+}
+
+#[derive(Deserialize)]
+struct Handshake {
+    #[serde(rename = "hub.mode")]
+    mode: Option<String>,
+    #[serde(rename = "hub.verify_token")]
+    verify_token: Option<String>,
+    #[serde(rename = "hub.challenge")]
+    challenge: Option<String>,
+}
+
+/// Meta subscribes the webhook by sending back the challenge with our verify token.
+async fn verify(
+    State(messenger): State<Arc<Messenger>>,
+    Query(handshake): Query<Handshake>,
+) -> Response {
+    let token_matches = handshake.verify_token.as_deref().is_some_and(|token| {
+        bool::from(
+            token
+                .as_bytes()
+                .ct_eq(messenger.verify_token.expose_secret().as_bytes()),
+        )
+    });
+    match (
+        handshake.mode.as_deref(),
+        token_matches,
+        handshake.challenge,
+    ) {
+        (Some("subscribe"), true, Some(challenge)) => (StatusCode::OK, challenge).into_response(),
+        _ => {
+            tracing::warn!("Messenger verification refused");
+            StatusCode::FORBIDDEN.into_response()
+        }
+    }
+}
+
+async fn receive(
+    State(messenger): State<Arc<Messenger>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return (rejection.status(), "cannot read the body").into_response(),
+    };
+    let signature = headers
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !signature::verify(&messenger.app_secret, &body, signature) {
+        tracing::warn!(
+            n_bytes = body.len(),
+            has_signature = !signature.is_empty(),
+            "Messenger webhook refused: bad signature"
+        );
+        return (StatusCode::UNAUTHORIZED, "bad signature").into_response();
+    }
+    let request: wire::Body = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(error) => {
+            tracing::warn!(
+                line = error.line(),
+                column = error.column(),
+                "Messenger webhook refused: malformed JSON"
+            );
+            return (StatusCode::BAD_REQUEST, "malformed JSON").into_response();
+        }
+    };
+    if request.object != "page" {
+        tracing::info!("Messenger webhook for another object ignored");
+        return StatusCode::OK.into_response();
+    }
+    let store = messenger.store.clone();
+    let recorded = tokio::task::spawn_blocking(move || record(&store, request.entry)).await;
+    match recorded {
+        Ok(Ok(n_new)) => {
+            if n_new > 0 {
+                if let Err(error) = messenger.store.sync().await {
+                    tracing::error!(error = ?error, "cannot make Messenger events durable");
+                    return StatusCode::SERVICE_UNAVAILABLE.into_response();
+                }
+                messenger.wake.notify_one();
+            }
+            StatusCode::OK.into_response()
+        }
+        Ok(Err(error)) => {
+            tracing::error!(error = ?error, "cannot record Messenger events");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+        Err(error) => {
+            tracing::error!(%error, "Messenger recording task failed");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+/// Queues each answerable item; standby items are recorded, never answered; the rest
+/// (receipts, echoes, referrals, unknown kinds) are not for the bot.
+fn record(store: &crate::store::Store, entries: Vec<wire::Entry>) -> anyhow::Result<usize> {
+    let now = Utc::now();
+    let mut n_new = 0;
+    for entry in entries {
+        let items = entry
+            .messaging
+            .into_iter()
+            .map(|raw| (raw, true))
+            .chain(entry.standby.into_iter().map(|raw| (raw, false)));
+        for (raw, answer) in items {
+            let item: wire::Item = serde_json::from_value(raw.clone()).unwrap_or_default();
+            if !item.is_answerable() {
+                tracing::debug!("Messenger item not for the bot");
+                continue;
+            }
+            let event_id = item.dedupe_key(&raw);
+            match store.enqueue_inbound(
+                Channel::Messenger,
+                &event_id,
+                &raw.to_string(),
+                now,
+                answer,
+            )? {
+                Enqueued::New => n_new += 1,
+                Enqueued::Duplicate => tracing::info!("Messenger item already received"),
+            }
+        }
+    }
+    Ok(n_new)
+}
