@@ -34,6 +34,43 @@ pub struct Settings {
     pub line: Line,
     #[serde(default)]
     pub messenger: Messenger,
+    #[serde(default)]
+    pub telegram: Telegram,
+}
+
+/// The Telegram bot. Secrets from the environment only: `TELEGRAM_BOT_TOKEN`, and in
+/// webhook mode `TELEGRAM_WEBHOOK_SECRET` (the `secret_token` given to `setWebhook`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Telegram {
+    pub enabled: bool,
+    pub mode: TelegramMode,
+    /// `https://api.telegram.org`; tests point it at a local fake.
+    pub api_url: String,
+    pub max_body_bytes: usize,
+    /// Long-polling: how long one `getUpdates` call waits for updates.
+    pub poll_timeout_secs: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TelegramMode {
+    /// Telegram posts updates to `/webhook/telegram` (needs a public HTTPS address).
+    Webhook,
+    /// tambon asks Telegram for updates: for offices without a public address.
+    Polling,
+}
+
+impl Default for Telegram {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            mode: TelegramMode::Webhook,
+            api_url: "https://api.telegram.org".to_owned(),
+            max_body_bytes: 1024 * 1024,
+            poll_timeout_secs: 30,
+        }
+    }
 }
 
 /// The Facebook Page's Messenger channel. Secrets from the environment only:
@@ -105,6 +142,14 @@ impl Default for Line {
 pub struct Secrets {
     pub line: Option<LineSecrets>,
     pub messenger: Option<MessengerSecrets>,
+    pub telegram: Option<TelegramSecrets>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TelegramSecrets {
+    pub bot_token: SecretString,
+    /// Required in webhook mode: updates without it are refused.
+    pub webhook_secret: Option<SecretString>,
 }
 
 #[derive(Clone, Debug)]
@@ -154,7 +199,21 @@ impl Secrets {
                 None
             }
         };
-        Self { line, messenger }
+        let telegram = match secret_from_env("TELEGRAM_BOT_TOKEN") {
+            Some(bot_token) => Some(TelegramSecrets {
+                bot_token,
+                webhook_secret: secret_from_env("TELEGRAM_WEBHOOK_SECRET"),
+            }),
+            None => {
+                tracing::info!("Telegram is off: TELEGRAM_BOT_TOKEN is not set");
+                None
+            }
+        };
+        Self {
+            line,
+            messenger,
+            telegram,
+        }
     }
 }
 

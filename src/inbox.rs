@@ -21,6 +21,14 @@ use crate::store::{unix_ms, CaseChange, Group, Outcome, Outgoing, Route, Store, 
 use crate::telemetry::Redactor;
 
 const N_LOCK_SHARDS: usize = 256;
+/// How long a code for linking two chat apps stays valid.
+const LINK_CODE_MINUTES: i64 = 10;
+
+/// A random 6-digit code, easy to type on a phone.
+fn link_code() -> String {
+    use rand::Rng as _;
+    format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000))
+}
 
 /// What became of an event.
 #[derive(Debug)]
@@ -161,8 +169,26 @@ impl Inbox {
         let step = self.engine.step(conversation, inbound, &lookup)?;
         let lang = step.conversation.lang.unwrap_or_default();
         let mut receipt = None;
+        // Replies that depend on what the store says, made before the commit.
+        let mut extra_replies = Vec::new();
         let change = match step.action.clone() {
             None => None,
+            Some(Action::IssueLinkCode) => {
+                let code = link_code();
+                let expires_at = inbound.received_at + chrono::Duration::minutes(LINK_CODE_MINUTES);
+                self.store
+                    .issue_link_code(&inbound.sender, &code, expires_at)?;
+                extra_replies = self.engine.link_code_replies(lang, &code);
+                None
+            }
+            Some(Action::RedeemLinkCode { code }) => {
+                let linked =
+                    self.store
+                        .redeem_link_code(&inbound.sender, &code, inbound.received_at)?;
+                tracing::info!(result = ?linked, "link code redeemed");
+                extra_replies = self.engine.link_result_replies(lang, linked);
+                None
+            }
             Some(Action::File(new)) => {
                 receipt = new.anonymous.then(Receipt::generate);
                 let receipt_hash = receipt
@@ -207,6 +233,7 @@ impl Inbox {
             };
             let mut messages = held.clone();
             messages.extend(step.replies.iter().cloned());
+            messages.extend(extra_replies.iter().cloned());
             if let (true, Some(case)) = (filing, case) {
                 messages.extend(filed_replies(case));
             }
@@ -239,6 +266,7 @@ impl Inbox {
             release_held: !held.is_empty(),
         })?;
         let mut replies = step.replies;
+        replies.extend(extra_replies);
         let mut kept_replies = replies.clone();
         if let (true, Some(case)) = (filing, case) {
             tracing::info!(case = %log_code(&case), kind = case.kind.as_str(), "case filed");
@@ -377,6 +405,10 @@ impl Lookup for StoreLookup<'_> {
 
     fn cases_of(&self, reporter: &ChatKey) -> anyhow::Result<Vec<Case>> {
         Ok(self.store.cases_of(reporter)?)
+    }
+
+    fn identities(&self, chat: &ChatKey) -> anyhow::Result<Vec<ChatKey>> {
+        Ok(self.store.identities(chat)?)
     }
 }
 

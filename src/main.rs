@@ -62,6 +62,24 @@ enum Command {
         #[command(subcommand)]
         command: LineCommand,
     },
+    /// Operate the Telegram bot.
+    Telegram {
+        #[command(subcommand)]
+        command: TelegramCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TelegramCommand {
+    /// Tell Telegram to post updates to URL (…/webhook/telegram), with the secret token
+    /// of TELEGRAM_WEBHOOK_SECRET (needs TELEGRAM_BOT_TOKEN).
+    SetWebhook { url: String },
+    /// The Telegram groups the bot has joined, and the division each is bound to.
+    Groups,
+    /// Bind a group (its chat id) to a division (or `integrity`).
+    Bind { group_id: String, division: String },
+    /// Stop sending a division's cases to a group.
+    Unbind { group_id: String },
 }
 
 #[derive(Subcommand)]
@@ -151,7 +169,88 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Kb { command } => kb(&settings, command),
         Command::Line { command } => line(&settings, command).await,
+        Command::Telegram { command } => telegram(&settings, command).await,
     }
+}
+
+async fn telegram(settings: &Settings, command: TelegramCommand) -> anyhow::Result<()> {
+    use secrecy::ExposeSecret as _;
+    use tambon::domain::Channel;
+    use teloxide::payloads::SetWebhookSetters as _;
+    use teloxide::requests::{Request as _, Requester as _};
+    match command {
+        TelegramCommand::SetWebhook { url } => {
+            let token = tambon::config::secret_from_env("TELEGRAM_BOT_TOKEN")
+                .ok_or_else(|| anyhow::anyhow!("TELEGRAM_BOT_TOKEN is not set"))?;
+            let secret =
+                tambon::config::secret_from_env("TELEGRAM_WEBHOOK_SECRET").ok_or_else(|| {
+                    anyhow::anyhow!("TELEGRAM_WEBHOOK_SECRET is not set: updates would be refused")
+                })?;
+            let bot = teloxide::Bot::new(token.expose_secret())
+                .set_api_url(settings.telegram.api_url.parse()?);
+            bot.set_webhook(url.parse()?)
+                .secret_token(secret.expose_secret().to_owned())
+                .send()
+                .await
+                .map_err(|error| {
+                    anyhow::anyhow!(tambon::channels::telegram::sender::describe(&error))
+                })?;
+            println!("Telegram now posts updates to {url}");
+        }
+        TelegramCommand::Groups => groups(settings, Channel::Telegram, None)?,
+        TelegramCommand::Bind { group_id, division } => {
+            groups(
+                settings,
+                Channel::Telegram,
+                Some((group_id, Some(division))),
+            )?;
+        }
+        TelegramCommand::Unbind { group_id } => {
+            groups(settings, Channel::Telegram, Some((group_id, None)))?
+        }
+    }
+    Ok(())
+}
+
+/// Lists a channel's groups, or binds (`Some(division)`) or unbinds (`None`) one.
+fn groups(
+    settings: &Settings,
+    channel: tambon::domain::Channel,
+    change: Option<(String, Option<String>)>,
+) -> anyhow::Result<()> {
+    let store = Store::open(&settings.server.data_dir)?;
+    let Some((group_id, division)) = change else {
+        for group in store.groups()?.into_iter().filter(|g| g.channel == channel) {
+            println!(
+                "{}  joined {}{}  → {}",
+                group.id,
+                tambon::thai::format_datetime(group.joined_at, Lang::Th),
+                if group.left_at.is_some() {
+                    " (left)"
+                } else {
+                    ""
+                },
+                group.division.as_deref().unwrap_or("not bound")
+            );
+        }
+        return Ok(());
+    };
+    if let Some(division) = &division {
+        anyhow::ensure!(
+            division == tambon::config::INTEGRITY_DIVISION || settings.division(division).is_some(),
+            "unknown division `{division}`"
+        );
+    }
+    anyhow::ensure!(
+        store.bind_group(channel, &group_id, division.as_deref())?,
+        "the bot has not joined group {group_id}: add it to the group first"
+    );
+    store.sync_blocking()?;
+    match division {
+        Some(division) => println!("group {group_id} now receives the cases of {division}"),
+        None => println!("group {group_id} is no longer bound"),
+    }
+    Ok(())
 }
 
 async fn line(settings: &Settings, command: LineCommand) -> anyhow::Result<()> {
@@ -168,48 +267,12 @@ async fn line(settings: &Settings, command: LineCommand) -> anyhow::Result<()> {
             println!("rich menu {id} created and set as everyone's default");
         }
         LineCommand::Check => print!("{}", ops::check(&client()?).await?),
-        LineCommand::Groups => {
-            let store = Store::open(&settings.server.data_dir)?;
-            for group in store
-                .groups()?
-                .into_iter()
-                .filter(|g| g.channel == Channel::Line)
-            {
-                println!(
-                    "{}  joined {}{}  → {}",
-                    group.id,
-                    tambon::thai::format_datetime(group.joined_at, Lang::Th),
-                    if group.left_at.is_some() {
-                        " (left)"
-                    } else {
-                        ""
-                    },
-                    group.division.as_deref().unwrap_or("not bound")
-                );
-            }
-        }
+        LineCommand::Groups => groups(settings, Channel::Line, None)?,
         LineCommand::Bind { group_id, division } => {
-            anyhow::ensure!(
-                division == tambon::config::INTEGRITY_DIVISION
-                    || settings.division(&division).is_some(),
-                "unknown division `{division}`"
-            );
-            let store = Store::open(&settings.server.data_dir)?;
-            anyhow::ensure!(
-                store.bind_group(Channel::Line, &group_id, Some(&division))?,
-                "the bot has not joined group {group_id}: invite it to the group first"
-            );
-            store.sync_blocking()?;
-            println!("group {group_id} now receives the cases of {division}");
+            groups(settings, Channel::Line, Some((group_id, Some(division))))?
         }
         LineCommand::Unbind { group_id } => {
-            let store = Store::open(&settings.server.data_dir)?;
-            anyhow::ensure!(
-                store.bind_group(Channel::Line, &group_id, None)?,
-                "unknown group {group_id}"
-            );
-            store.sync_blocking()?;
-            println!("group {group_id} is no longer bound");
+            groups(settings, Channel::Line, Some((group_id, None)))?
         }
     }
     Ok(())

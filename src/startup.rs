@@ -13,7 +13,8 @@ use tokio::sync::Notify;
 use crate::channels::line::Line;
 use crate::channels::messenger::Messenger;
 use crate::channels::queue::{self, Converter};
-use crate::config::{Secrets, Settings};
+use crate::channels::telegram::Telegram;
+use crate::config::{Secrets, Settings, TelegramMode};
 use crate::delivery::ChannelSender;
 use crate::delivery::Dispatcher;
 use crate::domain::Channel;
@@ -37,6 +38,7 @@ pub struct Core {
     /// The LINE channel, when its secrets are set and it is enabled.
     pub line: Option<Arc<Line>>,
     pub messenger: Option<Arc<Messenger>>,
+    pub telegram: Option<Arc<Telegram>>,
 }
 
 impl Core {
@@ -74,7 +76,31 @@ impl Core {
             )?)),
             _ => None,
         };
+        let telegram = match (&secrets.telegram, settings.telegram.enabled) {
+            (Some(telegram_secrets), true) => {
+                if settings.telegram.mode == TelegramMode::Webhook
+                    && telegram_secrets.webhook_secret.is_none()
+                {
+                    tracing::warn!("Telegram webhook mode without TELEGRAM_WEBHOOK_SECRET: every update will be refused");
+                }
+                Some(Arc::new(Telegram::new(
+                    Arc::clone(&settings),
+                    telegram_secrets,
+                    store.clone(),
+                )?))
+            }
+            _ => None,
+        };
         let mut senders: HashMap<Channel, Arc<dyn ChannelSender>> = HashMap::new();
+        if let Some(telegram) = &telegram {
+            senders.insert(
+                Channel::Telegram,
+                Arc::new(crate::channels::telegram::sender::Sender {
+                    bot: telegram.bot.clone(),
+                    store: store.clone(),
+                }),
+            );
+        }
         if let Some(line) = &line {
             senders.insert(Channel::Line, Arc::new(line.client.clone()));
         }
@@ -89,6 +115,7 @@ impl Core {
             dispatcher,
             line,
             messenger,
+            telegram,
         })
     }
 
@@ -212,6 +239,13 @@ impl Application {
         let mut router = build_router(state);
         if let Some(line) = &self.core.line {
             router = router.merge(crate::channels::line::webhook::routes(Arc::clone(line)));
+        }
+        if let (Some(telegram), TelegramMode::Webhook) =
+            (&self.core.telegram, self.core.settings.telegram.mode)
+        {
+            router = router.merge(crate::channels::telegram::webhook::routes(Arc::clone(
+                telegram,
+            )));
         }
         if let Some(messenger) = &self.core.messenger {
             router = router.merge(crate::channels::messenger::webhook::routes(Arc::clone(

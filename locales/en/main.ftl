@@ -128,3 +128,9 @@ group-hint = Hello! In this group I answer only when mentioned. To ask a questio
 staff-new-case = New case { $code }
 staff-info-added = Information added to { $code }
 staff-withdrawn = Withdrawn: { $code }
+
+menu-link = Link another app
+link-code = Your link code is { $code } (valid once, for 10 minutes). In your other chat app, send "link { $code }": you can then follow your cases from both.
+link-done = Linked: you can follow your cases from both apps.
+link-bad-code = That code does not work (wrong, used or expired). Ask for a new one with "Link another app" in the first app.
+link-same-chat = Send this code from your other chat app, not the one that made it.

@@ -4,5 +4,6 @@
 pub mod line;
 pub mod messenger;
 pub mod queue;
+pub mod telegram;
 pub mod terminal;
 pub mod web;

@@ -35,6 +35,7 @@ pub mod payload {
     pub const WITHDRAW: &str = "withdraw";
     pub const WITHDRAW_CONFIRM: &str = "withdraw:yes";
     pub const STAFF_QUESTION: &str = "staffq";
+    pub const LINK: &str = "link";
     /// Asks the client to share the device's location (web chat, LINE's location action).
     pub const SHARE_LOCATION: &str = "@location";
     /// Asks the client to pick a photo.
@@ -58,6 +59,7 @@ const MENU_WORDS: &[&str] = &[
 const CONFIRM_WORDS: &[&str] = &["ยืนยัน", "ตกลง", "confirm", "yes", "ok", "ใช่"];
 const SKIP_WORDS: &[&str] = &["ข้าม", "skip", "ไม่มี", "no", "none", "-"];
 const DONE_WORDS: &[&str] = &["เสร็จ", "เสร็จแล้ว", "done", "finish"];
+const LINK_WORDS: &[&str] = &["link", "เชื่อมบัญชี", "เชื่อม"];
 const MAX_CONTACT_CHARS: usize = 200;
 const MAX_PLACE_CHARS: usize = 500;
 /// Receipt lookups one sender may make per window.
@@ -298,6 +300,10 @@ impl<'a> Turn<'a> {
                     ],
                 ));
             }
+            payload::LINK => {
+                self.conversation.flow = Flow::Idle;
+                self.action = Some(Action::IssueLinkCode);
+            }
             payload::LANGUAGE_TH | payload::LANGUAGE_EN => {
                 let lang = if data == payload::LANGUAGE_TH {
                     Lang::Th
@@ -375,6 +381,10 @@ impl<'a> Turn<'a> {
         }
         if CaseCode::parse(text).is_some() || Receipt::parse(text).is_some() {
             return self.show_case_by_text(text);
+        }
+        if let Some(link) = link_request(text) {
+            self.action = Some(link);
+            return Ok(());
         }
         let render = self.render();
         match self.engine.index.answer(text) {
@@ -730,11 +740,13 @@ impl<'a> Turn<'a> {
 
     /// Shows a case to its reporter only; to anybody else it does not exist.
     fn show_case_by_code(&mut self, code: &str) -> anyhow::Result<()> {
+        let identities = self.lookup.identities(&self.inbound.sender)?;
         let case = match CaseCode::parse(code) {
-            Some(code) => self
-                .lookup
-                .case_by_code(&code)?
-                .filter(|case| case.reporter.as_ref() == Some(&self.inbound.sender)),
+            Some(code) => self.lookup.case_by_code(&code)?.filter(|case| {
+                case.reporter
+                    .as_ref()
+                    .is_some_and(|r| identities.contains(r))
+            }),
             None => None,
         };
         self.show_case(case)
@@ -809,6 +821,24 @@ impl<'a> Turn<'a> {
         self.replies.push(render.menu(&text));
         Ok(())
     }
+}
+
+/// "link" alone asks for a code; "link 123456" (Thai digits too) redeems one.
+fn link_request(text: &str) -> Option<Action> {
+    let text = crate::thai::normalize_digits(text.trim()).to_lowercase();
+    let (word, rest) = text.split_once(char::is_whitespace).unwrap_or((&text, ""));
+    if !LINK_WORDS.contains(&word) {
+        return None;
+    }
+    let code: String = rest
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
+    if code.is_empty() {
+        return Some(Action::IssueLinkCode);
+    }
+    (code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()))
+        .then_some(Action::RedeemLinkCode { code })
 }
 
 fn is_word(text: &str, words: &[&str]) -> bool {

@@ -176,8 +176,19 @@ pub enum IntakeStep {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     File(NewCase),
-    AddInfo { case_id: u64, text: String },
-    Withdraw { case_id: u64 },
+    AddInfo {
+        case_id: u64,
+        text: String,
+    },
+    Withdraw {
+        case_id: u64,
+    },
+    /// Make a one-time code that links another chat app to this one.
+    IssueLinkCode,
+    /// Link this chat to the one that made `code`.
+    RedeemLinkCode {
+        code: String,
+    },
 }
 
 /// The result of one event.
@@ -194,6 +205,8 @@ pub trait Lookup {
     fn case_by_code(&self, code: &CaseCode) -> anyhow::Result<Option<Case>>;
     fn case_by_receipt(&self, receipt: &Receipt) -> anyhow::Result<Option<Case>>;
     fn cases_of(&self, reporter: &ChatKey) -> anyhow::Result<Vec<Case>>;
+    /// Every chat identity linked to `chat` (itself included).
+    fn identities(&self, chat: &ChatKey) -> anyhow::Result<Vec<ChatKey>>;
 }
 
 /// The engine and what it reads: settings, the knowledge base and the texts.
@@ -248,6 +261,27 @@ impl Engine {
     #[must_use]
     pub fn answer_question(&self, lang: Lang, question: &str) -> Vec<Outbound> {
         reply::Render::new(self, lang).answer(&self.index.answer(question))
+    }
+
+    /// What the resident is told when a link code was made.
+    #[must_use]
+    pub fn link_code_replies(&self, lang: Lang, code: &str) -> Vec<Outbound> {
+        let render = reply::Render::new(self, lang);
+        vec![Outbound::Text {
+            text: render.text_with("link-code", &[("code", code)]),
+        }]
+    }
+
+    /// What the resident is told after sending a link code.
+    #[must_use]
+    pub fn link_result_replies(&self, lang: Lang, result: crate::store::Linked) -> Vec<Outbound> {
+        let render = reply::Render::new(self, lang);
+        let id = match result {
+            crate::store::Linked::Done => "link-done",
+            crate::store::Linked::BadCode => "link-bad-code",
+            crate::store::Linked::SameChat => "link-same-chat",
+        };
+        vec![render.menu(&render.text(id))]
     }
 
     /// How the knowledge base reads a question, for tuning the vocabulary.

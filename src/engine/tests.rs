@@ -34,6 +34,9 @@ impl Lookup for Cases {
     fn case_by_receipt(&self, _receipt: &Receipt) -> anyhow::Result<Option<Case>> {
         Ok(None)
     }
+    fn identities(&self, chat: &ChatKey) -> anyhow::Result<Vec<ChatKey>> {
+        Ok(vec![chat.clone()])
+    }
     fn cases_of(&self, reporter: &ChatKey) -> anyhow::Result<Vec<Case>> {
         Ok(self
             .0

@@ -220,25 +220,29 @@ impl Store {
         }
     }
 
-    /// The cases a resident filed under their name, oldest first.
+    /// The cases a resident filed under their name, from any of their linked chats,
+    /// oldest first.
     pub fn cases_of(&self, reporter: &ChatKey) -> Result<Vec<Case>> {
         let mut found = Vec::new();
-        for entry in self
-            .reporter_caseid
-            .scan_prefix(keys::reporter_prefix(reporter))
-        {
-            let (key, _) = entry?;
-            let Some(id) = key
-                .len()
-                .checked_sub(8)
-                .and_then(|at| keys::parse_id(&key[at..]))
-            else {
-                continue;
-            };
-            if let Some(case) = self.case(id)? {
-                found.push(case);
+        for identity in self.identities(reporter)? {
+            for entry in self
+                .reporter_caseid
+                .scan_prefix(keys::reporter_prefix(&identity))
+            {
+                let (key, _) = entry?;
+                let Some(id) = key
+                    .len()
+                    .checked_sub(8)
+                    .and_then(|at| keys::parse_id(&key[at..]))
+                else {
+                    continue;
+                };
+                if let Some(case) = self.case(id)? {
+                    found.push(case);
+                }
             }
         }
+        found.sort_by_key(|case| case.id);
         Ok(found)
     }
 

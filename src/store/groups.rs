@@ -47,6 +47,20 @@ impl Store {
         Ok(())
     }
 
+    /// A group got a new id (a Telegram group that became a supergroup): the record,
+    /// with its division, moves to the new id.
+    pub fn group_migrated(&self, channel: Channel, old_id: &str, new_id: &str) -> Result<()> {
+        let Some(mut group) = self.group(channel, old_id)? else {
+            return Ok(());
+        };
+        group.id = new_id.to_owned();
+        let old_key = keys::chat(&crate::domain::ChatKey::new(channel, old_id));
+        let new_key = keys::chat(&crate::domain::ChatKey::new(channel, new_id));
+        self.channel_group.insert(new_key, encode(&group)?)?;
+        self.channel_group.remove(old_key)?;
+        Ok(())
+    }
+
     pub fn group(&self, channel: Channel, id: &str) -> Result<Option<Group>> {
         let chat_key = keys::chat(&crate::domain::ChatKey::new(channel, id));
         get_json(&self.channel_group, "channel_group", &chat_key)

@@ -15,6 +15,24 @@ pub fn chat(chat: &ChatKey) -> Vec<u8> {
     key
 }
 
+/// Reads a ChatKey back from its key.
+#[must_use]
+pub fn parse_chat(key: &[u8]) -> Option<ChatKey> {
+    let at = key.iter().position(|&b| b == SEP)?;
+    let channel = std::str::from_utf8(&key[..at]).ok()?;
+    let user = std::str::from_utf8(&key[at + 1..]).ok()?;
+    let channel = [
+        crate::domain::Channel::Web,
+        crate::domain::Channel::Terminal,
+        crate::domain::Channel::Line,
+        crate::domain::Channel::Messenger,
+        crate::domain::Channel::Telegram,
+    ]
+    .into_iter()
+    .find(|c| c.as_str() == channel)?;
+    Some(ChatKey::new(channel, user))
+}
+
 /// EventKey = Channel + 0xff + HMAC-SHA256(installation secret, event id)[..16]
 ///
 /// The event id is hashed because a web chat event id carries the session id: stored in

@@ -10,6 +10,7 @@ mod groups;
 mod inbound;
 mod keys;
 mod outbox;
+mod people;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +25,7 @@ pub use cases::{CaseChange, Forwards, Outgoing, ReplyPlan, Turn};
 pub use groups::Group;
 pub use inbound::{Enqueued, QueuedEvent};
 pub use outbox::{unix_ms, Delivery, DeliveryState, Route};
+pub use people::Linked;
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +103,8 @@ pub struct Store {
     channelseq_event: sled::Tree,
     channel_group: sled::Tree,
     chatkey_seen: sled::Tree,
+    linkcode_chatkey: sled::Tree,
+    chatkey_person: sled::Tree,
     chatkey_held: sled::Tree,
     commit: std::sync::Arc<GroupCommit>,
     /// The installation secret, read once: it keys the event-id hashes.
@@ -142,6 +146,8 @@ impl Store {
             mediaid_media: tree("mediaid_media")?,
             channelseq_event: tree("channelseq_event")?,
             chatkey_seen: tree("chatkey_seen")?,
+            linkcode_chatkey: tree("linkcode_chatkey")?,
+            chatkey_person: tree("chatkey_person")?,
             chatkey_held: tree("chatkey_held")?,
             channel_group: tree("channel_group")?,
             commit: std::sync::Arc::new(GroupCommit::default()),

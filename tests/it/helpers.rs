@@ -54,6 +54,15 @@ pub fn settings(data_dir: &Path, hook_url: Option<&str>) -> Settings {
     settings
 }
 
+/// The Telegram secrets of the tests.
+pub const TELEGRAM_TOKEN: &str = "123456:test-telegram-token";
+pub const TELEGRAM_WEBHOOK_SECRET: &str = "test-telegram-webhook-secret";
+
+/// The Messenger secrets of the tests.
+pub const MESSENGER_APP_SECRET: &str = "test-messenger-app-secret";
+pub const MESSENGER_PAGE_TOKEN: &str = "test-messenger-page-token";
+pub const MESSENGER_VERIFY_TOKEN: &str = "test-messenger-verify-token";
+
 /// The LINE channel secret tests sign webhook bodies with.
 pub const LINE_SECRET: &str = "test-line-channel-secret";
 
@@ -77,8 +86,78 @@ impl TestApp {
                 access_token: crate::line_fake::TOKEN.to_owned().into(),
             }),
             messenger: None,
+            telegram: None,
         };
         Self::spawn_with(settings, secrets).await
+    }
+
+    /// The server with the Messenger channel on, its Graph API at `graph_api` (a fake).
+    pub async fn spawn_messenger(data_dir: &Path, graph_api: &str) -> Self {
+        let mut settings = settings(data_dir, None);
+        settings.messenger.graph_base = graph_api.to_owned();
+        let secrets = tambon::config::Secrets {
+            line: None,
+            messenger: Some(tambon::config::MessengerSecrets {
+                app_secret: MESSENGER_APP_SECRET.to_owned().into(),
+                page_token: MESSENGER_PAGE_TOKEN.to_owned().into(),
+                verify_token: MESSENGER_VERIFY_TOKEN.to_owned().into(),
+            }),
+            telegram: None,
+        };
+        Self::spawn_with(settings, secrets).await
+    }
+
+    /// The server with the Telegram channel on, its Bot API at `bot_api` (a fake), in
+    /// webhook mode, or polling when `polling` is set.
+    pub async fn spawn_telegram(data_dir: &Path, bot_api: &str, polling: bool) -> Self {
+        let mut settings = settings(data_dir, None);
+        settings.telegram.api_url = bot_api.to_owned();
+        settings.telegram.poll_timeout_secs = 1;
+        if polling {
+            settings.telegram.mode = tambon::config::TelegramMode::Polling;
+        }
+        let secrets = tambon::config::Secrets {
+            line: None,
+            messenger: None,
+            telegram: Some(tambon::config::TelegramSecrets {
+                bot_token: TELEGRAM_TOKEN.to_owned().into(),
+                webhook_secret: Some(TELEGRAM_WEBHOOK_SECRET.to_owned().into()),
+            }),
+        };
+        Self::spawn_with(settings, secrets).await
+    }
+
+    /// Posts a Telegram update with the webhook's secret token (or `secret`); returns
+    /// the HTTP status.
+    pub async fn post_telegram(&self, body: &[u8], secret: Option<&str>) -> u16 {
+        let mut request = self
+            .client
+            .post(format!("{}/webhook/telegram", self.address))
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        if let Some(secret) = secret {
+            request = request.header("x-telegram-bot-api-secret-token", secret);
+        }
+        request.send().await.unwrap().status().as_u16()
+    }
+
+    /// Posts a Messenger webhook body signed as Meta would; returns the HTTP status.
+    pub async fn post_messenger(&self, body: &[u8]) -> u16 {
+        let secret = secrecy::SecretString::from(MESSENGER_APP_SECRET.to_owned());
+        let signature = tambon::channels::messenger::signature::sign(&secret, body);
+        self.post_messenger_signed(body, Some(&signature)).await
+    }
+
+    pub async fn post_messenger_signed(&self, body: &[u8], signature: Option<&str>) -> u16 {
+        let mut request = self
+            .client
+            .post(format!("{}/webhook/messenger", self.address))
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        if let Some(signature) = signature {
+            request = request.header("x-hub-signature-256", signature);
+        }
+        request.send().await.unwrap().status().as_u16()
     }
 
     pub async fn spawn_with(settings: Settings, secrets: tambon::config::Secrets) -> Self {

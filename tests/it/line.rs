@@ -229,7 +229,7 @@ async fn a_resident_asks_files_a_suggestion_with_photo_and_location_and_follows_
         .as_array()
         .unwrap()
         .len();
-    assert_eq!(items, 6);
+    assert_eq!(items, 7);
 
     // A suggestion with a location and a photo.
     let categories = exchange(&app, &line, postback(2, "suggest"), reply).await;

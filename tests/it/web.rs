@@ -517,3 +517,59 @@ async fn a_photo_and_a_location_are_kept_with_the_case() {
         "image/png"
     );
 }
+
+#[tokio::test]
+async fn two_chats_of_one_person_are_linked_by_a_one_time_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path(), None).await;
+    let phone = Resident::new(&app, "phone");
+    let laptop = Resident::new(&app, "laptop");
+    let seen = file_simple(&phone, "complain", "roads", "ท่อแตกหน้าบ้าน").await;
+    let code = code_in(&seen);
+    assert!(
+        laptop.text(&code).await.contains("ไม่พบเรื่อง"),
+        "not linked yet"
+    );
+
+    let seen = phone.tap("link").await;
+    let link_code: String = seen
+        .split("รหัสเชื่อมบัญชีของท่านคือ ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no link code in {seen}"))
+        .chars()
+        .take(6)
+        .collect();
+    assert_eq!(link_code.len(), 6);
+    // Sent back to the chat that made it, it does nothing.
+    assert!(phone
+        .text(&format!("เชื่อม {link_code}"))
+        .await
+        .contains("อีกแอปหนึ่ง"));
+    // It was spent: ask again, and use it from the other chat, in Thai digits.
+    let seen = phone.tap("link").await;
+    let link_code: String = seen
+        .split("รหัสเชื่อมบัญชีของท่านคือ ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(6)
+        .collect();
+    let thai: String = link_code
+        .chars()
+        .map(|c| char::from_u32('๐' as u32 + c.to_digit(10).unwrap()).unwrap())
+        .collect();
+    let seen = laptop.text(&format!("เชื่อม {thai}")).await;
+    assert!(seen.contains("เชื่อมบัญชีแล้ว"), "{seen}");
+    let seen = laptop.text(&code).await;
+    assert!(seen.contains(&format!("== {code} ==")), "{seen}");
+    let seen = laptop.tap("follow").await;
+    assert!(seen.contains(&format!("|case:{code}]")), "{seen}");
+    // A spent code links nobody else.
+    let stranger = Resident::new(&app, "stranger");
+    assert!(stranger
+        .text(&format!("link {link_code}"))
+        .await
+        .contains("does not work"));
+    assert!(stranger.text(&code).await.contains("found no case"));
+    app.stop().await;
+}
