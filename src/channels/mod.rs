@@ -2,6 +2,7 @@
 //! platform's events into `engine::Inbound` and renders `engine::Outbound` its own way.
 
 pub mod line;
+pub mod media;
 pub mod messenger;
 pub mod queue;
 pub mod telegram;

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::StatusCode;
 use tokio::sync::Notify;
 
 use crate::delivery::BoxFuture;
@@ -107,5 +108,41 @@ async fn process(
     if let Err(error) = inbox.handle_envelope(envelope).await {
         tracing::error!(error = ?error, %channel, "queued event failed; it stays queued");
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// What a webhook answers once it has queued a request's events: `record` runs off the
+/// async threads and says how many events were new; the new ones are made durable and
+/// the worker woken, then 200. On any failure, 503, so that the platform redelivers and
+/// nothing is lost.
+pub async fn record_and_acknowledge<F>(
+    store: &Store,
+    wake: &Notify,
+    channel: Channel,
+    record: F,
+) -> StatusCode
+where
+    F: FnOnce() -> anyhow::Result<usize> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(record).await {
+        Ok(Ok(0)) => StatusCode::OK,
+        Ok(Ok(_)) => match store.sync().await {
+            Ok(()) => {
+                wake.notify_one();
+                StatusCode::OK
+            }
+            Err(error) => {
+                tracing::error!(error = ?error, %channel, "cannot make received events durable");
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+        },
+        Ok(Err(error)) => {
+            tracing::error!(error = ?error, %channel, "cannot record received events");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        Err(error) => {
+            tracing::error!(%error, %channel, "recording task failed");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
     }
 }

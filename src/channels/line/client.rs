@@ -9,10 +9,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
 use crate::channels::line::render;
+use crate::channels::media::read_photo;
 use crate::config::Line as LineSettings;
 use crate::delivery::{BoxFuture, ChannelMessage, ChannelSender, Failure};
 use crate::domain::Lang;
-use crate::store::Delivery;
+use crate::store::{Delivery, Media};
 
 /// Errors of a single Messaging API call.
 #[derive(Debug, thiserror::Error)]
@@ -36,12 +37,6 @@ pub struct Client {
     data_api_base: String,
     token: SecretString,
     loading_seconds: u32,
-}
-
-/// A photo fetched from LINE's content API.
-pub struct Content {
-    pub content_type: String,
-    pub bytes: Vec<u8>,
 }
 
 impl Client {
@@ -159,48 +154,12 @@ impl Client {
 
     /// Fetches a photo a user sent, from the data host, refusing anything that is not a
     /// JPEG, PNG or WebP image or is larger than `max_bytes`.
-    pub async fn content(&self, message_id: &str, max_bytes: usize) -> Result<Content, Error> {
+    pub async fn content(&self, message_id: &str, max_bytes: usize) -> Result<Media, Error> {
         let url = format!("{}/v2/bot/message/{message_id}/content", self.data_api_base);
-        let mut response = self.call(self.http.get(url)).await?;
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
-        if !matches!(
-            content_type.as_str(),
-            "image/jpeg" | "image/png" | "image/webp"
-        ) {
-            return Err(Error::Unexpected(format!(
-                "content type `{content_type}` is not a photo"
-            )));
-        }
-        if response
-            .content_length()
-            .is_some_and(|n| n > max_bytes as u64)
-        {
-            return Err(Error::Unexpected("the photo is too large".to_owned()));
-        }
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
+        let response = self.call(self.http.get(url)).await?;
+        read_photo(response, max_bytes)
             .await
-            .map_err(|error| Error::Transport(describe(&error)))?
-        {
-            if bytes.len() + chunk.len() > max_bytes {
-                return Err(Error::Unexpected("the photo is too large".to_owned()));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        Ok(Content {
-            content_type,
-            bytes,
-        })
+            .map_err(|error| Error::Unexpected(error.to_string()))
     }
 
     /// GET a JSON document of the API (bot info, webhook endpoint).

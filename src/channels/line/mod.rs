@@ -25,7 +25,7 @@ use crate::delivery::BoxFuture;
 use crate::domain::{Channel, ChatKey, Location};
 use crate::engine::{Inbound, InboundKind};
 use crate::inbox::{AnswerVia, Envelope};
-use crate::store::{Media, QueuedEvent, Store};
+use crate::store::{QueuedEvent, Store};
 
 pub use client::Client;
 
@@ -208,16 +208,12 @@ impl Line {
 
     async fn fetch_photo(&self, message_id: &str) -> InboundKind {
         let max_bytes = self.settings.server.max_photo_bytes;
-        let content = match self.client.content(message_id, max_bytes).await {
-            Ok(content) => content,
+        let media = match self.client.content(message_id, max_bytes).await {
+            Ok(media) => media,
             Err(error) => {
                 tracing::info!(%error, "LINE photo not taken");
                 return InboundKind::ImageRejected;
             }
-        };
-        let media = Media {
-            content_type: content.content_type,
-            bytes: content.bytes,
         };
         match self.store.save_media(&media) {
             Ok(media_id) => InboundKind::Image(media_id),

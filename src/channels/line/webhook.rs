@@ -12,6 +12,7 @@ use axum::Router;
 use chrono::Utc;
 
 use crate::channels::line::{signature, wire, Line};
+use crate::channels::queue;
 use crate::domain::Channel;
 use crate::store::Enqueued;
 
@@ -63,28 +64,11 @@ async fn receive(
         return StatusCode::OK.into_response();
     }
     let store = line.store.clone();
-    let recorded = tokio::task::spawn_blocking(move || record(&store, request.events)).await;
-    match recorded {
-        Ok(Ok(n_new)) => {
-            if n_new > 0 {
-                if let Err(error) = line.store.sync().await {
-                    tracing::error!(error = ?error, "cannot make LINE events durable");
-                    return StatusCode::SERVICE_UNAVAILABLE.into_response();
-                }
-                line.wake.notify_one();
-            }
-            StatusCode::OK.into_response()
-        }
-        Ok(Err(error)) => {
-            tracing::error!(error = ?error, "cannot record LINE events");
-            // LINE redelivers on an error (when redelivery is on): nothing is lost.
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
-        }
-        Err(error) => {
-            tracing::error!(%error, "LINE recording task failed");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
-        }
-    }
+    queue::record_and_acknowledge(&line.store, &line.wake, Channel::Line, move || {
+        record(&store, request.events)
+    })
+    .await
+    .into_response()
 }
 
 /// Queues each new event; returns how many were new.

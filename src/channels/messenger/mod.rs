@@ -23,7 +23,7 @@ use crate::delivery::BoxFuture;
 use crate::domain::{Channel, ChatKey, Location};
 use crate::engine::{Inbound, InboundKind};
 use crate::inbox::{AnswerVia, Envelope};
-use crate::store::{Media, QueuedEvent, Store};
+use crate::store::{QueuedEvent, Store};
 
 pub use client::Client;
 
@@ -128,42 +128,14 @@ impl Messenger {
     async fn fetch_photo(&self, url: &str) -> InboundKind {
         let max_bytes = self.settings.server.max_photo_bytes;
         let result = async {
-            let mut response = self
+            let response = self
                 .client
                 .http()
                 .get(url)
                 .send()
                 .await?
                 .error_for_status()?;
-            let content_type = response
-                .headers()
-                .get(reqwest::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_owned();
-            anyhow::ensure!(
-                matches!(
-                    content_type.as_str(),
-                    "image/jpeg" | "image/png" | "image/webp"
-                ),
-                "not a photo: {content_type}"
-            );
-            let mut bytes = Vec::new();
-            while let Some(chunk) = response.chunk().await? {
-                anyhow::ensure!(
-                    bytes.len() + chunk.len() <= max_bytes,
-                    "the photo is too large"
-                );
-                bytes.extend_from_slice(&chunk);
-            }
-            Ok(Media {
-                content_type,
-                bytes,
-            })
+            anyhow::Ok(crate::channels::media::read_photo(response, max_bytes).await?)
         }
         .await;
         match result.and_then(|media| Ok(self.store.save_media(&media)?)) {

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
 
 use crate::channels::messenger::{signature, wire, Messenger};
+use crate::channels::queue;
 use crate::domain::Channel;
 use crate::store::Enqueued;
 
@@ -102,27 +103,14 @@ async fn receive(
         return StatusCode::OK.into_response();
     }
     let store = messenger.store.clone();
-    let recorded = tokio::task::spawn_blocking(move || record(&store, request.entry)).await;
-    match recorded {
-        Ok(Ok(n_new)) => {
-            if n_new > 0 {
-                if let Err(error) = messenger.store.sync().await {
-                    tracing::error!(error = ?error, "cannot make Messenger events durable");
-                    return StatusCode::SERVICE_UNAVAILABLE.into_response();
-                }
-                messenger.wake.notify_one();
-            }
-            StatusCode::OK.into_response()
-        }
-        Ok(Err(error)) => {
-            tracing::error!(error = ?error, "cannot record Messenger events");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
-        }
-        Err(error) => {
-            tracing::error!(%error, "Messenger recording task failed");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
-        }
-    }
+    queue::record_and_acknowledge(
+        &messenger.store,
+        &messenger.wake,
+        Channel::Messenger,
+        move || record(&store, request.entry),
+    )
+    .await
+    .into_response()
 }
 
 /// Queues each answerable item; standby items are recorded, never answered; the rest

@@ -13,7 +13,9 @@ use axum::Router;
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq as _;
 
+use crate::channels::queue;
 use crate::channels::telegram::Telegram;
+use crate::domain::Channel;
 
 pub fn routes(telegram: Arc<Telegram>) -> Router {
     let max_body = telegram.settings.telegram.max_body_bytes;
@@ -60,27 +62,18 @@ async fn receive(
     };
     let raw = String::from_utf8_lossy(&body).into_owned();
     let recorder = Arc::clone(&telegram);
-    let recorded = tokio::task::spawn_blocking(move || recorder.record(update_id, &raw)).await;
-    match recorded {
-        Ok(Ok(true)) => {
-            if let Err(error) = telegram.store.sync().await {
-                tracing::error!(error = ?error, "cannot make a Telegram update durable");
-                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    queue::record_and_acknowledge(
+        &telegram.store,
+        &telegram.wake,
+        Channel::Telegram,
+        move || {
+            let new = recorder.record(update_id, &raw)?;
+            if !new {
+                tracing::info!("Telegram update already received");
             }
-            telegram.wake.notify_one();
-            StatusCode::OK.into_response()
-        }
-        Ok(Ok(false)) => {
-            tracing::info!("Telegram update already received");
-            StatusCode::OK.into_response()
-        }
-        Ok(Err(error)) => {
-            tracing::error!(error = ?error, "cannot record a Telegram update");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
-        }
-        Err(error) => {
-            tracing::error!(%error, "Telegram recording task failed");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
-        }
-    }
+            Ok(usize::from(new))
+        },
+    )
+    .await
+    .into_response()
 }
