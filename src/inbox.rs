@@ -263,7 +263,7 @@ impl Inbox {
             forwards: &forwards,
             reply: Some(&reply_plan),
             dequeue: envelope.queued.map(|seq| (channel, seq)),
-            release_held: !held.is_empty(),
+            release_held: held.len(),
         })?;
         let mut replies = step.replies;
         replies.extend(extra_replies);
@@ -344,7 +344,7 @@ impl Inbox {
                 forwards: &forwards,
                 reply: None,
                 dequeue: None,
-                release_held: false,
+                release_held: 0,
             })?
             .context("filing returned no case")?;
         self.store.sync().await?;

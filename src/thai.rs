@@ -47,6 +47,73 @@ pub fn detect_lang(text: &str) -> Option<Lang> {
     }
 }
 
+/// Whether `c` is a mark written over or under the character before it (Thai vowel and
+/// tone marks, combining diacritics): a text must never be cut just before one.
+#[must_use]
+pub fn is_combining(c: char) -> bool {
+    matches!(c, '\u{0E31}' | '\u{0E34}'..='\u{0E3A}' | '\u{0E47}'..='\u{0E4E}' | '\u{0300}'..='\u{036F}' | '\u{200D}' | '\u{FE0F}')
+}
+
+/// Splits a text into pieces of at most `max_units`, counting each character with
+/// `units` (1 for characters, `char::len_utf16` for platforms that count UTF-16).
+/// Prefers a line break, then a space, in the second half of a piece; never cuts a
+/// character from its vowel or tone marks.
+#[must_use]
+pub fn split_text(text: &str, max_units: usize, units: impl Fn(char) -> usize) -> Vec<String> {
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while rest.chars().map(&units).sum::<usize>() > max_units {
+        let mut used = 0;
+        let mut fit = 0;
+        for (idx, c) in rest.char_indices() {
+            used += units(c);
+            if used > max_units {
+                break;
+            }
+            fit = idx + c.len_utf8();
+        }
+        // Step back until the next character starts a new cluster.
+        while fit > 0 && rest[fit..].chars().next().is_some_and(is_combining) {
+            fit = rest[..fit]
+                .char_indices()
+                .next_back()
+                .map_or(0, |(idx, _)| idx);
+        }
+        if fit == 0 {
+            // One cluster longer than a piece: cut it anyway rather than loop.
+            fit = rest.chars().next().map_or(rest.len(), char::len_utf8);
+        }
+        let window = &rest[..fit];
+        let cut = window
+            .rfind('\n')
+            .or_else(|| window.rfind(' '))
+            .filter(|&at| at > fit / 2)
+            .map_or(fit, |at| at + 1);
+        pieces.push(rest[..cut].trim_end().to_owned());
+        rest = &rest[cut..];
+    }
+    if !rest.is_empty() || pieces.is_empty() {
+        pieces.push(rest.to_owned());
+    }
+    pieces
+}
+
+/// Shortens a text to at most `max_chars` characters, ending with "…", without
+/// cutting a character from its marks.
+#[must_use]
+pub fn truncate(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_owned();
+    }
+    let mut kept: Vec<char> = text.chars().take(max_chars.saturating_sub(1)).collect();
+    while kept.len() > 1 && text.chars().nth(kept.len()).is_some_and(is_combining) {
+        kept.pop();
+    }
+    let mut cut: String = kept.into_iter().collect();
+    cut.push('…');
+    cut
+}
+
 const THAI_MONTHS: [&str; 12] = [
     "ม.ค.",
     "ก.พ.",

@@ -123,32 +123,12 @@ impl<'a> Turn<'a> {
                 self.say_menu("media-outside-flow");
             }
             InboundKind::Image(media_id) => {
-                if let Flow::Intake(intake) = &mut self.conversation.flow {
-                    if matches!(intake.step, IntakeStep::Photo | IntakeStep::Location)
-                        && intake.photos.len() < MAX_PHOTOS
-                    {
-                        intake.photos.push(media_id.clone());
-                        intake.step = IntakeStep::Photo;
-                        let n_photos = intake.photos.len();
-                        if n_photos >= MAX_PHOTOS {
-                            self.advance_intake()?;
-                        } else {
-                            let render = self.render();
-                            let text = render
-                                .text_with("photo-received", &[("count", &n_photos.to_string())]);
-                            self.replies.push(render.choices(
-                                text,
-                                vec![
-                                    render.choice("button-more-photo", payload::SHARE_PHOTO),
-                                    render.choice("button-done", payload::DONE),
-                                    render.choice("button-cancel", payload::CANCEL),
-                                ],
-                            ));
-                        }
-                        return Ok(self.finish());
-                    }
-                }
-                self.say_menu("media-outside-flow");
+                let media_ids = vec![media_id.clone()];
+                self.on_photos(&media_ids)?;
+            }
+            InboundKind::Images(media_ids) => {
+                let media_ids = media_ids.clone();
+                self.on_photos(&media_ids)?;
             }
             InboundKind::ImageRejected => {
                 if let Flow::Intake(intake) = self.conversation.flow.clone() {
@@ -169,6 +149,38 @@ impl<'a> Turn<'a> {
             | InboundKind::Unsupported(_) => {}
         }
         Ok(self.finish())
+    }
+
+    /// Photos sent during an intake join the case (up to `MAX_PHOTOS`).
+    fn on_photos(&mut self, media_ids: &[String]) -> anyhow::Result<()> {
+        let Flow::Intake(intake) = &mut self.conversation.flow else {
+            self.say_menu("media-outside-flow");
+            return Ok(());
+        };
+        if !matches!(intake.step, IntakeStep::Photo | IntakeStep::Location)
+            || intake.photos.len() >= MAX_PHOTOS
+        {
+            self.say_menu("media-outside-flow");
+            return Ok(());
+        }
+        let room = MAX_PHOTOS - intake.photos.len();
+        intake.photos.extend(media_ids.iter().take(room).cloned());
+        intake.step = IntakeStep::Photo;
+        let n_photos = intake.photos.len();
+        if n_photos >= MAX_PHOTOS {
+            return self.advance_intake();
+        }
+        let render = self.render();
+        let text = render.text_with("photo-received", &[("count", &n_photos.to_string())]);
+        self.replies.push(render.choices(
+            text,
+            vec![
+                render.choice("button-more-photo", payload::SHARE_PHOTO),
+                render.choice("button-done", payload::DONE),
+                render.choice("button-cancel", payload::CANCEL),
+            ],
+        ));
+        Ok(())
     }
 
     fn finish(self) -> Step {

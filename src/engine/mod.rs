@@ -55,6 +55,8 @@ pub enum InboundKind {
     Location(Location),
     /// A photo, already stored; the id of the stored media.
     Image(String),
+    /// Several photos sent together (Messenger), already stored.
+    Images(Vec<String>),
     /// A photo the channel could not take (too large, not an image, not fetched).
     ImageRejected,
     /// The bot was mentioned in a group chat.

@@ -59,8 +59,9 @@ pub struct Turn<'a> {
     pub reply: Option<ReplyPlan<'a>>,
     /// The inbound queue entry this turn consumes: its channel and sequence number.
     pub dequeue: Option<(Channel, u64)>,
-    /// The held messages of this person go out with this turn's answer: forget them.
-    pub release_held: bool,
+    /// How many of this person's held messages (the oldest) go out with this turn's
+    /// answer: they are forgotten; any held since stay.
+    pub release_held: usize,
 }
 
 type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
@@ -116,8 +117,17 @@ impl Store {
                             &keys::id(crate::store::unix_ms(turn.now)),
                         )?;
                     }
-                    if turn.release_held {
-                        held.remove(chat_key.as_slice())?;
+                    if turn.release_held > 0 {
+                        let mut still_held: Vec<crate::engine::Outbound> = held
+                            .get(chat_key.as_slice())?
+                            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+                            .unwrap_or_default();
+                        still_held.drain(..turn.release_held.min(still_held.len()));
+                        if still_held.is_empty() {
+                            held.remove(chat_key.as_slice())?;
+                        } else {
+                            held.insert(chat_key.as_slice(), encode(&still_held).map_err(abort)?)?;
+                        }
                     }
                     if let Some((channel, event_id)) = turn.event {
                         outcomes.insert(

@@ -248,11 +248,15 @@ impl Store {
     /// Keeps messages a platform would not deliver now (Messenger outside its 24-hour
     /// window), to be shown with the person's next answer.
     pub fn hold_messages(&self, chat: &ChatKey, messages: &[Outbound]) -> Result<()> {
-        let key = keys::chat(chat);
-        let mut held: Vec<Outbound> =
-            get_json(&self.chatkey_held, "chatkey_held", &key)?.unwrap_or_default();
-        held.extend_from_slice(messages);
-        self.chatkey_held.insert(key, encode(&held)?)?;
+        // An atomic read-modify-write: deliveries to one person may fail at the same time.
+        self.chatkey_held
+            .fetch_and_update(keys::chat(chat), |current| {
+                let mut held: Vec<Outbound> = current
+                    .and_then(|bytes| serde_json::from_slice(bytes).ok())
+                    .unwrap_or_default();
+                held.extend_from_slice(messages);
+                serde_json::to_vec(&held).ok()
+            })?;
         Ok(())
     }
 

@@ -55,7 +55,7 @@ fn file(
             forwards: &log_and_hook,
             reply: None,
             dequeue: None,
-            release_held: false,
+            release_held: 0,
         })
         .unwrap()
         .unwrap()
@@ -162,7 +162,7 @@ fn withdrawing_records_the_event_and_status() {
             forwards: &no_forwards,
             reply: None,
             dequeue: None,
-            release_held: false,
+            release_held: 0,
         })
         .unwrap()
         .unwrap();
@@ -190,7 +190,7 @@ fn a_missing_case_aborts_the_whole_turn() {
         forwards: &no_forwards,
         reply: None,
         dequeue: None,
-        release_held: false,
+        release_held: 0,
     });
     assert!(matches!(result, Err(Error::NoSuchCase(404))));
     // Nothing of the turn was written.
@@ -218,7 +218,7 @@ async fn state_survives_a_reopen() {
                 forwards: &no_forwards,
                 reply: None,
                 dequeue: None,
-                release_held: false,
+                release_held: 0,
             })
             .unwrap();
         store.sync().await.unwrap();
@@ -298,7 +298,7 @@ fn an_inbound_event_is_queued_once_and_consumed_by_its_turn() {
             forwards: &no_forwards,
             reply: None,
             dequeue: Some((Channel::Line, queued[0].seq)),
-            release_held: false,
+            release_held: 0,
         })
         .unwrap();
     assert!(store.queued_inbound(Channel::Line, 10).unwrap().is_empty());
@@ -353,7 +353,7 @@ fn a_sensitive_delivery_is_wiped_once_delivered() {
             forwards: &no_forwards,
             reply: Some(&reply),
             dequeue: None,
-            release_held: false,
+            release_held: 0,
         })
         .unwrap();
     let mut delivery = store.due_deliveries(Utc::now(), 10).unwrap().remove(0);

@@ -30,3 +30,30 @@ fn script_tells_the_language() {
     assert_eq!(detect_lang("hello"), Some(Lang::En));
     assert_eq!(detect_lang("1234"), None);
 }
+
+#[test]
+fn splitting_never_separates_a_thai_vowel_or_tone_mark() {
+    // "ที่" is ท + ี + ่: no piece may start with ี or ่.
+    let text = "ที่".repeat(700);
+    let pieces = split_text(&text, 100, |_| 1);
+    assert!(pieces.len() > 20);
+    assert_eq!(pieces.concat(), text);
+    for piece in &pieces {
+        assert!(piece.chars().count() <= 100);
+        assert!(!piece.chars().next().is_some_and(is_combining), "{piece}");
+    }
+}
+
+#[test]
+fn truncating_keeps_clusters_whole() {
+    let cut = truncate("ผู้ใหญ่บ้านหมู่ที่สาม", 4);
+    assert!(cut.ends_with('…'));
+    assert!(
+        !cut.trim_end_matches('…')
+            .chars()
+            .last()
+            .is_some_and(|c| c == 'ผ'),
+        "{cut}"
+    );
+    assert_eq!(truncate("สั้น", 20), "สั้น");
+}

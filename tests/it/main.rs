@@ -6,3 +6,5 @@ mod line;
 mod line_fake;
 mod openapi;
 mod web;
+mod messenger;
+mod messenger_fake;

@@ -117,45 +117,14 @@ fn flex_card(card: &Card) -> Value {
     json!({ "type": "flex", "altText": truncate_chars(&alt_text, MAX_ALT_TEXT), "contents": bubble })
 }
 
-/// Splits a text into pieces of at most `max_units` UTF-16 code units, preferring line
-/// breaks, then spaces, and never splitting a character.
+/// Splits a text into pieces of at most `max_units` UTF-16 code units.
 #[must_use]
 pub fn split_utf16(text: &str, max_units: usize) -> Vec<String> {
-    let mut pieces = Vec::new();
-    let mut rest = text;
-    while rest.encode_utf16().count() > max_units {
-        // The longest prefix that fits, on a character boundary.
-        let mut units = 0;
-        let mut fit = 0;
-        for (idx, c) in rest.char_indices() {
-            units += c.len_utf16();
-            if units > max_units {
-                break;
-            }
-            fit = idx + c.len_utf8();
-        }
-        let window = &rest[..fit];
-        let cut = window
-            .rfind('\n')
-            .or_else(|| window.rfind(' '))
-            .filter(|&at| at > fit / 2)
-            .map_or(fit, |at| at + 1);
-        pieces.push(rest[..cut].trim_end().to_owned());
-        rest = &rest[cut..];
-    }
-    if !rest.is_empty() || pieces.is_empty() {
-        pieces.push(rest.to_owned());
-    }
-    pieces
+    crate::thai::split_text(text, max_units, char::len_utf16)
 }
 
 fn truncate_chars(text: &str, max_chars: usize) -> String {
-    if text.chars().count() <= max_chars {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(max_chars.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
+    crate::thai::truncate(text, max_chars)
 }
 
 #[cfg(test)]

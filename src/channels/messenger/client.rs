@@ -63,7 +63,12 @@ impl Client {
         &self.http
     }
 
-    async fn send_one(&self, to: &str, message: &Value, tag: Option<&str>) -> Result<(), Failure> {
+    async fn send_one(
+        &self,
+        to: &str,
+        message: &Value,
+        tag: Option<&str>,
+    ) -> Result<(), SendError> {
         let mut body = json!({
             "recipient": { "id": to },
             "messaging_type": if tag.is_some() { "MESSAGE_TAG" } else { "RESPONSE" },
@@ -79,14 +84,16 @@ impl Client {
             .json(&body)
             .send()
             .await
-            .map_err(|error| Failure {
-                message: if error.is_timeout() {
-                    "timed out".to_owned()
-                } else {
-                    "connection failed".to_owned()
-                },
-                permanent: false,
-                retry_after: None,
+            .map_err(|error| {
+                SendError::Failed(Failure {
+                    message: if error.is_timeout() {
+                        "timed out".to_owned()
+                    } else {
+                        "connection failed".to_owned()
+                    },
+                    permanent: false,
+                    retry_after: None,
+                })
             })?;
         let status = response.status();
         if status.is_success() {
@@ -100,15 +107,37 @@ impl Client {
             .map(Duration::from_secs);
         let error: Value = response.json().await.unwrap_or_default();
         let code = error["error"]["code"].as_i64().unwrap_or_default();
+        let subcode = error["error"]["error_subcode"].as_i64().unwrap_or_default();
         let message = error["error"]["message"].as_str().unwrap_or_default();
+        // Meta counts the window from when the resident wrote, which a late webhook can
+        // hide from us: its refusal means "hold it", like a window we saw closed.
+        if code == 10 || subcode == OUTSIDE_WINDOW_SUBCODE {
+            return Err(SendError::OutsideWindow);
+        }
         // Meta's rate limits come as 4, 17, 32 or 613, often with HTTP 400.
         let rate_limited =
             matches!(code, 4 | 17 | 32 | 613) || status == StatusCode::TOO_MANY_REQUESTS;
-        Err(Failure {
+        Err(SendError::Failed(Failure {
             message: format!("Send API answered HTTP {status} (code {code}): {message}"),
             permanent: !rate_limited && status.is_client_error(),
             retry_after,
-        })
+        }))
+    }
+
+    /// Keeps the messages from `first` on for the resident's next message, and says so.
+    fn hold(&self, chat: &ChatKey, messages: &[Outbound]) -> Failure {
+        if let Err(error) = self.store.hold_messages(chat, messages) {
+            return Failure {
+                message: format!("cannot keep the message: {error}"),
+                permanent: false,
+                retry_after: None,
+            };
+        }
+        Failure {
+            message: "not deliverable: outside Messenger's 24-hour window; kept for the resident's next message".to_owned(),
+            permanent: true,
+            retry_after: None,
+        }
     }
 
     /// Sends a delivery's messages in order, one call each; `delivery.progress` counts
@@ -121,28 +150,45 @@ impl Client {
                 retry_after: None,
             })?;
         let chat = ChatKey::new(Channel::Messenger, message.to.clone());
+        // Each reply's Send API messages, so that what is held after a partial send
+        // starts at the first reply not wholly sent.
+        let parts: Vec<Vec<Value>> = message
+            .messages
+            .iter()
+            .map(|m| render(std::slice::from_ref(m)))
+            .collect();
+        let progress = delivery.progress as usize;
+        let first_unsent = {
+            let mut n_parts = 0;
+            parts
+                .iter()
+                .position(|reply_parts| {
+                    n_parts += reply_parts.len();
+                    n_parts > progress
+                })
+                .unwrap_or(parts.len())
+        };
         let tag = match self.window(&chat, message.human_agent) {
             Window::Open => None,
             Window::Tagged(tag) => Some(tag),
-            Window::Closed => {
-                self.store
-                    .hold_messages(&chat, &message.messages)
-                    .map_err(|error| Failure {
-                        message: format!("cannot keep the message: {error}"),
-                        permanent: false,
-                        retry_after: None,
-                    })?;
-                return Err(Failure {
-                    message: "not deliverable: outside Messenger's 24-hour window; kept for the resident's next message".to_owned(),
-                    permanent: true,
-                    retry_after: None,
-                });
-            }
+            Window::Closed => return Err(self.hold(&chat, &message.messages[first_unsent..])),
         };
-        let rendered = render(&message.messages);
-        for (idx, part) in rendered.iter().enumerate().skip(delivery.progress as usize) {
-            self.send_one(&message.to, part, tag.as_deref()).await?;
-            delivery.progress = u32::try_from(idx + 1).unwrap_or(u32::MAX);
+        let mut part_idx = 0;
+        for (reply_idx, reply_parts) in parts.iter().enumerate() {
+            for part in reply_parts {
+                if part_idx >= progress {
+                    match self.send_one(&message.to, part, tag.as_deref()).await {
+                        Ok(()) => {
+                            delivery.progress = u32::try_from(part_idx + 1).unwrap_or(u32::MAX)
+                        }
+                        Err(SendError::OutsideWindow) => {
+                            return Err(self.hold(&chat, &message.messages[reply_idx..]));
+                        }
+                        Err(SendError::Failed(failure)) => return Err(failure),
+                    }
+                }
+                part_idx += 1;
+            }
         }
         Ok(())
     }
@@ -162,6 +208,14 @@ impl Client {
         }
         Window::Closed
     }
+}
+
+/// Meta's error subcode for a message outside the allowed window.
+const OUTSIDE_WINDOW_SUBCODE: i64 = 2_018_278;
+
+enum SendError {
+    OutsideWindow,
+    Failed(Failure),
 }
 
 enum Window {
@@ -241,33 +295,12 @@ fn card_messages(card: &Card) -> Vec<Value> {
     out
 }
 
-/// Splits at most `max` characters a piece, preferring line breaks and spaces.
+/// Splits at most `max` characters a piece.
 #[must_use]
 pub fn split_chars(text: &str, max: usize) -> Vec<String> {
-    let mut pieces = Vec::new();
-    let mut rest: Vec<char> = text.chars().collect();
-    while rest.len() > max {
-        let window = &rest[..max];
-        let cut = window
-            .iter()
-            .rposition(|&c| c == '\n')
-            .or_else(|| window.iter().rposition(|&c| c == ' '))
-            .filter(|&at| at > max / 2)
-            .map_or(max, |at| at + 1);
-        pieces.push(rest[..cut].iter().collect::<String>().trim_end().to_owned());
-        rest.drain(..cut);
-    }
-    if !rest.is_empty() || pieces.is_empty() {
-        pieces.push(rest.into_iter().collect());
-    }
-    pieces
+    crate::thai::split_text(text, max, |_| 1)
 }
 
 fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(max - 1).collect();
-    cut.push('…');
-    cut
+    crate::thai::truncate(text, max)
 }

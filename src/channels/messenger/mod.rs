@@ -75,6 +75,30 @@ impl Messenger {
                 InboundKind::Postback(quick_reply.payload.clone())
             } else if let Some(text) = &message.text {
                 InboundKind::Text(text.clone())
+            } else if message
+                .attachments
+                .iter()
+                .filter(|a| a.kind == "image")
+                .count()
+                > 1
+            {
+                // Photos picked together arrive as one message: keep each.
+                let mut media_ids = Vec::new();
+                for attachment in message
+                    .attachments
+                    .iter()
+                    .filter(|a| a.kind == "image")
+                    .take(crate::engine::MAX_PHOTOS)
+                {
+                    if let InboundKind::Image(media_id) = self.attachment_kind(attachment).await {
+                        media_ids.push(media_id);
+                    }
+                }
+                if media_ids.is_empty() {
+                    InboundKind::ImageRejected
+                } else {
+                    InboundKind::Images(media_ids)
+                }
             } else if let Some(attachment) = message.attachments.first() {
                 self.attachment_kind(attachment).await
             } else {
