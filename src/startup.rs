@@ -139,6 +139,13 @@ impl Core {
                     Arc::clone(&c.wake),
                 )
             }),
+            self.telegram.as_ref().map(|c| {
+                (
+                    Channel::Telegram,
+                    Arc::clone(c) as Arc<dyn Converter>,
+                    Arc::clone(&c.wake),
+                )
+            }),
         ]
         .into_iter()
         .flatten()
@@ -151,6 +158,11 @@ impl Core {
                 converter,
                 wake,
             ));
+        }
+        if let Some(telegram) = &self.telegram {
+            if self.settings.telegram.mode == TelegramMode::Polling {
+                workers.spawn(Arc::clone(telegram).poll());
+            }
         }
         tokio::spawn(async move {
             let prune = async {

@@ -69,7 +69,7 @@ pub async fn run(
             let converter = Arc::clone(&converter);
             tasks.spawn(async move {
                 for event in events {
-                    process(&store, &inbox, converter.as_ref(), event).await;
+                    process_isolated(&store, &inbox, &converter, event).await;
                 }
             });
         }
@@ -77,6 +77,29 @@ pub async fn run(
             if let Err(error) = result {
                 tracing::error!(%error, %channel, "queued event task failed");
             }
+        }
+    }
+}
+
+/// Runs one event in a task of its own, so that a panic while reading it (a parser's
+/// bug on some odd payload) drops that event instead of retrying it forever.
+async fn process_isolated(
+    store: &Store,
+    inbox: &Arc<Inbox>,
+    converter: &Arc<dyn Converter>,
+    event: QueuedEvent,
+) {
+    let task = {
+        let store = store.clone();
+        let inbox = Arc::clone(inbox);
+        let converter = Arc::clone(converter);
+        let event = event.clone();
+        tokio::spawn(async move { process(&store, &inbox, converter.as_ref(), event).await })
+    };
+    if let Err(error) = task.await {
+        tracing::error!(%error, channel = %event.channel, "a queued event crashed its task; dropped");
+        if let Err(error) = store.drop_inbound(&event) {
+            tracing::error!(error = ?error, "cannot drop a queued event");
         }
     }
 }

@@ -6,6 +6,9 @@ use crate::engine::dialogue::payload;
 use crate::engine::{Card, Choice, Engine, Intake, Outbound, MAX_CHOICES};
 use crate::kb::{Answer, Item};
 
+/// How much of a case's own text its timeline card repeats.
+const CASE_TEXT_PREVIEW_CHARS: usize = 300;
+
 pub struct Render<'a> {
     engine: &'a Engine,
     lang: Lang,
@@ -310,6 +313,11 @@ impl<'a> Render<'a> {
                 "{}: {}",
                 self.text("label-category"),
                 self.category_name(&case.category)
+            ),
+            format!(
+                "{}: {}",
+                self.text("label-description"),
+                crate::thai::truncate(&case.text, CASE_TEXT_PREVIEW_CHARS)
             ),
             format!(
                 "{}: {}",

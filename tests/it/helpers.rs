@@ -127,6 +127,26 @@ impl TestApp {
         Self::spawn_with(settings, secrets).await
     }
 
+    /// The server with both LINE and Telegram on, against their fakes.
+    pub async fn spawn_line_and_telegram(data_dir: &Path, line_api: &str, bot_api: &str) -> Self {
+        let mut settings = settings(data_dir, None);
+        settings.line.api_base = line_api.to_owned();
+        settings.line.data_api_base = line_api.to_owned();
+        settings.telegram.api_url = bot_api.to_owned();
+        let secrets = tambon::config::Secrets {
+            line: Some(tambon::config::LineSecrets {
+                channel_secret: LINE_SECRET.to_owned().into(),
+                access_token: crate::line_fake::TOKEN.to_owned().into(),
+            }),
+            messenger: None,
+            telegram: Some(tambon::config::TelegramSecrets {
+                bot_token: TELEGRAM_TOKEN.to_owned().into(),
+                webhook_secret: Some(TELEGRAM_WEBHOOK_SECRET.to_owned().into()),
+            }),
+        };
+        Self::spawn_with(settings, secrets).await
+    }
+
     /// Posts a Telegram update with the webhook's secret token (or `secret`); returns
     /// the HTTP status.
     pub async fn post_telegram(&self, body: &[u8], secret: Option<&str>) -> u16 {

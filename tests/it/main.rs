@@ -4,7 +4,10 @@
 mod helpers;
 mod line;
 mod line_fake;
-mod openapi;
-mod web;
+mod linking;
 mod messenger;
 mod messenger_fake;
+mod openapi;
+mod telegram;
+mod telegram_fake;
+mod web;

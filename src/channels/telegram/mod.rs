@@ -16,7 +16,6 @@ use std::time::Duration;
 use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
 use teloxide::net::Download as _;
-use teloxide::payloads::GetUpdatesSetters as _;
 use teloxide::requests::{Request as _, Requester as _};
 use teloxide::types::{ChatMemberUpdated, Message, Update, UpdateKind};
 use tokio::sync::Notify;
@@ -31,6 +30,7 @@ use crate::store::{Enqueued, Media, QueuedEvent, Store};
 
 pub struct Telegram {
     pub bot: teloxide::Bot,
+    token: SecretString,
     webhook_secret: Option<SecretString>,
     settings: Arc<Settings>,
     store: Store,
@@ -48,6 +48,7 @@ impl Telegram {
         let bot = teloxide::Bot::new(secrets.bot_token.expose_secret()).set_api_url(api_url);
         Ok(Self {
             bot,
+            token: secrets.bot_token.clone(),
             webhook_secret: secrets.webhook_secret.clone(),
             settings,
             store,
@@ -67,34 +68,47 @@ impl Telegram {
         Ok(enqueued == Enqueued::New)
     }
 
-    /// Long polling: asks Telegram for updates until the task is dropped.
+    /// Long polling: asks Telegram for updates until the task is dropped. The updates
+    /// are read as raw JSON and queued as Telegram sent them (not as teloxide would
+    /// write them back, which does not always read again).
     pub async fn poll(self: Arc<Self>) -> anyhow::Result<()> {
-        let mut offset: i32 = 0;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(
+                u64::from(self.settings.telegram.poll_timeout_secs) + 10,
+            ))
+            .build()?;
+        let url = format!(
+            "{}/bot{}/getUpdates",
+            self.settings.telegram.api_url.trim_end_matches('/'),
+            self.token.expose_secret()
+        );
+        let mut offset: i64 = 0;
         loop {
-            let updates = self
-                .bot
-                .get_updates()
-                .offset(offset)
-                .timeout(self.settings.telegram.poll_timeout_secs)
-                .send()
-                .await;
-            let updates = match updates {
-                Ok(updates) => updates,
+            let request = http.post(&url).json(&serde_json::json!({
+                "offset": offset,
+                "timeout": self.settings.telegram.poll_timeout_secs,
+            }));
+            let answer: anyhow::Result<serde_json::Value> =
+                async { Ok(request.send().await?.error_for_status()?.json().await?) }.await;
+            let updates = match answer {
+                Ok(answer) => answer["result"].as_array().cloned().unwrap_or_default(),
                 Err(error) => {
-                    tracing::warn!(error = %sender::describe(&error), "getUpdates failed; trying again");
+                    // The error may carry the URL, which holds the token: say less.
+                    tracing::warn!(error = %error.root_cause().to_string().replace(self.token.expose_secret(), "<token>"), "getUpdates failed; trying again");
                     tokio::time::sleep(Duration::from_secs(3)).await;
                     continue;
                 }
             };
             let mut n_new = 0;
             for update in &updates {
-                offset = offset.max(
-                    i32::try_from(update.id.0)
-                        .unwrap_or(i32::MAX)
-                        .saturating_add(1),
-                );
-                let raw = serde_json::to_string(update)?;
-                if self.record(update.id.0, &raw)? {
+                let Some(update_id) = update["update_id"].as_i64() else {
+                    continue;
+                };
+                offset = offset.max(update_id + 1);
+                let Ok(update_id) = u32::try_from(update_id) else {
+                    continue;
+                };
+                if self.record(update_id, &update.to_string())? {
                     n_new += 1;
                 }
             }
