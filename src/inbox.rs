@@ -15,7 +15,7 @@ use crate::config::Settings;
 use crate::delivery::forward::{self, Notice};
 use crate::delivery::ChannelMessage;
 use crate::domain::case::{Case, CaseCode, FiledCase, NewCase, Receipt};
-use crate::domain::ChatKey;
+use crate::domain::{Channel, ChatKey};
 use crate::engine::{Action, Engine, Inbound, Lookup, Outbound};
 use crate::store::{unix_ms, CaseChange, Group, Outcome, Outgoing, Route, Store, Turn};
 use crate::telemetry::Redactor;
@@ -115,7 +115,7 @@ impl Inbox {
             let span = tracing::Span::current();
             tokio::task::spawn_blocking(move || span.in_scope(|| inbox.process(&envelope)))
                 .await
-                .context("the event task panicked")??
+                .context("the event task did not finish (a panic, or the shutdown)")??
         };
         // Everything this turn wrote, and every earlier write, reaches the disk before
         // the resident hears of it.
@@ -205,11 +205,19 @@ impl Inbox {
         };
         let filing = matches!(change, Some(CaseChange::File { .. }));
         // Messages a platform would not deliver earlier go out with this answer.
-        let held = match envelope.answer {
-            AnswerVia::Outbox { .. } => self.store.held_messages(&inbound.sender)?,
-            AnswerVia::Inline => Vec::new(),
+        // Only Messenger holds messages (outside its 24-hour window).
+        let held = match (&envelope.answer, channel) {
+            (AnswerVia::Outbox { .. }, Channel::Messenger) => {
+                self.store.held_messages(&inbound.sender)?
+            }
+            _ => Vec::new(),
         };
-        let groups = self.store.groups()?;
+        // The group chats bound to divisions matter only when a case changes.
+        let groups = if change.is_some() {
+            self.store.groups()?
+        } else {
+            Vec::new()
+        };
         let n_outgoing = std::cell::Cell::new(0usize);
         let forwards = |case: &Case, notice: &Notice| {
             let outgoing = self.forwards(&groups, case, notice);

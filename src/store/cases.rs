@@ -111,7 +111,8 @@ impl Store {
                     held,
                 )| {
                     conversations.insert(chat_key.as_slice(), conversation.as_slice())?;
-                    if turn.event.is_some() {
+                    // When a person last wrote matters for Messenger's 24-hour window.
+                    if turn.event.is_some() && turn.chat.channel == Channel::Messenger {
                         seen.insert(
                             chat_key.as_slice(),
                             &keys::id(crate::store::unix_ms(turn.now)),
