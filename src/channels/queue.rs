@@ -89,14 +89,16 @@ async fn process_isolated(
     converter: &Arc<dyn Converter>,
     event: QueuedEvent,
 ) {
-    let task = {
+    let mut task = {
         let store = store.clone();
         let inbox = Arc::clone(inbox);
         let converter = Arc::clone(converter);
         let event = event.clone();
-        tokio::spawn(async move { process(&store, &inbox, converter.as_ref(), event).await })
+        AbortOnDrop(tokio::spawn(async move {
+            process(&store, &inbox, converter.as_ref(), event).await
+        }))
     };
-    if let Err(error) = task.await {
+    if let Err(error) = (&mut task.0).await {
         tracing::error!(%error, channel = %event.channel, "a queued event crashed its task; dropped");
         if let Err(error) = store.drop_inbound(&event) {
             tracing::error!(error = ?error, "cannot drop a queued event");
@@ -167,5 +169,14 @@ where
             tracing::error!(%error, %channel, "recording task failed");
             StatusCode::SERVICE_UNAVAILABLE
         }
+    }
+}
+
+/// Aborts the task when dropped: when the worker is stopped, so are its events' tasks.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

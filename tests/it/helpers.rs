@@ -413,3 +413,17 @@ pub fn code_in(seen: &str) -> String {
         .trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
         .to_owned()
 }
+
+/// Opens the store of a stopped server. Its last blocking tasks may hold sled's lock for
+/// a few more milliseconds after `stop` returns (they cannot be cancelled), so retry.
+pub fn reopen(data_dir: &Path) -> tambon::store::Store {
+    let mut last_error = None;
+    for _ in 0..100 {
+        match tambon::store::Store::open(data_dir) {
+            Ok(store) => return store,
+            Err(error) => last_error = Some(error),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("cannot reopen the store: {last_error:?}");
+}

@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
-use tambon::store::Store;
 
 use crate::helpers::{eventually, TestApp};
 use crate::line_fake::{FakeLine, Recorded, TOKEN};
@@ -317,7 +316,7 @@ async fn a_resident_asks_files_a_suggestion_with_photo_and_location_and_follows_
     );
     app.stop().await;
 
-    let store = Store::open(dir.path()).unwrap();
+    let store = crate::helpers::reopen(dir.path());
     assert_eq!(store.n_cases(), 1);
     let case = store.all_cases().next().unwrap().unwrap();
     assert_eq!(case.code, code);
@@ -475,7 +474,7 @@ async fn a_bound_group_receives_its_division_cases_and_stays_quiet_otherwise() {
 
     // An admin binds the group to the engineering division.
     {
-        let store = Store::open(dir.path()).unwrap();
+        let store = crate::helpers::reopen(dir.path());
         assert!(store
             .bind_group(tambon::domain::Channel::Line, group, Some("engineering"))
             .unwrap());

@@ -547,7 +547,7 @@ async fn messenger_a_resident_asks_files_a_complaint_with_a_photo_and_follows_it
     assert!(fake.sends().iter().all(|r| r.recipient() == PSID));
     app.stop().await;
 
-    let store = Store::open(dir.path()).unwrap();
+    let store = crate::helpers::reopen(dir.path());
     assert_eq!(store.n_cases(), 1);
     let case = store.all_cases().next().unwrap().unwrap();
     assert_eq!(case.code, code);
@@ -591,7 +591,7 @@ async fn messenger_a_photo_that_is_not_an_image_is_refused() {
     assert_eq!(payloads(refused.last().unwrap()), ["skip", "cancel"]);
     assert_all_clean(&fake);
     app.stop().await;
-    let store = Store::open(dir.path()).unwrap();
+    let store = crate::helpers::reopen(dir.path());
     assert_eq!(store.n_cases(), 0);
 }
 
@@ -645,7 +645,7 @@ async fn messenger_a_redelivered_item_is_answered_once_and_files_one_case() {
     assert_eq!(fake.sends().len(), n_sends, "the redelivery got no answer");
     assert_all_clean(&fake);
     app.stop().await;
-    let store = Store::open(dir.path()).unwrap();
+    let store = crate::helpers::reopen(dir.path());
     assert_eq!(store.n_cases(), 1);
 }
 
@@ -904,7 +904,7 @@ async fn messenger_held_messages_go_out_with_the_next_answer() {
     let chat = ChatKey::new(Channel::Messenger, PSID);
     // The resident last wrote 25 hours ago; a message for them could not go out.
     {
-        let store = Store::open(dir.path()).unwrap();
+        let store = crate::helpers::reopen(dir.path());
         seen_at(&store, PSID, Utc::now() - chrono::Duration::hours(25));
         let client = client(&fake, &store);
         let failure = client
@@ -937,7 +937,7 @@ async fn messenger_held_messages_go_out_with_the_next_answer() {
     );
     assert_all_clean(&fake);
     app.stop().await;
-    let store = Store::open(dir.path()).unwrap();
+    let store = crate::helpers::reopen(dir.path());
     assert!(store.held_messages(&chat).unwrap().is_empty());
 }
 
@@ -1005,7 +1005,7 @@ async fn messenger_rate_limits_and_server_errors_are_retried() {
     app.stop().await;
 
     // A refusal that is not a rate limit is not retried.
-    let store = Store::open(dir.path()).unwrap();
+    let store = crate::helpers::reopen(dir.path());
     assert!(store
         .all_deliveries()
         .map(Result::unwrap)

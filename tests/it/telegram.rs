@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use tambon::domain::{Channel, ChatKey};
-use tambon::store::Store;
 
 use crate::helpers::{eventually, TestApp, TELEGRAM_WEBHOOK_SECRET};
 use crate::telegram_fake::{
@@ -499,7 +498,7 @@ async fn a_resident_asks_files_a_complaint_with_a_photo_and_follows_it() {
         .all(|c| c.chat_id() == Some(USER) && c.ok()));
     app.stop().await;
 
-    let store = Store::open(dir.path()).unwrap();
+    let store = crate::helpers::reopen(dir.path());
     assert_eq!(store.n_cases(), 1);
     let case = store.all_cases().next().unwrap().unwrap();
     assert_eq!(case.code, code);
@@ -589,7 +588,7 @@ async fn a_duplicate_update_is_answered_once() {
     assert_clean(&fake);
     app.stop().await;
 
-    let store = Store::open(dir.path()).unwrap();
+    let store = crate::helpers::reopen(dir.path());
     assert_eq!(store.n_cases(), 1);
 }
 
@@ -767,7 +766,7 @@ async fn a_group_that_became_a_supergroup_receives_its_cases_at_its_new_id() {
 
     // An admin binds the group to the engineering division.
     {
-        let store = Store::open(dir.path()).unwrap();
+        let store = crate::helpers::reopen(dir.path());
         let group = store.group(Channel::Telegram, &GROUP.to_string()).unwrap();
         assert!(
             group.is_some_and(|g| g.left_at.is_none()),
@@ -841,7 +840,7 @@ async fn a_group_that_became_a_supergroup_receives_its_cases_at_its_new_id() {
     assert_clean(&fake);
     app.stop().await;
 
-    let store = Store::open(dir.path()).unwrap();
+    let store = crate::helpers::reopen(dir.path());
     assert_eq!(
         store.group(Channel::Telegram, &GROUP.to_string()).unwrap(),
         None
@@ -931,7 +930,7 @@ async fn a_migration_message_moves_the_group_binding() {
     drained(&app).await;
     app.stop().await;
     {
-        let store = Store::open(dir.path()).unwrap();
+        let store = crate::helpers::reopen(dir.path());
         assert!(store
             .bind_group(Channel::Telegram, &GROUP.to_string(), Some("engineering"))
             .unwrap());
@@ -964,7 +963,7 @@ async fn a_migration_message_moves_the_group_binding() {
     );
     assert_clean(&fake);
     app.stop().await;
-    let store = Store::open(dir.path()).unwrap();
+    let store = crate::helpers::reopen(dir.path());
     let group = store
         .group(Channel::Telegram, &SUPERGROUP.to_string())
         .unwrap()

@@ -4,7 +4,7 @@
 use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
-use tambon::store::{DeliveryState, Store};
+use tambon::store::DeliveryState;
 
 use crate::helpers::{code_in, eventually, FakeHook, Resident, TestApp, HOOK_SECRET};
 
@@ -235,7 +235,7 @@ async fn an_anonymous_corruption_complaint_is_followed_by_its_receipt_only() {
     app.stop().await;
 
     // On disk: no reporter and no receipt in clear.
-    let store = Store::open(dir.path()).unwrap();
+    let store = crate::helpers::reopen(dir.path());
     let case = store.all_cases().next().unwrap().unwrap();
     assert!(case.anonymous);
     assert_eq!(case.reporter, None);
@@ -340,7 +340,7 @@ async fn a_forward_reaches_a_failing_webhook_with_a_valid_signature() {
     assert_eq!(json["case"]["division"], "engineering");
     app.stop().await;
 
-    let store = Store::open(dir.path()).unwrap();
+    let store = crate::helpers::reopen(dir.path());
     let deliveries: Vec<_> = store.all_deliveries().map(Result::unwrap).collect();
     let to_hook = deliveries
         .iter()
@@ -362,7 +362,7 @@ async fn a_webhook_that_never_accepts_leaves_a_dead_delivery() {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(hook.n_received(), 5, "no attempt after the last");
     app.stop().await;
-    let store = Store::open(dir.path()).unwrap();
+    let store = crate::helpers::reopen(dir.path());
     let dead: Vec<_> = store
         .all_deliveries()
         .map(Result::unwrap)
@@ -399,7 +399,7 @@ async fn a_redelivered_message_creates_no_second_case() {
     let seen = resident.tap("follow").await;
     assert_eq!(seen.matches("|case:SG-").count(), 1, "{seen}");
     app.stop().await;
-    let store = Store::open(dir.path()).unwrap();
+    let store = crate::helpers::reopen(dir.path());
     assert_eq!(store.n_cases(), 1);
 }
 
@@ -508,7 +508,7 @@ async fn a_photo_and_a_location_are_kept_with_the_case() {
     assert!(summary.contains("รูปภาพ: 1"), "{summary}");
     resident.tap("confirm").await;
     app.stop().await;
-    let store = Store::open(dir.path()).unwrap();
+    let store = crate::helpers::reopen(dir.path());
     let case = store.all_cases().next().unwrap().unwrap();
     assert_eq!(case.photos, [media_id]);
     assert_eq!(case.location.unwrap().latitude, 14.1);
