@@ -15,9 +15,9 @@ use crate::config::Settings;
 use crate::delivery::forward::{self, Notice};
 use crate::delivery::ChannelMessage;
 use crate::domain::case::{Case, CaseCode, FiledCase, NewCase, Receipt};
-use crate::domain::{Channel, ChatKey};
+use crate::domain::{Channel, ChatKey, Lang};
 use crate::engine::{Action, Engine, Inbound, Lookup, Outbound};
-use crate::store::{unix_ms, CaseChange, Group, Outcome, Outgoing, Route, Store, Turn};
+use crate::store::{unix_ms, AuditNote, CaseChange, Group, Outcome, Outgoing, Route, Store, Turn};
 use crate::telemetry::Redactor;
 
 const N_LOCK_SHARDS: usize = 256;
@@ -181,6 +181,21 @@ impl Inbox {
                 extra_replies = self.engine.link_code_replies(lang, &code);
                 None
             }
+            Some(Action::Enrol { code }) => {
+                let role =
+                    self.store
+                        .redeem_enrol_code(&inbound.sender, &code, inbound.received_at)?;
+                match &role {
+                    Some(role) => tracing::info!(role = %role.label(), "enrolment code redeemed"),
+                    None => tracing::info!("unusable enrolment code"),
+                }
+                extra_replies = self.engine.enrol_replies(lang, role.as_ref());
+                None
+            }
+            Some(Action::StaffAnswer { case_id, text }) => {
+                Some(CaseChange::StaffAnswer { case_id, text })
+            }
+            Some(Action::SetStatus { case_id, to }) => Some(CaseChange::SetStatus { case_id, to }),
             Some(Action::RedeemLinkCode { code }) => {
                 let linked =
                     self.store
@@ -218,9 +233,23 @@ impl Inbox {
         } else {
             Vec::new()
         };
+        // The language of the resident whose case staff answer or move.
+        let resident_lang = match &change {
+            Some(
+                CaseChange::StaffAnswer { case_id, .. } | CaseChange::SetStatus { case_id, .. },
+            ) => self
+                .store
+                .case(*case_id)?
+                .and_then(|case| case.reporter)
+                .map(|reporter| self.store.conversation(&reporter))
+                .transpose()?
+                .flatten()
+                .and_then(|conversation| conversation.lang),
+            _ => None,
+        };
         let n_outgoing = std::cell::Cell::new(0usize);
         let forwards = |case: &Case, notice: &Notice| {
-            let outgoing = self.forwards(&groups, case, notice);
+            let outgoing = self.forwards(&groups, resident_lang, case, notice);
             n_outgoing.set(n_outgoing.get() + outgoing.len());
             outgoing
         };
@@ -262,6 +291,25 @@ impl Inbox {
                 sensitive: case.is_some_and(|c| c.anonymous) && filing,
             })
         };
+        let actor = if step.audit.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "{} {}",
+                self.store.role_of(&inbound.sender)?.label(),
+                self.redactor.tag(&inbound.sender)
+            )
+        };
+        let audit: Vec<AuditNote> = step
+            .audit
+            .iter()
+            .map(|event| AuditNote {
+                actor: actor.clone(),
+                action: event.action.clone(),
+                case_code: event.case_code.clone(),
+                detail: event.detail.clone(),
+            })
+            .collect();
         let case = self.store.commit_turn(Turn {
             chat: &inbound.sender,
             event: inbound.event_id.as_deref().map(|id| (channel, id)),
@@ -272,6 +320,7 @@ impl Inbox {
             reply: Some(&reply_plan),
             dequeue: envelope.queued.map(|seq| (channel, seq)),
             release_held: held.len(),
+            audit,
         })?;
         let mut replies = step.replies;
         replies.extend(extra_replies);
@@ -293,7 +342,46 @@ impl Inbox {
 
     /// What the division of a case receives: its configured destinations, and the
     /// group chats bound to it.
-    fn forwards(&self, groups: &[Group], case: &Case, notice: &Notice) -> Vec<Outgoing> {
+    /// Called inside the turn's transaction: it must not touch the store (sled would
+    /// deadlock), so what it needs is read before: the groups, the resident's language.
+    fn forwards(
+        &self,
+        groups: &[Group],
+        resident_lang: Option<Lang>,
+        case: &Case,
+        notice: &Notice,
+    ) -> Vec<Outgoing> {
+        // What staff did goes to the resident, on the channel they wrote from; the web
+        // chat and the terminal have no push, and an anonymous reporter follows by
+        // receipt: they see it in the case's timeline.
+        if matches!(
+            notice,
+            Notice::StaffAnswer { .. } | Notice::StatusChanged { .. }
+        ) {
+            let Some(reporter) = case.reporter.as_ref().filter(|r| {
+                matches!(
+                    r.channel,
+                    Channel::Line | Channel::Messenger | Channel::Telegram
+                )
+            }) else {
+                return Vec::new();
+            };
+            let lang = resident_lang.unwrap_or_default();
+            let message = ChannelMessage {
+                to: reporter.user.clone(),
+                reply_token: None,
+                reply_by_ms: None,
+                messages: vec![self.engine.resident_update(lang, case, notice)],
+                human_agent: true,
+            };
+            return vec![Outgoing {
+                route: Route::Channel {
+                    channel: reporter.channel,
+                },
+                body: serde_json::to_value(&message).unwrap_or_default(),
+                sensitive: false,
+            }];
+        }
         let mut outgoing: Vec<Outgoing> = self
             .settings
             .destinations_of(&case.division)
@@ -337,7 +425,7 @@ impl Inbox {
         let conversation = self.store.conversation(&new.reporter)?.unwrap_or_default();
         let reporter = new.reporter.clone();
         let groups = self.store.groups()?;
-        let forwards = |case: &Case, notice: &Notice| self.forwards(&groups, case, notice);
+        let forwards = |case: &Case, notice: &Notice| self.forwards(&groups, None, case, notice);
         let case = self
             .store
             .commit_turn(Turn {
@@ -353,6 +441,7 @@ impl Inbox {
                 reply: None,
                 dequeue: None,
                 release_held: 0,
+                audit: Vec::new(),
             })?
             .context("filing returned no case")?;
         self.store.sync().await?;
@@ -417,6 +506,21 @@ impl Lookup for StoreLookup<'_> {
 
     fn identities(&self, chat: &ChatKey) -> anyhow::Result<Vec<ChatKey>> {
         Ok(self.store.identities(chat)?)
+    }
+
+    fn role_of(&self, chat: &ChatKey) -> anyhow::Result<crate::domain::role::Role> {
+        Ok(self.store.role_of(chat)?)
+    }
+
+    fn open_cases(&self) -> anyhow::Result<Vec<Case>> {
+        let mut open = Vec::new();
+        for case in self.store.all_cases() {
+            let case = case?;
+            if !case.status.is_closed() {
+                open.push(case);
+            }
+        }
+        Ok(open)
     }
 }
 

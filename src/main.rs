@@ -62,11 +62,59 @@ enum Command {
         #[command(subcommand)]
         command: LineCommand,
     },
+    /// People and roles: enrolment codes, revocation.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// The audit log of views of corruption complaints and of case changes.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Operate the Telegram bot.
     Telegram {
         #[command(subcommand)]
         command: TelegramCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Make a one-time enrolment code: the person sends it in any chat to take the role.
+    Enrol {
+        /// staff, village_head, integrity_officer or admin.
+        #[arg(long)]
+        role: String,
+        /// For staff: the division id.
+        #[arg(long)]
+        division: Option<String>,
+        /// For a village head: the village number (หมู่ที่).
+        #[arg(long)]
+        village: Option<u32>,
+        /// How long the code stays valid.
+        #[arg(long, default_value_t = 72)]
+        hours: i64,
+    },
+    /// Every chat identity with a role.
+    Users,
+    /// Take a chat identity's role away, at once.
+    Revoke {
+        /// line, messenger, telegram, web or terminal.
+        #[arg(long)]
+        channel: String,
+        /// The platform's user (or chat) id, as `tambon admin users` shows it.
+        #[arg(long)]
+        user: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain: exits non-zero if an entry was removed or changed.
+    Verify,
+    /// Print the log.
+    Show,
 }
 
 #[derive(Subcommand)]
@@ -170,7 +218,100 @@ async fn main() -> anyhow::Result<()> {
         Command::Kb { command } => kb(&settings, command),
         Command::Line { command } => line(&settings, command).await,
         Command::Telegram { command } => telegram(&settings, command).await,
+        Command::Admin { command } => admin(&settings, command),
+        Command::Audit { command } => audit(&settings, command),
     }
+}
+
+fn admin(settings: &Settings, command: AdminCommand) -> anyhow::Result<()> {
+    use tambon::domain::role::Role;
+    use tambon::domain::{Channel, ChatKey};
+    let store = Store::open(&settings.server.data_dir)?;
+    match command {
+        AdminCommand::Enrol {
+            role,
+            division,
+            village,
+            hours,
+        } => {
+            let role = match (role.as_str(), division, village) {
+                ("staff", Some(division), _) => {
+                    anyhow::ensure!(
+                        settings.division(&division).is_some(),
+                        "unknown division `{division}`"
+                    );
+                    Role::Staff { division }
+                }
+                ("staff", None, _) => anyhow::bail!("--role staff needs --division"),
+                ("village_head", _, Some(village)) => Role::VillageHead { village },
+                ("village_head", _, None) => anyhow::bail!("--role village_head needs --village"),
+                ("integrity_officer", _, _) => Role::IntegrityOfficer,
+                ("admin", _, _) => Role::Admin,
+                (other, _, _) => anyhow::bail!("unknown role `{other}`"),
+            };
+            let expires_at = chrono::Utc::now() + chrono::Duration::hours(hours);
+            let code = store.create_enrol_code(&role, expires_at)?;
+            store.sync_blocking()?;
+            println!(
+                "{code}  ({}, valid until {})",
+                role.label(),
+                tambon::thai::format_datetime(expires_at, Lang::Th)
+            );
+        }
+        AdminCommand::Users => {
+            for (chat, role) in store.roles()? {
+                println!("{:<10} {:<36} {}", chat.channel, chat.user, role.label());
+            }
+        }
+        AdminCommand::Revoke { channel, user } => {
+            let channel = [
+                Channel::Line,
+                Channel::Messenger,
+                Channel::Telegram,
+                Channel::Web,
+                Channel::Terminal,
+            ]
+            .into_iter()
+            .find(|c| c.as_str() == channel)
+            .ok_or_else(|| anyhow::anyhow!("unknown channel `{channel}`"))?;
+            anyhow::ensure!(
+                store.revoke_role(&ChatKey::new(channel, user))?,
+                "that chat identity has no role"
+            );
+            store.sync_blocking()?;
+            println!("role revoked");
+        }
+    }
+    Ok(())
+}
+
+fn audit(settings: &Settings, command: AuditCommand) -> anyhow::Result<()> {
+    let store = Store::open(&settings.server.data_dir)?;
+    match command {
+        AuditCommand::Verify => {
+            let report = store.verify_audit()?;
+            match report.broken {
+                None => println!("ok: {} entries, the chain is intact", report.n_entries),
+                Some((seq, reason)) => {
+                    anyhow::bail!("the audit log is broken at entry {seq}: {reason}")
+                }
+            }
+        }
+        AuditCommand::Show => {
+            for entry in store.audit_entries()? {
+                println!(
+                    "{:>5} {} {:<40} {:<7} {:<14} {}",
+                    entry.seq,
+                    tambon::thai::format_datetime(entry.at, Lang::Th),
+                    entry.actor,
+                    entry.action,
+                    entry.case_code,
+                    entry.detail
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn telegram(settings: &Settings, command: TelegramCommand) -> anyhow::Result<()> {

@@ -134,3 +134,23 @@ link-code = Your link code is { $code } (valid once, for 10 minutes). In your ot
 link-done = Linked: you can follow your cases from both apps.
 link-bad-code = That code does not work (wrong, used or expired). Ask for a new one with "Link another app" in the first app.
 link-same-chat = Send this code from your other chat app, not the one that made it.
+
+staff-updated = Update on { $code }
+
+enrol-done = Enrolled: this chat account now acts as { $role }.
+enrol-bad-code = That enrolment code does not work (wrong, used or expired). Please ask the administrator for a new one.
+role-resident = a resident
+role-village-head = the head of village { $village }
+role-staff = staff of the { $division }
+role-integrity = the integrity officer
+role-admin = an administrator
+staff-queue-title = Open cases ({ $count })
+staff-queue-empty = Nothing waiting.
+staff-not-visible = No such case in your queue.
+staff-answer-sent = Your answer to { $code } was sent to the resident.
+staff-answer-kept = Your answer is on { $code }; the anonymous reporter sees it when following with the receipt.
+staff-status-set = { $code } is now "{ $status }".
+staff-status-unknown = Unknown status. Use: accepted, in_progress, resolved, rejected.
+staff-reporter-hidden = hidden (seen by the integrity officer only)
+resident-staff-answer = Staff answered on { $code }: { $text }
+resident-status-changed = { $code } is now "{ $status }".

@@ -13,6 +13,8 @@ pub fn body(case: &Case, notice: &Notice) -> serde_json::Value {
         Notice::Filed => ("case.filed", None),
         Notice::InfoAdded { text } => ("case.info_added", Some(text.as_str())),
         Notice::Withdrawn => ("case.withdrawn", None),
+        Notice::StaffAnswer { text } => ("case.staff_answer", Some(text.as_str())),
+        Notice::StatusChanged { to } => ("case.status_changed", Some(to.as_str())),
     };
     json!({
         "event": event,

@@ -249,6 +249,16 @@ pub struct FiledCase {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Notice {
     Filed,
-    InfoAdded { text: String },
+    InfoAdded {
+        text: String,
+    },
     Withdrawn,
+    /// Staff answered the resident: the resident is told on their channel.
+    StaffAnswer {
+        text: String,
+    },
+    /// Staff moved the case: the resident is told on their channel.
+    StatusChanged {
+        to: Status,
+    },
 }

@@ -2,6 +2,7 @@
 //! and the case model in `case`.
 
 pub mod case;
+pub mod role;
 
 use std::fmt;
 

@@ -70,12 +70,13 @@ const MAX_LISTED_CASES: usize = 10;
 
 /// One event being handled.
 pub struct Turn<'a> {
-    engine: &'a Engine,
-    conversation: Conversation,
-    inbound: &'a Inbound,
-    lookup: &'a dyn Lookup,
-    replies: Vec<Outbound>,
-    action: Option<Action>,
+    pub(super) engine: &'a Engine,
+    pub(super) conversation: Conversation,
+    pub(super) inbound: &'a Inbound,
+    pub(super) lookup: &'a dyn Lookup,
+    pub(super) replies: Vec<Outbound>,
+    pub(super) action: Option<Action>,
+    pub(super) audit: Vec<crate::engine::AuditEvent>,
 }
 
 /// What the resident did, read from text or a button.
@@ -98,6 +99,7 @@ impl<'a> Turn<'a> {
             lookup,
             replies: Vec::new(),
             action: None,
+            audit: Vec::new(),
         }
     }
 
@@ -188,14 +190,15 @@ impl<'a> Turn<'a> {
             conversation: self.conversation,
             replies: self.replies,
             action: self.action,
+            audit: self.audit,
         }
     }
 
-    fn lang(&self) -> Lang {
+    pub(super) fn lang(&self) -> Lang {
         self.conversation.lang.unwrap_or_default()
     }
 
-    fn render(&self) -> Render<'a> {
+    pub(super) fn render(&self) -> Render<'a> {
         Render::new(self.engine, self.lang())
     }
 
@@ -208,7 +211,9 @@ impl<'a> Turn<'a> {
         let from_text = match &self.inbound.kind {
             // A case code or receipt says nothing of the language its sender reads.
             InboundKind::Text(text)
-                if CaseCode::parse(text).is_none() && Receipt::parse(text).is_none() =>
+                if CaseCode::parse(text).is_none()
+                    && Receipt::parse(text).is_none()
+                    && enrol_code(text).is_none() =>
             {
                 crate::thai::detect_lang(text)
             }
@@ -396,6 +401,14 @@ impl<'a> Turn<'a> {
         }
         if let Some(link) = link_request(text) {
             self.action = Some(link);
+            return Ok(());
+        }
+        if let Some(code) = enrol_code(text) {
+            self.action = Some(Action::Enrol { code });
+            return Ok(());
+        }
+        let role = self.lookup.role_of(&self.inbound.sender)?;
+        if role.works_cases() && self.on_staff_command(&role, text)? {
             return Ok(());
         }
         let render = self.render();
@@ -833,6 +846,18 @@ impl<'a> Turn<'a> {
         self.replies.push(render.menu(&text));
         Ok(())
     }
+}
+
+/// An enrolment code as an admin hands it out: `TB-7KQ2-MX4P`, any case.
+fn enrol_code(text: &str) -> Option<String> {
+    let code = text.trim().to_ascii_uppercase();
+    let parts: Vec<&str> = code.split('-').collect();
+    let well_formed = parts.len() == 3
+        && parts[0] == "TB"
+        && parts[1..]
+            .iter()
+            .all(|p| p.len() == 4 && p.chars().all(|c| c.is_ascii_alphanumeric()));
+    well_formed.then_some(code)
 }
 
 /// "link" alone asks for a code; "link 123456" (Thai digits too) redeems one.

@@ -7,6 +7,7 @@
 
 mod dialogue;
 mod reply;
+mod staff;
 
 pub use dialogue::payload;
 
@@ -16,7 +17,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
-use crate::domain::case::{Case, CaseCode, CaseKind, FiledCase, NewCase, Receipt};
+use crate::domain::case::{Case, CaseCode, CaseKind, FiledCase, NewCase, Receipt, Status};
+use crate::domain::role::Role;
 use crate::domain::{Channel, ChatKey, Lang, Location};
 use crate::kb::{Index, KnowledgeBase};
 use crate::locales::Locales;
@@ -191,6 +193,28 @@ pub enum Action {
     RedeemLinkCode {
         code: String,
     },
+    /// Take the role of an enrolment code.
+    Enrol {
+        code: String,
+    },
+    /// Staff answer the resident of a case.
+    StaffAnswer {
+        case_id: u64,
+        text: String,
+    },
+    /// Staff move a case to another status.
+    SetStatus {
+        case_id: u64,
+        to: Status,
+    },
+}
+
+/// Something a staff member did that the audit log must record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditEvent {
+    pub action: String,
+    pub case_code: String,
+    pub detail: String,
 }
 
 /// The result of one event.
@@ -199,6 +223,7 @@ pub struct Step {
     pub conversation: Conversation,
     pub replies: Vec<Outbound>,
     pub action: Option<Action>,
+    pub audit: Vec<AuditEvent>,
 }
 
 /// Read access to cases, implemented by the store (and by fakes in tests).
@@ -209,6 +234,10 @@ pub trait Lookup {
     fn cases_of(&self, reporter: &ChatKey) -> anyhow::Result<Vec<Case>>;
     /// Every chat identity linked to `chat` (itself included).
     fn identities(&self, chat: &ChatKey) -> anyhow::Result<Vec<ChatKey>>;
+    /// The role of a chat identity (a resident unless enrolled).
+    fn role_of(&self, chat: &ChatKey) -> anyhow::Result<Role>;
+    /// Every case not yet closed, oldest first.
+    fn open_cases(&self) -> anyhow::Result<Vec<Case>>;
 }
 
 /// The engine and what it reads: settings, the knowledge base and the texts.
@@ -263,6 +292,28 @@ impl Engine {
     #[must_use]
     pub fn answer_question(&self, lang: Lang, question: &str) -> Vec<Outbound> {
         reply::Render::new(self, lang).answer(&self.index.answer(question))
+    }
+
+    /// What a resident is told on their own channel when staff answer or move their case.
+    #[must_use]
+    pub fn resident_update(
+        &self,
+        lang: Lang,
+        case: &Case,
+        notice: &crate::domain::case::Notice,
+    ) -> Outbound {
+        reply::Render::new(self, lang).resident_update(case, notice)
+    }
+
+    /// What the person is told after sending an enrolment code.
+    #[must_use]
+    pub fn enrol_replies(&self, lang: Lang, role: Option<&Role>) -> Vec<Outbound> {
+        let render = reply::Render::new(self, lang);
+        let text = match role {
+            Some(role) => render.text_with("enrol-done", &[("role", &render.role_name(role))]),
+            None => render.text("enrol-bad-code"),
+        };
+        vec![Outbound::Text { text }]
     }
 
     /// What the resident is told when a link code was made.

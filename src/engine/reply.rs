@@ -371,6 +371,7 @@ impl<'a> Render<'a> {
             Notice::Filed => "staff-new-case",
             Notice::InfoAdded { .. } => "staff-info-added",
             Notice::Withdrawn => "staff-withdrawn",
+            Notice::StaffAnswer { .. } | Notice::StatusChanged { .. } => "staff-updated",
         };
         let none = self.text("summary-none");
         let mut lines = vec![
@@ -412,6 +413,86 @@ impl<'a> Render<'a> {
             lines,
             buttons: Vec::new(),
         }
+    }
+
+    /// One line of a staff queue.
+    pub fn queue_line(&self, case: &Case) -> String {
+        format!(
+            "• {} · {} · {} · {}",
+            case.code,
+            self.category_name(&case.category),
+            self.status_name(case.status),
+            crate::thai::format_datetime(case.created_at, self.lang)
+        )
+    }
+
+    pub fn status_label(&self, status: Status) -> String {
+        self.status_name(status)
+    }
+
+    pub fn role_name(&self, role: &crate::domain::role::Role) -> String {
+        use crate::domain::role::Role;
+        match role {
+            Role::Resident => self.text("role-resident"),
+            Role::VillageHead { village } => {
+                self.text_with("role-village-head", &[("village", &village.to_string())])
+            }
+            Role::Staff { division } => self.text_with(
+                "role-staff",
+                &[(
+                    "division",
+                    &self.engine.settings().division_name(division, self.lang),
+                )],
+            ),
+            Role::IntegrityOfficer => self.text("role-integrity"),
+            Role::Admin => self.text("role-admin"),
+        }
+    }
+
+    /// A case for staff: everything, the reporter's contact only where the role may
+    /// see it, and the timeline.
+    pub fn staff_view(&self, case: &Case, sees_reporter: bool) -> Card {
+        let mut card = self.staff_card(case, &Notice::Filed);
+        card.title = case.code.clone();
+        if !sees_reporter {
+            let contact_label = format!("{}:", self.text("label-contact"));
+            for line in &mut card.lines {
+                if line.starts_with(&contact_label) {
+                    *line = format!("{contact_label} {}", self.text("staff-reporter-hidden"));
+                }
+            }
+        }
+        card.lines.push(format!(
+            "{}: {}",
+            self.text("label-status"),
+            self.status_name(case.status)
+        ));
+        let timeline = self.case(case);
+        card.lines.extend(
+            timeline
+                .lines
+                .into_iter()
+                .skip_while(|l| !l.starts_with(&self.text("label-timeline"))),
+        );
+        card
+    }
+
+    /// What a resident is told on their channel when staff answer or move their case.
+    pub fn resident_update(&self, case: &Case, notice: &Notice) -> Outbound {
+        let code = self.public_code(case);
+        let text = match notice {
+            Notice::StaffAnswer { text } => {
+                self.text_with("resident-staff-answer", &[("code", &code), ("text", text)])
+            }
+            Notice::StatusChanged { to } => self.text_with(
+                "resident-status-changed",
+                &[("code", &code), ("status", &self.status_name(*to))],
+            ),
+            Notice::Filed | Notice::InfoAdded { .. } | Notice::Withdrawn => {
+                self.text_with("staff-updated", &[("code", &code)])
+            }
+        };
+        Outbound::Text { text }
     }
 
     /// The acknowledgement of a case on disk: its code, or the anonymous receipt.

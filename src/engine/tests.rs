@@ -37,6 +37,18 @@ impl Lookup for Cases {
     fn identities(&self, chat: &ChatKey) -> anyhow::Result<Vec<ChatKey>> {
         Ok(vec![chat.clone()])
     }
+    fn role_of(&self, _chat: &ChatKey) -> anyhow::Result<crate::domain::role::Role> {
+        Ok(crate::domain::role::Role::Resident)
+    }
+    fn open_cases(&self) -> anyhow::Result<Vec<Case>> {
+        Ok(self
+            .0
+            .borrow()
+            .iter()
+            .filter(|c| !c.status.is_closed())
+            .cloned()
+            .collect())
+    }
     fn cases_of(&self, reporter: &ChatKey) -> anyhow::Result<Vec<Case>> {
         Ok(self
             .0

@@ -30,6 +30,10 @@ pub enum CaseChange {
     AddInfo { case_id: u64, text: String },
     /// The resident withdraws an open case.
     Withdraw { case_id: u64 },
+    /// Staff answer the resident.
+    StaffAnswer { case_id: u64, text: String },
+    /// Staff move the case to another status.
+    SetStatus { case_id: u64, to: Status },
 }
 
 /// Something to put in the outbox.
@@ -59,6 +63,8 @@ pub struct Turn<'a> {
     pub reply: Option<ReplyPlan<'a>>,
     /// The inbound queue entry this turn consumes: its channel and sequence number.
     pub dequeue: Option<(Channel, u64)>,
+    /// What this turn writes to the audit log, in the same transaction.
+    pub audit: Vec<crate::store::AuditNote>,
     /// How many of this person's held messages (the oldest) go out with this turn's
     /// answer: they are forgotten; any held since stay.
     pub release_held: usize,
@@ -94,6 +100,7 @@ impl Store {
             &self.channelseq_event,
             &self.chatkey_seen,
             &self.chatkey_held,
+            &self.auditseq_entry,
         )
             .transaction(
                 |(
@@ -109,7 +116,9 @@ impl Store {
                     inbound,
                     seen,
                     held,
+                    audit_log,
                 )| {
+                    crate::store::audit::append(meta, audit_log, &turn.audit, turn.now)?;
                     conversations.insert(chat_key.as_slice(), conversation.as_slice())?;
                     // When a person last wrote matters for Messenger's 24-hour window.
                     if turn.event.is_some() && turn.chat.channel == Channel::Messenger {
@@ -171,6 +180,37 @@ impl Store {
                             });
                             cases.insert(&keys::id(case.id), encode(&case).map_err(abort)?)?;
                             let notice = Notice::InfoAdded { text: text.clone() };
+                            outbox.enqueue_all(
+                                (turn.forwards)(&case, &notice),
+                                Some(case.id),
+                                turn.now,
+                            )?;
+                            Some(case)
+                        }
+                        Some(CaseChange::StaffAnswer { case_id, text }) => {
+                            let mut case = load_case(cases, *case_id)?;
+                            case.events.push(CaseEvent {
+                                at: turn.now,
+                                kind: CaseEventKind::StaffAnswer { text: text.clone() },
+                            });
+                            cases.insert(&keys::id(case.id), encode(&case).map_err(abort)?)?;
+                            let notice = Notice::StaffAnswer { text: text.clone() };
+                            outbox.enqueue_all(
+                                (turn.forwards)(&case, &notice),
+                                Some(case.id),
+                                turn.now,
+                            )?;
+                            Some(case)
+                        }
+                        Some(CaseChange::SetStatus { case_id, to }) => {
+                            let mut case = load_case(cases, *case_id)?;
+                            case.status = *to;
+                            case.events.push(CaseEvent {
+                                at: turn.now,
+                                kind: CaseEventKind::StatusChanged { to: *to },
+                            });
+                            cases.insert(&keys::id(case.id), encode(&case).map_err(abort)?)?;
+                            let notice = Notice::StatusChanged { to: *to };
                             outbox.enqueue_all(
                                 (turn.forwards)(&case, &notice),
                                 Some(case.id),

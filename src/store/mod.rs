@@ -5,12 +5,14 @@
 //! `Store::sync`, which batches concurrent callers into one flush (group commit): under
 //! load one fsync serves many events instead of one each.
 
+mod audit;
 mod cases;
 mod groups;
 mod inbound;
 mod keys;
 mod outbox;
 mod people;
+mod roles;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{Channel, ChatKey};
 use crate::engine::{Conversation, Outbound};
 
+pub use audit::{AuditEntry, AuditNote, AuditReport};
 pub use cases::{CaseChange, Forwards, Outgoing, ReplyPlan, Turn};
 pub use groups::Group;
 pub use inbound::{Enqueued, QueuedEvent};
@@ -104,6 +107,9 @@ pub struct Store {
     channel_group: sled::Tree,
     chatkey_seen: sled::Tree,
     linkcode_chatkey: sled::Tree,
+    chatkey_role: sled::Tree,
+    enrolcode_role: sled::Tree,
+    auditseq_entry: sled::Tree,
     chatkey_person: sled::Tree,
     chatkey_held: sled::Tree,
     commit: std::sync::Arc<GroupCommit>,
@@ -147,6 +153,9 @@ impl Store {
             channelseq_event: tree("channelseq_event")?,
             chatkey_seen: tree("chatkey_seen")?,
             linkcode_chatkey: tree("linkcode_chatkey")?,
+            chatkey_role: tree("chatkey_role")?,
+            enrolcode_role: tree("enrolcode_role")?,
+            auditseq_entry: tree("auditseq_entry")?,
             chatkey_person: tree("chatkey_person")?,
             chatkey_held: tree("chatkey_held")?,
             channel_group: tree("channel_group")?,

@@ -56,6 +56,7 @@ fn file(
             reply: None,
             dequeue: None,
             release_held: 0,
+            audit: Vec::new(),
         })
         .unwrap()
         .unwrap()
@@ -163,6 +164,7 @@ fn withdrawing_records_the_event_and_status() {
             reply: None,
             dequeue: None,
             release_held: 0,
+            audit: Vec::new(),
         })
         .unwrap()
         .unwrap();
@@ -191,6 +193,7 @@ fn a_missing_case_aborts_the_whole_turn() {
         reply: None,
         dequeue: None,
         release_held: 0,
+        audit: Vec::new(),
     });
     assert!(matches!(result, Err(Error::NoSuchCase(404))));
     // Nothing of the turn was written.
@@ -219,6 +222,7 @@ async fn state_survives_a_reopen() {
                 reply: None,
                 dequeue: None,
                 release_held: 0,
+                audit: Vec::new(),
             })
             .unwrap();
         store.sync().await.unwrap();
@@ -299,6 +303,7 @@ fn an_inbound_event_is_queued_once_and_consumed_by_its_turn() {
             reply: None,
             dequeue: Some((Channel::Line, queued[0].seq)),
             release_held: 0,
+            audit: Vec::new(),
         })
         .unwrap();
     assert!(store.queued_inbound(Channel::Line, 10).unwrap().is_empty());
@@ -354,6 +359,7 @@ fn a_sensitive_delivery_is_wiped_once_delivered() {
             reply: Some(&reply),
             dequeue: None,
             release_held: 0,
+            audit: Vec::new(),
         })
         .unwrap();
     let mut delivery = store.due_deliveries(Utc::now(), 10).unwrap().remove(0);

@@ -8,6 +8,7 @@ mod linking;
 mod messenger;
 mod messenger_fake;
 mod openapi;
+mod staff;
 mod telegram;
 mod telegram_fake;
 mod web;

@@ -755,6 +755,7 @@ fn seen_at(store: &Store, psid: &str, at: chrono::DateTime<Utc>) {
             reply: None,
             dequeue: None,
             release_held: 0,
+            audit: Vec::new(),
         })
         .unwrap();
     assert_eq!(
