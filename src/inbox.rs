@@ -196,6 +196,11 @@ impl Inbox {
                 Some(CaseChange::StaffAnswer { case_id, text })
             }
             Some(Action::SetStatus { case_id, to }) => Some(CaseChange::SetStatus { case_id, to }),
+            Some(Action::Take { case_id }) => Some(CaseChange::Take {
+                case_id,
+                staff: inbound.sender.clone(),
+            }),
+            Some(Action::Close { case_id, note }) => Some(CaseChange::Close { case_id, note }),
             Some(Action::RedeemLinkCode { code }) => {
                 let linked =
                     self.store

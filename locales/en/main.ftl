@@ -154,3 +154,6 @@ staff-status-unknown = Unknown status. Use: accepted, in_progress, resolved, rej
 staff-reporter-hidden = hidden (seen by the integrity officer only)
 resident-staff-answer = Staff answered on { $code }: { $text }
 resident-status-changed = { $code } is now "{ $status }".
+
+staff-taken = { $code } is yours now.
+staff-closed = { $code } is closed; the resident has been told.

@@ -154,3 +154,6 @@ staff-status-unknown = ไม่รู้จักสถานะนี้ ใ�
 staff-reporter-hidden = ปกปิด (เห็นได้เฉพาะเจ้าหน้าที่ผู้รับผิดชอบเรื่องร้องเรียนการทุจริต)
 resident-staff-answer = เจ้าหน้าที่ตอบเรื่อง { $code }: { $text }
 resident-status-changed = เรื่อง { $code } เปลี่ยนสถานะเป็น "{ $status }"
+
+staff-taken = รับเรื่อง { $code } ไว้ดูแลแล้ว
+staff-closed = ปิดเรื่อง { $code } แล้ว และแจ้งผู้แจ้งเรื่องแล้ว

@@ -167,6 +167,9 @@ pub struct Case {
     pub status: Status,
     pub created_at: DateTime<Utc>,
     pub events: Vec<CaseEvent>,
+    /// The staff member who took the case.
+    #[serde(default)]
+    pub assignee: Option<ChatKey>,
 }
 
 /// A case the engine asks to file; the store gives it an id, code and (if anonymous) a

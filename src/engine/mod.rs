@@ -207,6 +207,15 @@ pub enum Action {
         case_id: u64,
         to: Status,
     },
+    /// A staff member takes a case.
+    Take {
+        case_id: u64,
+    },
+    /// Staff close a case as resolved, with a note to the resident.
+    Close {
+        case_id: u64,
+        note: String,
+    },
 }
 
 /// Something a staff member did that the audit log must record.

@@ -14,6 +14,8 @@ enum Command<'t> {
     Open(&'t str),
     Answer(&'t str, &'t str),
     Status(&'t str, &'t str),
+    Take(&'t str),
+    Close(&'t str, &'t str),
 }
 
 fn parse(text: &str) -> Option<Command<'_>> {
@@ -29,6 +31,12 @@ fn parse(text: &str) -> Option<Command<'_>> {
         }
         "สถานะ" | "status" if !code.is_empty() && !tail.trim().is_empty() => {
             Some(Command::Status(code, tail.trim()))
+        }
+        "รับ" | "take" if !code.is_empty() && tail.trim().is_empty() => {
+            Some(Command::Take(code))
+        }
+        "ปิด" | "close" if !code.is_empty() && !tail.trim().is_empty() => {
+            Some(Command::Close(code, tail.trim()))
         }
         _ => None,
     }
@@ -119,6 +127,37 @@ impl Turn<'_> {
                 };
                 self.replies.push(Outbound::Text {
                     text: render.text_with(id, &[("code", &case.code)]),
+                });
+            }
+            Command::Take(code) => {
+                let Some(case) = self.visible_case(role, code)? else {
+                    return self.not_visible();
+                };
+                self.action = Some(Action::Take { case_id: case.id });
+                self.audit.push(AuditEvent {
+                    action: "take".to_owned(),
+                    case_code: case.code.clone(),
+                    detail: String::new(),
+                });
+                self.replies.push(Outbound::Text {
+                    text: render.text_with("staff-taken", &[("code", &case.code)]),
+                });
+            }
+            Command::Close(code, note) => {
+                let Some(case) = self.visible_case(role, code)? else {
+                    return self.not_visible();
+                };
+                self.action = Some(Action::Close {
+                    case_id: case.id,
+                    note: note.to_owned(),
+                });
+                self.audit.push(AuditEvent {
+                    action: "close".to_owned(),
+                    case_code: case.code.clone(),
+                    detail: format!("{} -> resolved", case.status.as_str()),
+                });
+                self.replies.push(Outbound::Text {
+                    text: render.text_with("staff-closed", &[("code", &case.code)]),
                 });
             }
             Command::Status(code, word) => {

@@ -34,6 +34,10 @@ pub enum CaseChange {
     StaffAnswer { case_id: u64, text: String },
     /// Staff move the case to another status.
     SetStatus { case_id: u64, to: Status },
+    /// A staff member takes the case: it is theirs, and accepted if it was new.
+    Take { case_id: u64, staff: ChatKey },
+    /// Staff close the case as resolved, with a note to the resident.
+    Close { case_id: u64, note: String },
 }
 
 /// Something to put in the outbox.
@@ -218,6 +222,59 @@ impl Store {
                             )?;
                             Some(case)
                         }
+                        Some(CaseChange::Take { case_id, staff }) => {
+                            let mut case = load_case(cases, *case_id)?;
+                            case.assignee = Some(staff.clone());
+                            if case.status == Status::Received {
+                                case.status = Status::Accepted;
+                                case.events.push(CaseEvent {
+                                    at: turn.now,
+                                    kind: CaseEventKind::StatusChanged {
+                                        to: Status::Accepted,
+                                    },
+                                });
+                                let notice = Notice::StatusChanged {
+                                    to: Status::Accepted,
+                                };
+                                outbox.enqueue_all(
+                                    (turn.forwards)(&case, &notice),
+                                    Some(case.id),
+                                    turn.now,
+                                )?;
+                            }
+                            cases.insert(&keys::id(case.id), encode(&case).map_err(abort)?)?;
+                            Some(case)
+                        }
+                        Some(CaseChange::Close { case_id, note }) => {
+                            let mut case = load_case(cases, *case_id)?;
+                            case.status = Status::Resolved;
+                            case.events.push(CaseEvent {
+                                at: turn.now,
+                                kind: CaseEventKind::StaffAnswer { text: note.clone() },
+                            });
+                            case.events.push(CaseEvent {
+                                at: turn.now,
+                                kind: CaseEventKind::StatusChanged {
+                                    to: Status::Resolved,
+                                },
+                            });
+                            cases.insert(&keys::id(case.id), encode(&case).map_err(abort)?)?;
+                            let answer = Notice::StaffAnswer { text: note.clone() };
+                            outbox.enqueue_all(
+                                (turn.forwards)(&case, &answer),
+                                Some(case.id),
+                                turn.now,
+                            )?;
+                            let resolved = Notice::StatusChanged {
+                                to: Status::Resolved,
+                            };
+                            outbox.enqueue_all(
+                                (turn.forwards)(&case, &resolved),
+                                Some(case.id),
+                                turn.now,
+                            )?;
+                            Some(case)
+                        }
                         Some(CaseChange::Withdraw { case_id }) => {
                             let mut case = load_case(cases, *case_id)?;
                             case.status = Status::Withdrawn;
@@ -362,6 +419,7 @@ fn new_case(
             at: now,
             kind: CaseEventKind::Filed,
         }],
+        assignee: None,
     };
     cases.insert(&keys::id(id), encode(&case).map_err(abort)?)?;
     Ok(case)

@@ -172,6 +172,23 @@ async fn staff_enrol_work_their_division_and_answers_reach_the_resident_on_line(
             .any(|m| m.contains("กำลังดำเนินการ"))
     })
     .await;
+    // Taking the case assigns it; closing it with a note resolves it and tells the resident.
+    let seen = engineer.text(&format!("รับ {complaint}")).await;
+    assert!(seen.contains("ไว้ดูแลแล้ว"), "{seen}");
+    let seen = engineer
+        .text(&format!("ปิด {complaint} ซ่อมเสร็จแล้ว ขอบคุณที่แจ้งค่ะ"))
+        .await;
+    assert!(seen.contains("ปิดเรื่อง"), "{seen}");
+    eventually("the closing note pushed to the resident", || {
+        pushed_to_resident(&line)
+            .iter()
+            .any(|m| m.contains("ซ่อมเสร็จแล้ว ขอบคุณที่แจ้งค่ะ"))
+    })
+    .await;
+    assert!(
+        !engineer.text("คิว").await.contains(&complaint),
+        "a closed case leaves the queue"
+    );
     // The resident's own timeline shows both.
     line_turn(&app, &line, text(17, &complaint)).await;
     let timeline = line
@@ -185,6 +202,7 @@ async fn staff_enrol_work_their_division_and_answers_reach_the_resident_on_line(
         "{timeline}"
     );
     assert!(timeline.contains("กำลังดำเนินการ"), "{timeline}");
+    assert!(timeline.contains("ดำเนินการเสร็จแล้ว"), "resolved: {timeline}");
 
     // The integrity officer sees the corruption complaint and who sent it; each view is
     // written to the audit log.
@@ -216,6 +234,18 @@ async fn staff_enrol_work_their_division_and_answers_reach_the_resident_on_line(
     assert!(entries
         .iter()
         .any(|e| e.action == "answer" && e.actor.starts_with("staff(engineering)")));
+    assert!(
+        entries.iter().any(|e| e.action == "take") && entries.iter().any(|e| e.action == "close")
+    );
+    let case = store
+        .all_cases()
+        .find_map(|c| c.ok().filter(|c| c.code == complaint))
+        .unwrap();
+    assert_eq!(case.status, tambon::domain::case::Status::Resolved);
+    assert_eq!(
+        case.assignee.as_ref().map(|a| a.channel),
+        Some(Channel::Web)
+    );
     assert_eq!(store.verify_audit().unwrap().broken, None);
 
     // Revoking takes effect at once.
