@@ -276,6 +276,7 @@ fn stored_case(reporter: &ChatKey) -> Case {
         anonymous: false,
         status: Status::InProgress,
         created_at: now,
+        assignee: None,
         events: vec![
             CaseEvent {
                 at: now,
