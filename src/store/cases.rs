@@ -40,6 +40,78 @@ pub enum CaseChange {
     Close { case_id: u64, note: String },
 }
 
+impl CaseChange {
+    /// The existing case a change is about (none for filing).
+    fn case_id(&self) -> Option<u64> {
+        match self {
+            Self::File { .. } => None,
+            Self::AddInfo { case_id, .. }
+            | Self::Withdraw { case_id }
+            | Self::StaffAnswer { case_id, .. }
+            | Self::SetStatus { case_id, .. }
+            | Self::Take { case_id, .. }
+            | Self::Close { case_id, .. } => Some(*case_id),
+        }
+    }
+
+    /// Makes the change to an existing case; returns what to tell its division or its
+    /// resident.
+    fn apply_to(&self, case: &mut Case, now: DateTime<Utc>) -> Vec<Notice> {
+        let mut record = |kind: CaseEventKind| case.events.push(CaseEvent { at: now, kind });
+        match self {
+            Self::File { .. } => Vec::new(),
+            Self::AddInfo { text, .. } => {
+                record(CaseEventKind::ResidentInfo { text: text.clone() });
+                vec![Notice::InfoAdded { text: text.clone() }]
+            }
+            Self::Withdraw { .. } => {
+                record(CaseEventKind::Withdrawn);
+                case.status = Status::Withdrawn;
+                vec![Notice::Withdrawn]
+            }
+            Self::StaffAnswer { text, .. } => {
+                record(CaseEventKind::StaffAnswer { text: text.clone() });
+                vec![Notice::StaffAnswer { text: text.clone() }]
+            }
+            Self::SetStatus { to, .. } => {
+                record(CaseEventKind::StatusChanged { to: *to });
+                case.status = *to;
+                vec![Notice::StatusChanged { to: *to }]
+            }
+            Self::Take { staff, .. } => {
+                let newly_accepted = case.status == Status::Received;
+                if newly_accepted {
+                    record(CaseEventKind::StatusChanged {
+                        to: Status::Accepted,
+                    });
+                    case.status = Status::Accepted;
+                }
+                case.assignee = Some(staff.clone());
+                if newly_accepted {
+                    vec![Notice::StatusChanged {
+                        to: Status::Accepted,
+                    }]
+                } else {
+                    Vec::new()
+                }
+            }
+            Self::Close { note, .. } => {
+                record(CaseEventKind::StaffAnswer { text: note.clone() });
+                record(CaseEventKind::StatusChanged {
+                    to: Status::Resolved,
+                });
+                case.status = Status::Resolved;
+                vec![
+                    Notice::StaffAnswer { text: note.clone() },
+                    Notice::StatusChanged {
+                        to: Status::Resolved,
+                    },
+                ]
+            }
+        }
+    }
+}
+
 /// Something to put in the outbox.
 #[derive(Clone, Debug)]
 pub struct Outgoing {
@@ -176,118 +248,18 @@ impl Store {
                             )?;
                             Some(filed)
                         }
-                        Some(CaseChange::AddInfo { case_id, text }) => {
-                            let mut case = load_case(cases, *case_id)?;
-                            case.events.push(CaseEvent {
-                                at: turn.now,
-                                kind: CaseEventKind::ResidentInfo { text: text.clone() },
-                            });
+                        Some(change) => {
+                            let case_id = change.case_id().unwrap_or_default();
+                            let mut case = load_case(cases, case_id)?;
+                            let notices = change.apply_to(&mut case, turn.now);
                             cases.insert(&keys::id(case.id), encode(&case).map_err(abort)?)?;
-                            let notice = Notice::InfoAdded { text: text.clone() };
-                            outbox.enqueue_all(
-                                (turn.forwards)(&case, &notice),
-                                Some(case.id),
-                                turn.now,
-                            )?;
-                            Some(case)
-                        }
-                        Some(CaseChange::StaffAnswer { case_id, text }) => {
-                            let mut case = load_case(cases, *case_id)?;
-                            case.events.push(CaseEvent {
-                                at: turn.now,
-                                kind: CaseEventKind::StaffAnswer { text: text.clone() },
-                            });
-                            cases.insert(&keys::id(case.id), encode(&case).map_err(abort)?)?;
-                            let notice = Notice::StaffAnswer { text: text.clone() };
-                            outbox.enqueue_all(
-                                (turn.forwards)(&case, &notice),
-                                Some(case.id),
-                                turn.now,
-                            )?;
-                            Some(case)
-                        }
-                        Some(CaseChange::SetStatus { case_id, to }) => {
-                            let mut case = load_case(cases, *case_id)?;
-                            case.status = *to;
-                            case.events.push(CaseEvent {
-                                at: turn.now,
-                                kind: CaseEventKind::StatusChanged { to: *to },
-                            });
-                            cases.insert(&keys::id(case.id), encode(&case).map_err(abort)?)?;
-                            let notice = Notice::StatusChanged { to: *to };
-                            outbox.enqueue_all(
-                                (turn.forwards)(&case, &notice),
-                                Some(case.id),
-                                turn.now,
-                            )?;
-                            Some(case)
-                        }
-                        Some(CaseChange::Take { case_id, staff }) => {
-                            let mut case = load_case(cases, *case_id)?;
-                            case.assignee = Some(staff.clone());
-                            if case.status == Status::Received {
-                                case.status = Status::Accepted;
-                                case.events.push(CaseEvent {
-                                    at: turn.now,
-                                    kind: CaseEventKind::StatusChanged {
-                                        to: Status::Accepted,
-                                    },
-                                });
-                                let notice = Notice::StatusChanged {
-                                    to: Status::Accepted,
-                                };
+                            for notice in &notices {
                                 outbox.enqueue_all(
-                                    (turn.forwards)(&case, &notice),
+                                    (turn.forwards)(&case, notice),
                                     Some(case.id),
                                     turn.now,
                                 )?;
                             }
-                            cases.insert(&keys::id(case.id), encode(&case).map_err(abort)?)?;
-                            Some(case)
-                        }
-                        Some(CaseChange::Close { case_id, note }) => {
-                            let mut case = load_case(cases, *case_id)?;
-                            case.status = Status::Resolved;
-                            case.events.push(CaseEvent {
-                                at: turn.now,
-                                kind: CaseEventKind::StaffAnswer { text: note.clone() },
-                            });
-                            case.events.push(CaseEvent {
-                                at: turn.now,
-                                kind: CaseEventKind::StatusChanged {
-                                    to: Status::Resolved,
-                                },
-                            });
-                            cases.insert(&keys::id(case.id), encode(&case).map_err(abort)?)?;
-                            let answer = Notice::StaffAnswer { text: note.clone() };
-                            outbox.enqueue_all(
-                                (turn.forwards)(&case, &answer),
-                                Some(case.id),
-                                turn.now,
-                            )?;
-                            let resolved = Notice::StatusChanged {
-                                to: Status::Resolved,
-                            };
-                            outbox.enqueue_all(
-                                (turn.forwards)(&case, &resolved),
-                                Some(case.id),
-                                turn.now,
-                            )?;
-                            Some(case)
-                        }
-                        Some(CaseChange::Withdraw { case_id }) => {
-                            let mut case = load_case(cases, *case_id)?;
-                            case.status = Status::Withdrawn;
-                            case.events.push(CaseEvent {
-                                at: turn.now,
-                                kind: CaseEventKind::Withdrawn,
-                            });
-                            cases.insert(&keys::id(case.id), encode(&case).map_err(abort)?)?;
-                            outbox.enqueue_all(
-                                (turn.forwards)(&case, &Notice::Withdrawn),
-                                Some(case.id),
-                                turn.now,
-                            )?;
                             Some(case)
                         }
                     };
