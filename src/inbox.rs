@@ -14,7 +14,7 @@ use tokio::sync::{Mutex, Notify};
 use crate::config::Settings;
 use crate::delivery::forward::{self, Notice};
 use crate::delivery::ChannelMessage;
-use crate::domain::case::{Case, CaseCode, FiledCase, NewCase, Receipt};
+use crate::domain::case::{Case, CaseCode, FiledCase, Receipt};
 use crate::domain::{Channel, ChatKey, Lang};
 use crate::engine::{Action, Engine, Inbound, Lookup, Outbound};
 use crate::store::{unix_ms, AuditNote, CaseChange, Group, Outcome, Outgoing, Route, Store, Turn};
@@ -399,9 +399,7 @@ impl Inbox {
                 sensitive: false,
             })
             .collect();
-        for group in groups.iter().filter(|g| {
-            g.left_at.is_none() && g.division.as_deref() == Some(case.division.as_str())
-        }) {
+        for group in groups.iter().filter(|g| g.receives(&case.division)) {
             let message = ChannelMessage {
                 to: group.id.clone(),
                 reply_token: None,
@@ -418,40 +416,6 @@ impl Inbox {
             });
         }
         outgoing
-    }
-
-    /// Files a case directly, outside any conversation (tests and tools).
-    pub async fn file_case(&self, new: NewCase) -> anyhow::Result<FiledCase> {
-        let receipt = new.anonymous.then(Receipt::generate);
-        let receipt_hash = receipt
-            .as_ref()
-            .map(|r| self.receipts.hash(r))
-            .transpose()?;
-        let conversation = self.store.conversation(&new.reporter)?.unwrap_or_default();
-        let reporter = new.reporter.clone();
-        let groups = self.store.groups()?;
-        let forwards = |case: &Case, notice: &Notice| self.forwards(&groups, None, case, notice);
-        let case = self
-            .store
-            .commit_turn(Turn {
-                chat: &reporter,
-                event: None,
-                conversation: &conversation,
-                change: Some(CaseChange::File {
-                    case: Box::new(new),
-                    receipt_hash,
-                }),
-                now: chrono::Utc::now(),
-                forwards: &forwards,
-                reply: None,
-                dequeue: None,
-                release_held: 0,
-                audit: Vec::new(),
-            })?
-            .context("filing returned no case")?;
-        self.store.sync().await?;
-        self.dispatcher_wake.notify_one();
-        Ok(FiledCase { case, receipt })
     }
 }
 

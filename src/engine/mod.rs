@@ -358,13 +358,6 @@ impl Engine {
         Outbound::Card(reply::Render::new(self, Lang::Th).staff_card(case, notice))
     }
 
-    /// The reply when something failed inside tambon: polite, with the menu.
-    #[must_use]
-    pub fn failure_replies(&self, lang: Lang) -> Vec<Outbound> {
-        let render = reply::Render::new(self, lang);
-        vec![render.menu(&render.text("error-internal"))]
-    }
-
     #[must_use]
     pub fn settings(&self) -> &Settings {
         &self.settings

@@ -19,6 +19,14 @@ pub struct Group {
     pub division: Option<String>,
 }
 
+impl Group {
+    /// Whether this group, still joined, receives `division`'s cases.
+    #[must_use]
+    pub fn receives(&self, division: &str) -> bool {
+        self.left_at.is_none() && self.division.as_deref() == Some(division)
+    }
+}
+
 impl Store {
     /// Remembers that the bot joined a group (again).
     pub fn group_joined(&self, channel: Channel, id: &str, at: DateTime<Utc>) -> Result<()> {
@@ -91,7 +99,7 @@ impl Store {
         Ok(self
             .groups()?
             .into_iter()
-            .filter(|g| g.left_at.is_none() && g.division.as_deref() == Some(division))
+            .filter(|g| g.receives(division))
             .collect())
     }
 }

@@ -242,7 +242,7 @@ async fn state_survives_a_reopen() {
 }
 
 #[tokio::test]
-async fn concurrent_syncs_share_flushes() {
+async fn every_concurrent_sync_is_covered_by_a_flush() {
     let store = Store::temporary().unwrap();
     let mut tasks = Vec::new();
     for n in 0..32 {
