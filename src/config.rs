@@ -36,6 +36,36 @@ pub struct Settings {
     pub messenger: Messenger,
     #[serde(default)]
     pub telegram: Telegram,
+    #[serde(default)]
+    pub dashboard: Dashboard,
+    /// Acknowledgement and resolution deadlines, in working days.
+    #[serde(default)]
+    pub deadlines: crate::calendar::DeadlineSettings,
+}
+
+/// The staff web dashboard under `/staff`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Dashboard {
+    /// Mark the session cookie `Secure` (sent over HTTPS only; browsers make an exception
+    /// for `localhost`). Turn off only behind a proxy on a trusted network.
+    pub secure_cookies: bool,
+    /// How long a login lasts without being used.
+    pub session_hours: u32,
+    /// Failed passwords in a row before a login is locked.
+    pub max_failures: u32,
+    pub lockout_minutes: u32,
+}
+
+impl Default for Dashboard {
+    fn default() -> Self {
+        Self {
+            secure_cookies: true,
+            session_hours: 8,
+            max_failures: 5,
+            lockout_minutes: 15,
+        }
+    }
 }
 
 /// The Telegram bot. Secrets from the environment only: `TELEGRAM_BOT_TOKEN`, and in
@@ -404,6 +434,7 @@ impl Settings {
             &mut settings.paths.locales,
             &mut settings.line.rich_menu,
             &mut settings.line.rich_menu_image,
+            &mut settings.deadlines.holidays,
         ] {
             if file.is_relative() {
                 *file = config_dir.join(&*file);
@@ -471,6 +502,15 @@ impl Settings {
     #[must_use]
     pub fn division(&self, id: &str) -> Option<&Division> {
         self.divisions.iter().find(|d| d.id == id)
+    }
+
+    /// A division by its id or its Thai or English name, as staff may type it.
+    #[must_use]
+    pub fn division_by_name(&self, name: &str) -> Option<&Division> {
+        let name = name.trim();
+        self.divisions.iter().find(|d| {
+            d.id.eq_ignore_ascii_case(name) || d.th == name || d.en.eq_ignore_ascii_case(name)
+        })
     }
 
     /// The name of a division, or of the integrity officer.

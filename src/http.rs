@@ -1,5 +1,5 @@
-//! The HTTP server's router: health, the web chat, and (later) the platform webhooks and
-//! the staff console, all sharing one `AppState`.
+//! The HTTP server's router: health, the web chat, and the platform webhooks and the staff
+//! dashboard, all sharing one `AppState`.
 
 use std::sync::Arc;
 
@@ -16,13 +16,17 @@ use crate::inbox::Inbox;
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub inbox: Arc<Inbox>,
+    pub dashboard: Arc<crate::dashboard::Dashboard>,
 }
 
 /// The whole application's routes; tests call it without a socket.
 pub fn build_router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/report", get(report_page))
+        .route("/report.csv", get(report_csv))
         .merge(crate::channels::web::routes(&state))
+        .merge(crate::dashboard::routes(Arc::clone(&state.dashboard)))
         .with_state(state)
 }
 
@@ -33,4 +37,118 @@ async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
         "status": "ok",
         "inbound_queued": state.inbox.store().n_queued_inbound(),
     }))
+}
+
+#[derive(serde::Deserialize)]
+struct ReportQuery {
+    /// The fiscal year in the Buddhist era; the current one if absent.
+    year: Option<String>,
+    /// `thai` to write the figures in Thai digits.
+    #[serde(default)]
+    digits: String,
+    #[serde(default)]
+    lang: String,
+}
+
+impl ReportQuery {
+    fn year(&self) -> Option<u32> {
+        match &self.year {
+            None => Some(crate::report::current_fiscal_year_be(chrono::Utc::now())),
+            Some(year) => crate::thai::normalize_digits(year.trim())
+                .parse()
+                .ok()
+                .filter(|year| (2500..=2700).contains(year)),
+        }
+    }
+
+    fn lang(&self) -> crate::domain::Lang {
+        if self.lang == "en" {
+            crate::domain::Lang::En
+        } else {
+            crate::domain::Lang::Th
+        }
+    }
+}
+
+/// The year's report, from every case in the store (a scan: fine for an office's
+/// thousands of cases a year, run off the async threads).
+async fn year_report(state: &AppState, year_be: u32) -> anyhow::Result<crate::report::YearReport> {
+    let store = state.inbox.store().clone();
+    tokio::task::spawn_blocking(move || {
+        let cases = store.all_cases().collect::<Result<Vec<_>, _>>()?;
+        Ok(crate::report::year_report(
+            cases,
+            year_be,
+            chrono::Utc::now(),
+        ))
+    })
+    .await?
+}
+
+/// The public statistics page the office links from its site for the OIT: printable.
+async fn report_page(
+    State(state): State<AppState>,
+    axum::extract::Query(query): axum::extract::Query<ReportQuery>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let Some(year) = query.year() else {
+        return (
+            axum::http::StatusCode::BAD_REQUEST,
+            "year: a Buddhist-era year such as 2569",
+        )
+            .into_response();
+    };
+    match year_report(&state, year).await {
+        Ok(report) => axum::response::Html(crate::report::to_html(
+            &report,
+            &state.settings,
+            query.lang(),
+            query.digits == "thai",
+        ))
+        .into_response(),
+        Err(error) => {
+            tracing::error!(error = ?error, "cannot make the report");
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// The same figures as CSV for Excel (UTF-8 with a byte-order mark).
+async fn report_csv(
+    State(state): State<AppState>,
+    axum::extract::Query(query): axum::extract::Query<ReportQuery>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let Some(year) = query.year() else {
+        return (
+            axum::http::StatusCode::BAD_REQUEST,
+            "year: a Buddhist-era year such as 2569",
+        )
+            .into_response();
+    };
+    match year_report(&state, year).await {
+        Ok(report) => (
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "text/csv; charset=utf-8".to_owned(),
+                ),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"tambon-report-{year}.csv\""),
+                ),
+            ],
+            crate::report::to_csv(
+                &report,
+                &state.settings,
+                query.lang(),
+                query.digits == "thai",
+            ),
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(error = ?error, "cannot make the report");
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }

@@ -14,7 +14,7 @@ use tokio::sync::{Mutex, Notify};
 use crate::config::Settings;
 use crate::delivery::forward::{self, Notice};
 use crate::delivery::ChannelMessage;
-use crate::domain::case::{Case, CaseCode, FiledCase, Receipt};
+use crate::domain::case::{Case, CaseCode, FiledCase, Receipt, StaffNote};
 use crate::domain::{Channel, ChatKey, Lang};
 use crate::engine::{Action, Engine, Inbound, Lookup, Outbound};
 use crate::store::{unix_ms, AuditNote, CaseChange, Group, Outcome, Outgoing, Route, Store, Turn};
@@ -85,6 +85,11 @@ impl Inbox {
     #[must_use]
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Tells the dispatcher the outbox has something due now.
+    pub fn wake_dispatcher(&self) {
+        self.dispatcher_wake.notify_one();
     }
 
     /// Handles one event and returns the replies (web chat, terminal).
@@ -200,7 +205,28 @@ impl Inbox {
                 case_id,
                 staff: inbound.sender.clone(),
             }),
-            Some(Action::Close { case_id, note }) => Some(CaseChange::Close { case_id, note }),
+            Some(Action::Close { case_id, note }) => Some(CaseChange::Close {
+                case_id,
+                note,
+                photo: None,
+            }),
+            Some(Action::Forward { case_id, to }) => Some(CaseChange::Forward { case_id, to }),
+            Some(Action::CoResponsible { case_id, division }) => {
+                Some(CaseChange::CoResponsible { case_id, division })
+            }
+            Some(Action::Note { case_id, text }) => Some(CaseChange::Note {
+                case_id,
+                note: StaffNote {
+                    at: inbound.received_at,
+                    by: self.actor_label(&inbound.sender)?,
+                    text,
+                },
+            }),
+            Some(Action::Rate { case_id, stars }) => Some(CaseChange::Rate { case_id, stars }),
+            Some(Action::Reopen { case_id }) => Some(CaseChange::Reopen { case_id }),
+            Some(Action::AfterPhoto { case_id, media_id }) => {
+                Some(CaseChange::AfterPhoto { case_id, media_id })
+            }
             Some(Action::RedeemLinkCode { code }) => {
                 let linked =
                     self.store
@@ -232,29 +258,13 @@ impl Inbox {
             }
             _ => Vec::new(),
         };
-        // The group chats bound to divisions matter only when a case changes.
-        let groups = if change.is_some() {
-            self.store.groups()?
-        } else {
-            Vec::new()
-        };
-        // The language of the resident whose case staff answer or move.
-        let resident_lang = match &change {
-            Some(
-                CaseChange::StaffAnswer { case_id, .. } | CaseChange::SetStatus { case_id, .. },
-            ) => self
-                .store
-                .case(*case_id)?
-                .and_then(|case| case.reporter)
-                .map(|reporter| self.store.conversation(&reporter))
-                .transpose()?
-                .flatten()
-                .and_then(|conversation| conversation.lang),
-            _ => None,
+        let context = match &change {
+            Some(change) => self.forward_context(change)?,
+            None => ForwardContext::default(),
         };
         let n_outgoing = std::cell::Cell::new(0usize);
         let forwards = |case: &Case, notice: &Notice| {
-            let outgoing = self.forwards(&groups, resident_lang, case, notice);
+            let outgoing = self.forwards(&context, case, notice);
             n_outgoing.set(n_outgoing.get() + outgoing.len());
             outgoing
         };
@@ -299,11 +309,7 @@ impl Inbox {
         let actor = if step.audit.is_empty() {
             String::new()
         } else {
-            format!(
-                "{} {}",
-                self.store.role_of(&inbound.sender)?.label(),
-                self.redactor.tag(&inbound.sender)
-            )
+            self.actor_label(&inbound.sender)?
         };
         let audit: Vec<AuditNote> = step
             .audit
@@ -318,7 +324,7 @@ impl Inbox {
         let case = self.store.commit_turn(Turn {
             chat: &inbound.sender,
             event: inbound.event_id.as_deref().map(|id| (channel, id)),
-            conversation: &step.conversation,
+            conversation: Some(&step.conversation),
             change,
             now: inbound.received_at,
             forwards: &forwards,
@@ -345,33 +351,125 @@ impl Inbox {
         Ok((Handled::Replies(replies), n_outgoing.get()))
     }
 
+    /// How the audit log and internal notes name a person: role and a keyed tag (a
+    /// dashboard login by its name: it is the office's own, not personal data).
+    fn actor_label(&self, who: &ChatKey) -> anyhow::Result<String> {
+        let role = self.store.role_of(who)?.label();
+        Ok(if who.channel == Channel::Dashboard {
+            format!("{role} {}", who.user)
+        } else {
+            format!("{role} {}", self.redactor.tag(who))
+        })
+    }
+
+    /// What the forwards of a change need, read before its transaction (which must not
+    /// touch the store): the bound group chats, and the language of the case's resident.
+    fn forward_context(&self, change: &CaseChange) -> anyhow::Result<ForwardContext> {
+        let resident_lang = match change.case_id() {
+            Some(case_id) => self
+                .store
+                .case(case_id)?
+                .and_then(|case| case.reporter)
+                .map(|reporter| self.store.conversation(&reporter))
+                .transpose()?
+                .flatten()
+                .and_then(|conversation| conversation.lang),
+            None => None,
+        };
+        Ok(ForwardContext {
+            groups: self.store.groups()?,
+            resident_lang,
+        })
+    }
+
+    /// A change staff make outside a chat (the dashboard): committed with its forwards
+    /// (the resident's answer, the division's notices) and its audit entries, and made
+    /// durable before returning.
+    pub async fn staff_change(
+        self: &Arc<Self>,
+        actor: &ChatKey,
+        change: CaseChange,
+        audit: Vec<crate::engine::AuditEvent>,
+    ) -> anyhow::Result<Case> {
+        let inbox = Arc::clone(self);
+        let actor = actor.clone();
+        let (case, n_outgoing) = tokio::task::spawn_blocking(move || {
+            let context = inbox.forward_context(&change)?;
+            let label = inbox.actor_label(&actor)?;
+            let n_outgoing = std::cell::Cell::new(0usize);
+            let forwards = |case: &Case, notice: &Notice| {
+                let outgoing = inbox.forwards(&context, case, notice);
+                n_outgoing.set(n_outgoing.get() + outgoing.len());
+                outgoing
+            };
+            let case = inbox.store.commit_turn(Turn {
+                chat: &actor,
+                event: None,
+                conversation: None,
+                change: Some(change),
+                now: chrono::Utc::now(),
+                forwards: &forwards,
+                reply: None,
+                dequeue: None,
+                audit: audit
+                    .into_iter()
+                    .map(|event| AuditNote {
+                        actor: label.clone(),
+                        action: event.action,
+                        case_code: event.case_code,
+                        detail: event.detail,
+                    })
+                    .collect(),
+                release_held: 0,
+            })?;
+            anyhow::Ok((case, n_outgoing.get()))
+        })
+        .await
+        .context("the staff change did not finish")??;
+        self.store
+            .sync()
+            .await
+            .context("cannot make the change durable")?;
+        if n_outgoing > 0 {
+            self.dispatcher_wake.notify_one();
+        }
+        case.context("the change named no case")
+    }
+
+    /// Writes audit entries outside a turn (a dashboard view), durably.
+    pub async fn audit(
+        self: &Arc<Self>,
+        actor: &ChatKey,
+        events: Vec<crate::engine::AuditEvent>,
+    ) -> anyhow::Result<()> {
+        let label = self.actor_label(actor)?;
+        let notes: Vec<AuditNote> = events
+            .into_iter()
+            .map(|event| AuditNote {
+                actor: label.clone(),
+                action: event.action,
+                case_code: event.case_code,
+                detail: event.detail,
+            })
+            .collect();
+        self.store.audit(&notes)?;
+        self.store.sync().await?;
+        Ok(())
+    }
+
     /// What the division of a case receives: its configured destinations, and the
     /// group chats bound to it.
     /// Called inside the turn's transaction: it must not touch the store (sled would
     /// deadlock), so what it needs is read before: the groups, the resident's language.
-    fn forwards(
-        &self,
-        groups: &[Group],
-        resident_lang: Option<Lang>,
-        case: &Case,
-        notice: &Notice,
-    ) -> Vec<Outgoing> {
+    fn forwards(&self, context: &ForwardContext, case: &Case, notice: &Notice) -> Vec<Outgoing> {
         // What staff did goes to the resident, on the channel they wrote from; the web
         // chat and the terminal have no push, and an anonymous reporter follows by
         // receipt: they see it in the case's timeline.
-        if matches!(
-            notice,
-            Notice::StaffAnswer { .. } | Notice::StatusChanged { .. }
-        ) {
-            let Some(reporter) = case.reporter.as_ref().filter(|r| {
-                matches!(
-                    r.channel,
-                    Channel::Line | Channel::Messenger | Channel::Telegram
-                )
-            }) else {
+        if notice.is_for_resident() {
+            let Some(reporter) = case.reporter.as_ref().filter(|r| r.channel.can_push()) else {
                 return Vec::new();
             };
-            let lang = resident_lang.unwrap_or_default();
+            let lang = context.resident_lang.unwrap_or_default();
             let message = ChannelMessage {
                 to: reporter.user.clone(),
                 reply_token: None,
@@ -387,9 +485,15 @@ impl Inbox {
                 sensitive: false,
             }];
         }
+        // A division brought in as co-responsible is told; every other notice goes to
+        // the owning division.
+        let division = match notice {
+            Notice::CoResponsible { division } => division.as_str(),
+            _ => case.division.as_str(),
+        };
         let mut outgoing: Vec<Outgoing> = self
             .settings
-            .destinations_of(&case.division)
+            .destinations_of(division)
             .into_iter()
             .map(|destination| Outgoing {
                 route: Route::Destination {
@@ -399,7 +503,7 @@ impl Inbox {
                 sensitive: false,
             })
             .collect();
-        for group in groups.iter().filter(|g| g.receives(&case.division)) {
+        for group in context.groups.iter().filter(|g| g.receives(division)) {
             let message = ChannelMessage {
                 to: group.id.clone(),
                 reply_token: None,
@@ -417,6 +521,13 @@ impl Inbox {
         }
         outgoing
     }
+}
+
+/// What `forwards` reads from the store before a turn's transaction.
+#[derive(Default)]
+struct ForwardContext {
+    groups: Vec<Group>,
+    resident_lang: Option<Lang>,
 }
 
 /// How the answer to an event reaches the resident.

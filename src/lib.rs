@@ -14,11 +14,17 @@
 //! - `store`: the only module that touches sled.
 //! - `delivery`: the outbox dispatcher that forwards cases to divisions, with retries.
 //! - `channels`: adapters that know a platform's wire format (web chat, terminal).
+//! - `dashboard`: the staff web console under `/staff`.
+//! - `calendar`: Thai working days and the deadlines of cases.
+//! - `reminders`: the daily list of overdue cases sent to each division's chat.
+//! - `report`: the yearly statistics the office publishes for the ITA.
 //! - `http`, `startup`: the router and the application's lifecycle.
 //! - `locales`, `thai`, `telemetry`: texts, Thai-aware helpers, logging.
 
+pub mod calendar;
 pub mod channels;
 pub mod config;
+pub mod dashboard;
 pub mod delivery;
 pub mod domain;
 pub mod engine;
@@ -26,6 +32,8 @@ pub mod http;
 pub mod inbox;
 pub mod kb;
 pub mod locales;
+pub mod reminders;
+pub mod report;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

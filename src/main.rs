@@ -72,6 +72,22 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The yearly statistics the office publishes for the ITA (OIT).
+    Report {
+        /// The fiscal year in the Buddhist era (1 Oct to 30 Sep), e.g. 2569; the
+        /// current one if absent.
+        #[arg(long)]
+        year: Option<u32>,
+        /// text, csv (UTF-8 with BOM, for Excel) or html (printable).
+        #[arg(long, default_value = "text")]
+        format: String,
+        /// Write the figures in Thai digits (๐-๙).
+        #[arg(long)]
+        thai_digits: bool,
+        /// th or en.
+        #[arg(long, default_value = "th")]
+        lang: String,
+    },
     /// Operate the Telegram bot.
     Telegram {
         #[command(subcommand)]
@@ -96,8 +112,13 @@ enum AdminCommand {
         #[arg(long, default_value_t = 72)]
         hours: i64,
     },
-    /// Every chat identity with a role.
+    /// Every chat identity with a role (dashboard logins included).
     Users,
+    /// Dashboard logins.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Take a chat identity's role away, at once.
     Revoke {
         /// line, messenger, telegram, web or terminal.
@@ -106,6 +127,22 @@ enum AdminCommand {
         /// The platform's user (or chat) id, as `tambon admin users` shows it.
         #[arg(long)]
         user: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create (or reset) a dashboard login. The password is read from standard input
+    /// (one line), so that it stays out of the shell history and the process list.
+    Add {
+        /// The login name: lower-case letters, digits, '.', '-' or '_'.
+        name: String,
+        /// staff, integrity_officer or admin.
+        #[arg(long)]
+        role: String,
+        /// For staff: the division id.
+        #[arg(long)]
+        division: Option<String>,
     },
 }
 
@@ -220,11 +257,41 @@ async fn main() -> anyhow::Result<()> {
         Command::Telegram { command } => telegram(&settings, command).await,
         Command::Admin { command } => admin(&settings, command),
         Command::Audit { command } => audit(&settings, command),
+        Command::Report {
+            year,
+            format,
+            thai_digits,
+            lang,
+        } => report(&settings, year, &format, thai_digits, &lang),
     }
 }
 
-fn admin(settings: &Settings, command: AdminCommand) -> anyhow::Result<()> {
+/// A role as the admin commands name it.
+fn parse_role(
+    settings: &Settings,
+    role: &str,
+    division: Option<String>,
+    village: Option<u32>,
+) -> anyhow::Result<tambon::domain::role::Role> {
     use tambon::domain::role::Role;
+    Ok(match (role, division, village) {
+        ("staff", Some(division), _) => {
+            anyhow::ensure!(
+                settings.division(&division).is_some(),
+                "unknown division `{division}`"
+            );
+            Role::Staff { division }
+        }
+        ("staff", None, _) => anyhow::bail!("--role staff needs --division"),
+        ("village_head", _, Some(village)) => Role::VillageHead { village },
+        ("village_head", _, None) => anyhow::bail!("--role village_head needs --village"),
+        ("integrity_officer", _, _) => Role::IntegrityOfficer,
+        ("admin", _, _) => Role::Admin,
+        (other, _, _) => anyhow::bail!("unknown role `{other}`"),
+    })
+}
+
+fn admin(settings: &Settings, command: AdminCommand) -> anyhow::Result<()> {
     use tambon::domain::{Channel, ChatKey};
     let store = Store::open(&settings.server.data_dir)?;
     match command {
@@ -234,21 +301,7 @@ fn admin(settings: &Settings, command: AdminCommand) -> anyhow::Result<()> {
             village,
             hours,
         } => {
-            let role = match (role.as_str(), division, village) {
-                ("staff", Some(division), _) => {
-                    anyhow::ensure!(
-                        settings.division(&division).is_some(),
-                        "unknown division `{division}`"
-                    );
-                    Role::Staff { division }
-                }
-                ("staff", None, _) => anyhow::bail!("--role staff needs --division"),
-                ("village_head", _, Some(village)) => Role::VillageHead { village },
-                ("village_head", _, None) => anyhow::bail!("--role village_head needs --village"),
-                ("integrity_officer", _, _) => Role::IntegrityOfficer,
-                ("admin", _, _) => Role::Admin,
-                (other, _, _) => anyhow::bail!("unknown role `{other}`"),
-            };
+            let role = parse_role(settings, &role, division, village)?;
             let expires_at = chrono::Utc::now() + chrono::Duration::hours(hours);
             let code = store.create_enrol_code(&role, expires_at)?;
             store.sync_blocking()?;
@@ -258,22 +311,33 @@ fn admin(settings: &Settings, command: AdminCommand) -> anyhow::Result<()> {
                 tambon::thai::format_datetime(expires_at, Lang::Th)
             );
         }
+        AdminCommand::User {
+            command:
+                UserCommand::Add {
+                    name,
+                    role,
+                    division,
+                },
+        } => {
+            let role = parse_role(settings, &role, division, None)?;
+            use std::io::IsTerminal as _;
+            if std::io::stdin().is_terminal() {
+                eprint!("password for {name}: ");
+            }
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            tambon::dashboard::add_user(&store, &name, password, &role)?;
+            println!("dashboard login `{name}` ({}) ready", role.label());
+        }
         AdminCommand::Users => {
             for (chat, role) in store.roles()? {
                 println!("{:<10} {:<36} {}", chat.channel, chat.user, role.label());
             }
         }
         AdminCommand::Revoke { channel, user } => {
-            let channel = [
-                Channel::Line,
-                Channel::Messenger,
-                Channel::Telegram,
-                Channel::Web,
-                Channel::Terminal,
-            ]
-            .into_iter()
-            .find(|c| c.as_str() == channel)
-            .ok_or_else(|| anyhow::anyhow!("unknown channel `{channel}`"))?;
+            let channel = Channel::parse(&channel)
+                .ok_or_else(|| anyhow::anyhow!("unknown channel `{channel}`"))?;
             anyhow::ensure!(
                 store.revoke_role(&ChatKey::new(channel, user))?,
                 "that chat identity has no role"
@@ -282,6 +346,33 @@ fn admin(settings: &Settings, command: AdminCommand) -> anyhow::Result<()> {
             println!("role revoked");
         }
     }
+    Ok(())
+}
+
+fn report(
+    settings: &Settings,
+    year: Option<u32>,
+    format: &str,
+    thai_digits: bool,
+    lang: &str,
+) -> anyhow::Result<()> {
+    let now = chrono::Utc::now();
+    let year = year.unwrap_or_else(|| tambon::report::current_fiscal_year_be(now));
+    anyhow::ensure!(
+        (2500..=2700).contains(&year),
+        "--year is a Buddhist-era year such as 2569"
+    );
+    let lang = if lang == "en" { Lang::En } else { Lang::Th };
+    let store = Store::open(&settings.server.data_dir)?;
+    let cases = store.all_cases().collect::<Result<Vec<_>, _>>()?;
+    let report = tambon::report::year_report(cases, year, now);
+    let out = match format {
+        "text" => tambon::report::to_text(&report, settings, lang),
+        "csv" => tambon::report::to_csv(&report, settings, lang, thai_digits),
+        "html" => tambon::report::to_html(&report, settings, lang, thai_digits),
+        other => anyhow::bail!("unknown --format `{other}`: text, csv or html"),
+    };
+    print!("{out}");
     Ok(())
 }
 

@@ -39,6 +39,8 @@ pub struct Core {
     pub line: Option<Arc<Line>>,
     pub messenger: Option<Arc<Messenger>>,
     pub telegram: Option<Arc<Telegram>>,
+    /// The holidays deadlines skip.
+    pub holidays: Arc<crate::calendar::Holidays>,
 }
 
 impl Core {
@@ -46,6 +48,15 @@ impl Core {
     pub fn build(settings: Settings, secrets: &Secrets) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
         let engine = load_engine(&settings)?;
+        let holidays = Arc::new(crate::calendar::Holidays::load(
+            &settings.deadlines.holidays,
+        )?);
+        if holidays
+            .last_listed()
+            .is_none_or(|last| last < crate::calendar::bangkok_date(chrono::Utc::now()))
+        {
+            tracing::warn!("the holiday list has no date ahead: deadlines count every weekday; extend config/holidays.toml");
+        }
         let data_dir = &settings.server.data_dir;
         let store = Store::open(data_dir).with_context(|| {
             format!(
@@ -53,6 +64,10 @@ impl Core {
                 data_dir.display()
             )
         })?;
+        // Progress staff reported since the plan was written shows in every answer.
+        for (item_id, progress) in store.latest_progress()? {
+            engine.progress().set(&item_id, progress);
+        }
         let wake = Arc::new(Notify::new());
         let inbox = Arc::new(Inbox::new(
             engine,
@@ -116,6 +131,7 @@ impl Core {
             line,
             messenger,
             telegram,
+            holidays,
         })
     }
 
@@ -159,6 +175,17 @@ impl Core {
                 wake,
             ));
         }
+        workers.spawn({
+            let reminders = crate::reminders::run(
+                self.store.clone(),
+                Arc::clone(&self.settings),
+                Arc::clone(&self.holidays),
+            );
+            async move {
+                reminders.await;
+                Ok(())
+            }
+        });
         if let Some(telegram) = &self.telegram {
             if self.settings.telegram.mode == TelegramMode::Polling {
                 workers.spawn(Arc::clone(telegram).poll());
@@ -245,6 +272,9 @@ impl Application {
         let state = AppState {
             settings: Arc::clone(&self.core.settings),
             inbox: Arc::clone(&self.core.inbox),
+            dashboard: Arc::new(crate::dashboard::Dashboard::new(Arc::clone(
+                &self.core.holidays,
+            ))?),
         };
         let mut background = self.core.spawn_background();
         tracing::info!(address = %self.listener.local_addr()?, "tambon is serving");

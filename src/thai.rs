@@ -132,6 +132,27 @@ const ENGLISH_MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
+/// A date for a resident, in Bangkok: `25 พ.ย. 2569` in Thai, `25 Nov 2026` in English.
+#[must_use]
+pub fn format_date(at: DateTime<Utc>, lang: Lang) -> String {
+    let local = at.with_timezone(&bangkok());
+    let month_idx = local.month0() as usize;
+    match lang {
+        Lang::Th => format!(
+            "{} {} {}",
+            local.day(),
+            THAI_MONTHS[month_idx],
+            local.year() + BE_OFFSET
+        ),
+        Lang::En => format!(
+            "{} {} {}",
+            local.day(),
+            ENGLISH_MONTHS[month_idx],
+            local.year()
+        ),
+    }
+}
+
 /// A date and time for a resident, in Bangkok time: `25 พ.ย. 2569 18:05 น.` in Thai (Buddhist
 /// era), `25 Nov 2026 18:05` in English.
 #[must_use]

@@ -115,6 +115,11 @@ timeline-status = status changed to "{ $status }"
 timeline-staff-answer = staff answered: { $text }
 timeline-resident-info = you added: { $text }
 timeline-withdrawn = you withdrew it
+timeline-forwarded = forwarded to { $division }
+timeline-co-responsible = { $division } works on it too
+timeline-reopened = you said it was not fixed: reopened
+timeline-rated = you rated it { $stars } out of 5
+timeline-after-photo = staff attached a photo of the result
 add-info-prompt = Type the information you would like to add.
 add-info-done = Added to { $code } and passed on to the staff.
 withdraw-confirm = Do you really want to withdraw this case? It cannot be reopened.
@@ -156,4 +161,24 @@ resident-staff-answer = Staff answered on { $code }: { $text }
 resident-status-changed = { $code } is now "{ $status }".
 
 staff-taken = { $code } is yours now.
-staff-closed = { $code } is closed; the resident has been told.
+staff-closed = { $code } is closed; the resident has been told. You may send a photo of the result now (optional).
+
+# Staff: forwarding, notes, cards; residents confirming a resolution
+staff-forwarded-here = Forwarded to your division: { $code }
+staff-co-responsible = Your division is asked to help with { $code }
+staff-rated = The resident rated { $code }
+staff-reopened = The resident says it is not fixed: { $code } is open again
+staff-rating = Satisfaction: { $stars } out of 5
+staff-forwarded = { $code } forwarded to { $division }
+staff-co-added = { $division } now works on { $code } too
+staff-note-kept = Internal note kept on { $code } (the resident does not see it)
+staff-division-unknown = Unknown division: use its name, e.g. Finance Division, or its id, e.g. finance
+button-staff-open = Open
+button-staff-take = Take
+button-not-fixed = Not fixed
+resident-resolved-rate = { $code } has been resolved. How satisfied are you? Tap 1–5 stars, or "Not fixed" if the problem remains
+rated-thanks = Thank you for your rating: it helps the office improve
+reopened = { $code } is open again and staff have been told
+kb-progress-updated = updated { $date }
+kb-label-progress = Progress
+staff-after-photo = Photo of the result attached to { $code }

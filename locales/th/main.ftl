@@ -115,6 +115,11 @@ timeline-status = เปลี่ยนสถานะเป็น "{ $status }"
 timeline-staff-answer = เจ้าหน้าที่ตอบ: { $text }
 timeline-resident-info = ท่านเพิ่มข้อมูล: { $text }
 timeline-withdrawn = ท่านถอนเรื่อง
+timeline-forwarded = ส่งต่อให้ { $division }
+timeline-co-responsible = { $division } ร่วมดำเนินการ
+timeline-reopened = ท่านแจ้งว่ายังไม่ได้รับการแก้ไข เปิดเรื่องอีกครั้ง
+timeline-rated = ท่านให้คะแนน { $stars } จาก 5
+timeline-after-photo = เจ้าหน้าที่แนบภาพหลังดำเนินการ
 add-info-prompt = พิมพ์ข้อมูลที่ต้องการเพิ่มได้เลยค่ะ
 add-info-done = เพิ่มข้อมูลใน{ $code }แล้ว และส่งต่อให้เจ้าหน้าที่แล้วค่ะ
 withdraw-confirm = ต้องการถอนเรื่องนี้ใช่ไหมคะ ถอนแล้วจะเปิดใหม่ไม่ได้
@@ -156,4 +161,24 @@ resident-staff-answer = เจ้าหน้าที่ตอบเรื่�
 resident-status-changed = เรื่อง { $code } เปลี่ยนสถานะเป็น "{ $status }"
 
 staff-taken = รับเรื่อง { $code } ไว้ดูแลแล้ว
-staff-closed = ปิดเรื่อง { $code } แล้ว และแจ้งผู้แจ้งเรื่องแล้ว
+staff-closed = ปิดเรื่อง { $code } แล้ว และแจ้งผู้แจ้งเรื่องแล้ว ส่งภาพหลังดำเนินการต่อได้เลย (ถ้ามี)
+
+# Staff: forwarding, notes, cards; residents confirming a resolution
+staff-forwarded-here = ส่งต่อมาถึงกอง: { $code }
+staff-co-responsible = ขอให้ร่วมดำเนินการ { $code }
+staff-rated = ผู้แจ้งให้คะแนน { $code }
+staff-reopened = ผู้แจ้งแจ้งว่ายังไม่ได้รับการแก้ไข: เปิด { $code } อีกครั้ง
+staff-rating = คะแนนความพึงพอใจ: { $stars } จาก 5
+staff-forwarded = ส่งต่อ { $code } ให้ { $division } แล้ว
+staff-co-added = ขอให้ { $division } ร่วมดำเนินการ { $code } แล้ว
+staff-note-kept = บันทึกภายในของ { $code } แล้ว (ผู้แจ้งไม่เห็น)
+staff-division-unknown = ไม่รู้จักกองนี้ ใช้ชื่อกอง เช่น กองช่าง หรือรหัส เช่น engineering
+button-staff-open = เปิดดู
+button-staff-take = รับเรื่อง
+button-not-fixed = ยังไม่ได้รับการแก้ไข
+resident-resolved-rate = เรื่อง { $code } ดำเนินการเสร็จแล้ว ท่านพอใจเพียงใด? กดให้คะแนน 1–5 ดาว หรือกด "ยังไม่ได้รับการแก้ไข" หากปัญหายังอยู่
+rated-thanks = ขอบคุณสำหรับคะแนนค่ะ ความเห็นของท่านช่วยให้ อบต. ปรับปรุงการบริการ
+reopened = เปิดเรื่อง { $code } อีกครั้งแล้ว และแจ้งเจ้าหน้าที่แล้วค่ะ
+kb-progress-updated = ปรับปรุงเมื่อ { $date }
+kb-label-progress = ความคืบหน้า
+staff-after-photo = แนบภาพหลังดำเนินการกับ { $code } แล้ว

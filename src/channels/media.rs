@@ -14,6 +14,20 @@ pub enum PhotoError {
     Download,
 }
 
+/// The type of a photo by its first bytes: JPEG, PNG or WebP, else none.
+#[must_use]
+pub fn photo_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\xff\xd8\xff") {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
 /// Reads a photo from an HTTP response: only JPEG, PNG or WebP, at most `max_bytes`,
 /// streamed so that an oversized file is refused without being held in memory.
 pub async fn read_photo(

@@ -15,6 +15,10 @@ pub fn body(case: &Case, notice: &Notice) -> serde_json::Value {
         Notice::Withdrawn => ("case.withdrawn", None),
         Notice::StaffAnswer { text } => ("case.staff_answer", Some(text.as_str())),
         Notice::StatusChanged { to } => ("case.status_changed", Some(to.as_str())),
+        Notice::Forwarded { from } => ("case.forwarded", Some(from.as_str())),
+        Notice::CoResponsible { division } => ("case.co_responsible", Some(division.as_str())),
+        Notice::Rated { stars } => ("case.rated", Some(rating_text(*stars))),
+        Notice::Reopened => ("case.reopened", None),
     };
     json!({
         "event": event,
@@ -34,4 +38,8 @@ pub fn body(case: &Case, notice: &Notice) -> serde_json::Value {
         },
         "info": info,
     })
+}
+
+fn rating_text(stars: u8) -> &'static str {
+    ["0", "1", "2", "3", "4", "5"][usize::from(stars.min(5))]
 }

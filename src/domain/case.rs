@@ -139,10 +139,44 @@ pub struct CaseEvent {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum CaseEventKind {
     Filed,
-    StatusChanged { to: Status },
-    StaffAnswer { text: String },
-    ResidentInfo { text: String },
+    StatusChanged {
+        to: Status,
+    },
+    StaffAnswer {
+        text: String,
+    },
+    ResidentInfo {
+        text: String,
+    },
     Withdrawn,
+    /// Moved to another division, which now owns it.
+    Forwarded {
+        from: String,
+        to: String,
+    },
+    /// Another division brought in to work the case with its own.
+    CoResponsible {
+        division: String,
+    },
+    /// The resident said the resolved case was not fixed: it is open again.
+    Reopened,
+    /// The resident confirmed the resolution and rated it, 1 to 5.
+    Rated {
+        stars: u8,
+    },
+    /// A photo staff attached when closing, showing the result.
+    AfterPhoto {
+        media_id: String,
+    },
+}
+
+/// A note among staff about a case: never shown to the resident.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StaffNote {
+    pub at: DateTime<Utc>,
+    /// Who wrote it, as the audit log names people (role and login or tag).
+    pub by: String,
+    pub text: String,
 }
 
 /// A case as stored. `reporter` is `None` for an anonymous corruption complaint, whose
@@ -170,6 +204,68 @@ pub struct Case {
     /// The staff member who took the case.
     #[serde(default)]
     pub assignee: Option<ChatKey>,
+    /// The channel the case came from (kept for anonymous cases too: it says nothing of
+    /// who sent it, and the statistics count by channel).
+    #[serde(default)]
+    pub channel: Option<crate::domain::Channel>,
+    /// Other divisions working the case with its own.
+    #[serde(default)]
+    pub co_divisions: Vec<String>,
+    /// Notes among staff, kept apart from `events` so no resident view can show them.
+    #[serde(default)]
+    pub notes: Vec<StaffNote>,
+    /// The resident's rating of the resolution, 1 to 5, once given.
+    #[serde(default)]
+    pub rating: Option<u8>,
+    /// How many times the resident said "not fixed" and the case was reopened.
+    #[serde(default)]
+    pub reopen_count: u32,
+}
+
+impl Case {
+    /// Adds an event to the timeline.
+    pub fn record(&mut self, at: DateTime<Utc>, kind: CaseEventKind) {
+        self.events.push(CaseEvent { at, kind });
+    }
+
+    /// Whether `division` works this case, as owner or co-responsible.
+    #[must_use]
+    pub fn concerns_division(&self, division: &str) -> bool {
+        self.division == division || self.co_divisions.iter().any(|d| d == division)
+    }
+
+    /// When the case was last resolved, if it is resolved now.
+    #[must_use]
+    pub fn resolved_at(&self) -> Option<DateTime<Utc>> {
+        if self.status != Status::Resolved {
+            return None;
+        }
+        self.events.iter().rev().find_map(|event| match event.kind {
+            CaseEventKind::StatusChanged {
+                to: Status::Resolved,
+            } => Some(event.at),
+            _ => None,
+        })
+    }
+
+    /// When staff first acknowledged the case (accepted it, answered it or moved it).
+    #[must_use]
+    pub fn acknowledged_at(&self) -> Option<DateTime<Utc>> {
+        self.events.iter().find_map(|event| match event.kind {
+            CaseEventKind::StatusChanged { .. } | CaseEventKind::StaffAnswer { .. } => {
+                Some(event.at)
+            }
+            _ => None,
+        })
+    }
+
+    /// The photos staff attached when closing.
+    pub fn after_photos(&self) -> impl Iterator<Item = &str> {
+        self.events.iter().filter_map(|event| match &event.kind {
+            CaseEventKind::AfterPhoto { media_id } => Some(media_id.as_str()),
+            _ => None,
+        })
+    }
 }
 
 /// A case the engine asks to file; the store gives it an id, code and (if anonymous) a
@@ -264,4 +360,26 @@ pub enum Notice {
     StatusChanged {
         to: Status,
     },
+    /// The case was moved here from another division.
+    Forwarded {
+        from: String,
+    },
+    /// This division was brought in to work the case with its owner.
+    CoResponsible {
+        division: String,
+    },
+    /// The resident rated the resolution.
+    Rated {
+        stars: u8,
+    },
+    /// The resident said it was not fixed: the case is open again.
+    Reopened,
+}
+
+impl Notice {
+    /// Whether the notice is for the case's resident (else for its division).
+    #[must_use]
+    pub fn is_for_resident(&self) -> bool {
+        matches!(self, Self::StaffAnswer { .. } | Self::StatusChanged { .. })
+    }
 }

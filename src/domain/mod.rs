@@ -17,9 +17,32 @@ pub enum Channel {
     Line,
     Messenger,
     Telegram,
+    /// The staff web dashboard: the "user" is the login name.
+    Dashboard,
 }
 
 impl Channel {
+    pub const ALL: [Self; 6] = [
+        Self::Web,
+        Self::Terminal,
+        Self::Line,
+        Self::Messenger,
+        Self::Telegram,
+        Self::Dashboard,
+    ];
+
+    /// Reads a channel by its name (`line`, `telegram`…).
+    #[must_use]
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// Whether tambon can push a message to a person on this channel unasked.
+    #[must_use]
+    pub fn can_push(self) -> bool {
+        matches!(self, Self::Line | Self::Messenger | Self::Telegram)
+    }
+
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
@@ -28,6 +51,7 @@ impl Channel {
             Self::Line => "line",
             Self::Messenger => "messenger",
             Self::Telegram => "telegram",
+            Self::Dashboard => "dashboard",
         }
     }
 }

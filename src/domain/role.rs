@@ -30,13 +30,19 @@ impl Role {
         )
     }
 
+    /// Whether the role sees every division's cases (the integrity officer, admins).
+    #[must_use]
+    pub fn sees_all(&self) -> bool {
+        matches!(self, Self::IntegrityOfficer | Self::Admin)
+    }
+
     /// Staff see their division's cases; the integrity officer and admins see all.
     /// Corruption complaints are never shown to a division's staff.
     #[must_use]
     pub fn can_see(&self, case: &Case) -> bool {
         match self {
             Self::Staff { division } => {
-                case.kind != CaseKind::Corruption && case.division == *division
+                case.kind != CaseKind::Corruption && case.concerns_division(division)
             }
             Self::IntegrityOfficer | Self::Admin => true,
             Self::Resident | Self::VillageHead { .. } => false,

@@ -1,7 +1,7 @@
 //! The state machine of one conversation turn.
 
 use crate::config::INTEGRITY_DIVISION;
-use crate::domain::case::{Case, CaseCode, CaseKind, NewCase, Receipt};
+use crate::domain::case::{Case, CaseCode, CaseKind, NewCase, Receipt, Status};
 use crate::domain::{Channel, Lang};
 use crate::engine::reply::Render;
 use crate::engine::{
@@ -36,6 +36,12 @@ pub mod payload {
     pub const WITHDRAW_CONFIRM: &str = "withdraw:yes";
     pub const STAFF_QUESTION: &str = "staffq";
     pub const LINK: &str = "link";
+    /// `rate:<case id>:<1-5>`: the resident confirms a resolved case with a rating.
+    pub const RATE_PREFIX: &str = "rate:";
+    /// `reopen:<case id>`: the resident says a resolved case is not fixed.
+    pub const REOPEN_PREFIX: &str = "reopen:";
+    /// `st:<command>:<case id>`: a button on a case card in a staff group chat.
+    pub const STAFF_PREFIX: &str = "st:";
     /// Asks the client to share the device's location (web chat, LINE's location action).
     pub const SHARE_LOCATION: &str = "@location";
     /// Asks the client to pick a photo.
@@ -123,6 +129,10 @@ impl<'a> Turn<'a> {
                     }
                 }
                 self.say_menu("media-outside-flow");
+            }
+            InboundKind::Image(media_id) if self.conversation.awaits_after_photo() => {
+                let media_id = media_id.clone();
+                self.on_after_photo(media_id)?;
             }
             InboundKind::Image(media_id) => {
                 let media_ids = vec![media_id.clone()];
@@ -265,9 +275,10 @@ impl<'a> Turn<'a> {
             }
         }
         match self.conversation.flow.clone() {
-            Flow::Idle | Flow::Viewing { .. } | Flow::OfferingStaffQuestion { .. } => {
-                self.on_idle(input)
-            }
+            Flow::Idle
+            | Flow::Viewing { .. }
+            | Flow::OfferingStaffQuestion { .. }
+            | Flow::AwaitingAfterPhoto { .. } => self.on_idle(input),
             Flow::Intake(intake) => self.on_intake(intake, input),
             Flow::AwaitingCode => self.on_awaiting_code(input),
             Flow::AddingInfo { case_id } => self.on_adding_info(case_id, input),
@@ -336,7 +347,11 @@ impl<'a> Turn<'a> {
                     self.show_case_by_code(code)?;
                     return Ok(true);
                 }
-                return Ok(false);
+                if let Some(button) = data.strip_prefix(payload::STAFF_PREFIX) {
+                    let role = self.lookup.role_of(&self.inbound.sender)?;
+                    return self.on_staff_button(&role, button);
+                }
+                return self.on_resolution_feedback(data);
             }
         }
         Ok(true)
@@ -786,8 +801,66 @@ impl<'a> Turn<'a> {
             return Ok(());
         };
         self.replies.push(Outbound::Card(render.case(&case)));
+        // Quick replies rather than card buttons: every platform shows 6 of those.
+        if case.status == Status::Resolved && case.rating.is_none() {
+            let text = render.text_with(
+                "resident-resolved-rate",
+                &[("code", &render.public_code(&case))],
+            );
+            self.replies
+                .push(render.choices(text, render.rating_choices(&case)));
+        }
         self.conversation.flow = Flow::Viewing { case_id: case.id };
         Ok(())
+    }
+
+    /// A rating or "not fixed" for a resolved case: only from its reporter (any linked
+    /// chat) or from whoever has it on screen (an anonymous one, opened by receipt).
+    fn on_resolution_feedback(&mut self, data: &str) -> anyhow::Result<bool> {
+        let (case_id, stars) = if let Some(rest) = data.strip_prefix(payload::RATE_PREFIX) {
+            let Some((id, stars)) = rest.split_once(':') else {
+                return Ok(false);
+            };
+            (
+                id.parse::<u64>().ok(),
+                stars.parse::<u8>().ok().filter(|s| (1..=5).contains(s)),
+            )
+        } else if let Some(id) = data.strip_prefix(payload::REOPEN_PREFIX) {
+            (id.parse::<u64>().ok(), None)
+        } else {
+            return Ok(false);
+        };
+        let Some(case_id) = case_id else {
+            return Ok(false);
+        };
+        let identities = self.lookup.identities(&self.inbound.sender)?;
+        let viewing = self.conversation.flow == Flow::Viewing { case_id };
+        let case = self.lookup.case(case_id)?.filter(|case| {
+            viewing
+                || case
+                    .reporter
+                    .as_ref()
+                    .is_some_and(|r| identities.contains(r))
+        });
+        let Some(case) = case.filter(|c| c.status == Status::Resolved && c.rating.is_none()) else {
+            self.say_menu("button-expired");
+            return Ok(true);
+        };
+        self.conversation.flow = Flow::Idle;
+        if let Some(stars) = stars {
+            self.action = Some(Action::Rate {
+                case_id: case.id,
+                stars,
+            });
+            self.say_menu("rated-thanks");
+        } else {
+            self.action = Some(Action::Reopen { case_id: case.id });
+            let text = self
+                .render()
+                .text_with("reopened", &[("code", &self.render().public_code(&case))]);
+            self.replies.push(self.render().menu(&text));
+        }
+        Ok(true)
     }
 
     /// The case a flow acts on, if the resident may still act on it.

@@ -10,6 +10,7 @@ mod reply;
 mod staff;
 
 pub use dialogue::payload;
+pub use staff::is_staff_command;
 
 use std::sync::Arc;
 
@@ -147,6 +148,19 @@ pub enum Flow {
     OfferingStaffQuestion {
         question: String,
     },
+    /// Staff closed a case from the chat; a photo sent next shows the result.
+    AwaitingAfterPhoto {
+        case_id: u64,
+    },
+}
+
+impl Conversation {
+    /// Whether a photo is what the conversation waits for from a group chat (where
+    /// other photos are chatter, not for the bot).
+    #[must_use]
+    pub fn awaits_after_photo(&self) -> bool {
+        matches!(self.flow, Flow::AwaitingAfterPhoto { .. })
+    }
 }
 
 /// A case being put together, step by step.
@@ -216,6 +230,35 @@ pub enum Action {
         case_id: u64,
         note: String,
     },
+    /// Staff hand the case to another division.
+    Forward {
+        case_id: u64,
+        to: String,
+    },
+    /// Staff bring another division in as co-responsible.
+    CoResponsible {
+        case_id: u64,
+        division: String,
+    },
+    /// A note among staff.
+    Note {
+        case_id: u64,
+        text: String,
+    },
+    /// The resident confirms the resolution with a rating.
+    Rate {
+        case_id: u64,
+        stars: u8,
+    },
+    /// The resident says the resolved case is not fixed.
+    Reopen {
+        case_id: u64,
+    },
+    /// Staff attach a photo of the result to a case they closed.
+    AfterPhoto {
+        case_id: u64,
+        media_id: String,
+    },
 }
 
 /// Something a staff member did that the audit log must record.
@@ -256,6 +299,7 @@ pub struct Engine {
     kb: Arc<KnowledgeBase>,
     index: Arc<Index>,
     locales: Arc<Locales>,
+    progress: Arc<crate::kb::progress::ProgressBoard>,
 }
 
 impl Engine {
@@ -271,7 +315,14 @@ impl Engine {
             kb,
             index,
             locales,
+            progress: Arc::default(),
         }
+    }
+
+    /// The progress staff reported on the plan's items, shown in every answer.
+    #[must_use]
+    pub fn progress(&self) -> &crate::kb::progress::ProgressBoard {
+        &self.progress
     }
 
     /// Runs one event through the conversation.
@@ -323,6 +374,12 @@ impl Engine {
             None => render.text("enrol-bad-code"),
         };
         vec![Outbound::Text { text }]
+    }
+
+    /// A role's name for people (`เจ้าหน้าที่กองช่าง`).
+    #[must_use]
+    pub fn role_name(&self, lang: Lang, role: &Role) -> String {
+        reply::Render::new(self, lang).role_name(role)
     }
 
     /// What the resident is told when a link code was made.

@@ -27,6 +27,10 @@ impl<'a> Render<'a> {
         self.engine.locales().text_with(self.lang, id, args)
     }
 
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
     pub fn choice(&self, label_id: &str, payload: &str) -> Choice {
         Choice {
             label: self.text(label_id),
@@ -62,12 +66,31 @@ impl<'a> Render<'a> {
             .join(", ")
     }
 
+    /// The item's status now: the plan's, unless staff reported progress since.
+    fn status_of(&self, item: &Item) -> crate::kb::Status {
+        self.engine
+            .progress()
+            .latest(&item.id)
+            .map_or(item.status, |p| p.status)
+    }
+
     fn status_line(&self, item: &Item) -> String {
-        let id = match item.status {
+        let id = match self.status_of(item) {
             crate::kb::Status::Done => "kb-status-done",
             crate::kb::Status::NotDone => "kb-status-not-done",
         };
-        format!("{}: {}", self.text("kb-label-status"), self.text(id))
+        let mut line = format!("{}: {}", self.text("kb-label-status"), self.text(id));
+        if let Some(progress) = self.engine.progress().latest(&item.id) {
+            let at = crate::thai::format_date(progress.at, self.lang);
+            line.push_str(&format!(
+                " ({})",
+                self.text_with("kb-progress-updated", &[("date", &at)])
+            ));
+            if let Some(note) = &progress.note {
+                line.push_str(&format!("\n{}: {note}", self.text("kb-label-progress")));
+            }
+        }
+        line
     }
 
     fn item_title(&self, item: &Item) -> String {
@@ -126,7 +149,7 @@ impl<'a> Render<'a> {
     fn item_line(&self, item: &Item) -> String {
         let lang = self.lang;
         let measures: Vec<&str> = item.measures.iter().map(|m| m.name.get(lang)).collect();
-        let status = match item.status {
+        let status = match self.status_of(item) {
             crate::kb::Status::Done => self.text("kb-status-done"),
             crate::kb::Status::NotDone => self.text("kb-status-not-done"),
         };
@@ -346,6 +369,19 @@ impl<'a> Render<'a> {
                     self.text_with("timeline-resident-info", &[("text", text)])
                 }
                 CaseEventKind::Withdrawn => self.text("timeline-withdrawn"),
+                CaseEventKind::Forwarded { to, .. } => self.text_with(
+                    "timeline-forwarded",
+                    &[("division", &self.division_name(to))],
+                ),
+                CaseEventKind::CoResponsible { division } => self.text_with(
+                    "timeline-co-responsible",
+                    &[("division", &self.division_name(division))],
+                ),
+                CaseEventKind::Reopened => self.text("timeline-reopened"),
+                CaseEventKind::Rated { stars } => {
+                    self.text_with("timeline-rated", &[("stars", &stars.to_string())])
+                }
+                CaseEventKind::AfterPhoto { .. } => self.text("timeline-after-photo"),
             };
             lines.push(format!("• {} — {what}", when(event.at)));
         }
@@ -371,6 +407,10 @@ impl<'a> Render<'a> {
             Notice::Filed => "staff-new-case",
             Notice::InfoAdded { .. } => "staff-info-added",
             Notice::Withdrawn => "staff-withdrawn",
+            Notice::Forwarded { .. } => "staff-forwarded-here",
+            Notice::CoResponsible { .. } => "staff-co-responsible",
+            Notice::Rated { .. } => "staff-rated",
+            Notice::Reopened => "staff-reopened",
             Notice::StaffAnswer { .. } | Notice::StatusChanged { .. } => "staff-updated",
         };
         let none = self.text("summary-none");
@@ -383,8 +423,14 @@ impl<'a> Render<'a> {
             ),
             format!("{}: {}", self.text("label-description"), case.text),
         ];
-        if let Notice::InfoAdded { text } = notice {
-            lines.push(self.text_with("timeline-resident-info", &[("text", text)]));
+        match notice {
+            Notice::InfoAdded { text } => {
+                lines.push(self.text_with("timeline-resident-info", &[("text", text)]));
+            }
+            Notice::Rated { stars } => {
+                lines.push(self.text_with("staff-rating", &[("stars", &stars.to_string())]));
+            }
+            _ => {}
         }
         let place = match (&case.location, &case.place) {
             (Some(location), _) => format!("{:.5}, {:.5}", location.latitude, location.longitude),
@@ -397,8 +443,12 @@ impl<'a> Render<'a> {
             self.text("label-photos"),
             case.photos.len()
         ));
+        // A card goes to a group chat: who reported a corruption complaint stays in the
+        // dashboard, for the integrity officer alone.
         let contact = if case.anonymous {
             self.text("summary-anonymous")
+        } else if case.kind == CaseKind::Corruption {
+            self.text("staff-reporter-hidden")
         } else {
             case.contact.clone().unwrap_or(none)
         };
@@ -408,11 +458,54 @@ impl<'a> Render<'a> {
             self.text("label-filed-at"),
             crate::thai::format_datetime(case.created_at, self.lang)
         ));
+        // Buttons act on the case from the group chat: whoever taps must be staff who
+        // may see it (checked when the tap arrives).
+        if case.kind == CaseKind::Corruption {
+            return Card {
+                title: self.text_with(title_id, &[("code", &case.code)]),
+                lines,
+                buttons: Vec::new(),
+            };
+        }
+        let mut buttons = vec![self.choice_payload(
+            "button-staff-open",
+            format!("{}open:{}", payload::STAFF_PREFIX, case.id),
+        )];
+        if !case.status.is_closed() && case.assignee.is_none() {
+            buttons.push(self.choice_payload(
+                "button-staff-take",
+                format!("{}take:{}", payload::STAFF_PREFIX, case.id),
+            ));
+        }
         Card {
             title: self.text_with(title_id, &[("code", &case.code)]),
             lines,
-            buttons: Vec::new(),
+            buttons,
         }
+    }
+
+    fn choice_payload(&self, id: &str, payload: String) -> Choice {
+        Choice {
+            label: self.text(id),
+            payload,
+        }
+    }
+
+    /// Buttons asking the resident to confirm a resolved case with a rating, or to say it
+    /// is not fixed.
+    pub fn rating_choices(&self, case: &Case) -> Vec<Choice> {
+        let mut choices: Vec<Choice> = (1..=5)
+            .rev()
+            .map(|stars| Choice {
+                label: "⭐".repeat(stars),
+                payload: format!("{}{}:{stars}", payload::RATE_PREFIX, case.id),
+            })
+            .collect();
+        choices.push(self.choice_payload(
+            "button-not-fixed",
+            format!("{}{}", payload::REOPEN_PREFIX, case.id),
+        ));
+        choices
     }
 
     /// One line of a staff queue.
@@ -424,6 +517,10 @@ impl<'a> Render<'a> {
             self.status_name(case.status),
             crate::thai::format_datetime(case.created_at, self.lang)
         )
+    }
+
+    fn division_name(&self, division: &str) -> String {
+        self.engine.settings().division_name(division, self.lang)
     }
 
     pub fn status_label(&self, status: Status) -> String {
@@ -454,12 +551,16 @@ impl<'a> Render<'a> {
     pub fn staff_view(&self, case: &Case, sees_reporter: bool) -> Card {
         let mut card = self.staff_card(case, &Notice::Filed);
         card.title = case.code.clone();
-        if !sees_reporter {
-            let contact_label = format!("{}:", self.text("label-contact"));
-            for line in &mut card.lines {
-                if line.starts_with(&contact_label) {
-                    *line = format!("{contact_label} {}", self.text("staff-reporter-hidden"));
-                }
+        let contact_label = format!("{}:", self.text("label-contact"));
+        let contact = match (sees_reporter, case.anonymous, &case.contact) {
+            (false, _, _) => self.text("staff-reporter-hidden"),
+            (true, true, _) => self.text("summary-anonymous"),
+            (true, false, Some(contact)) => contact.clone(),
+            (true, false, None) => self.text("summary-none"),
+        };
+        for line in &mut card.lines {
+            if line.starts_with(&contact_label) {
+                *line = format!("{contact_label} {contact}");
             }
         }
         card.lines.push(format!(
@@ -484,13 +585,23 @@ impl<'a> Render<'a> {
             Notice::StaffAnswer { text } => {
                 self.text_with("resident-staff-answer", &[("code", &code), ("text", text)])
             }
+            Notice::StatusChanged {
+                to: Status::Resolved,
+            } => {
+                let text = self.text_with("resident-resolved-rate", &[("code", &code)]);
+                return self.choices(text, self.rating_choices(case));
+            }
             Notice::StatusChanged { to } => self.text_with(
                 "resident-status-changed",
                 &[("code", &code), ("status", &self.status_name(*to))],
             ),
-            Notice::Filed | Notice::InfoAdded { .. } | Notice::Withdrawn => {
-                self.text_with("staff-updated", &[("code", &code)])
-            }
+            Notice::Filed
+            | Notice::InfoAdded { .. }
+            | Notice::Withdrawn
+            | Notice::Forwarded { .. }
+            | Notice::CoResponsible { .. }
+            | Notice::Rated { .. }
+            | Notice::Reopened => self.text_with("staff-updated", &[("code", &code)]),
         };
         Outbound::Text { text }
     }

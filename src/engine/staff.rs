@@ -4,11 +4,12 @@
 use crate::domain::case::{Case, CaseCode, CaseKind, Status};
 use crate::domain::role::Role;
 use crate::engine::dialogue::Turn;
-use crate::engine::{Action, AuditEvent, Card, Outbound};
+use crate::engine::{Action, AuditEvent, Card, Flow, Outbound};
 
 /// Cases the queue lists at most.
 const MAX_QUEUE: usize = 30;
 
+#[derive(Clone, Copy)]
 enum Command<'t> {
     Queue,
     Open(&'t str),
@@ -16,6 +17,15 @@ enum Command<'t> {
     Status(&'t str, &'t str),
     Take(&'t str),
     Close(&'t str, &'t str),
+    Forward(&'t str, &'t str),
+    CoResponsible(&'t str, &'t str),
+    Note(&'t str, &'t str),
+}
+
+/// Whether a text is a staff command: in a group chat only these reach the bot.
+#[must_use]
+pub fn is_staff_command(text: &str) -> bool {
+    parse(text).is_some()
 }
 
 fn parse(text: &str) -> Option<Command<'_>> {
@@ -37,6 +47,15 @@ fn parse(text: &str) -> Option<Command<'_>> {
         }
         "ปิด" | "close" if !code.is_empty() && !tail.trim().is_empty() => {
             Some(Command::Close(code, tail.trim()))
+        }
+        "ส่งต่อ" | "forward" if !code.is_empty() && !tail.trim().is_empty() => {
+            Some(Command::Forward(code, tail.trim()))
+        }
+        "ร่วม" | "ร่วมดำเนินการ" | "cowork" if !code.is_empty() && !tail.trim().is_empty() => {
+            Some(Command::CoResponsible(code, tail.trim()))
+        }
+        "บันทึก" | "note" if !code.is_empty() && !tail.trim().is_empty() => {
+            Some(Command::Note(code, tail.trim()))
         }
         _ => None,
     }
@@ -159,6 +178,66 @@ impl Turn<'_> {
                 self.replies.push(Outbound::Text {
                     text: render.text_with("staff-closed", &[("code", &case.code)]),
                 });
+                // A photo sent next shows the result.
+                self.conversation.flow = Flow::AwaitingAfterPhoto { case_id: case.id };
+            }
+            Command::Forward(code, division) | Command::CoResponsible(code, division) => {
+                let Some(case) = self.visible_case(role, code)? else {
+                    return self.not_visible();
+                };
+                let Some(division) = self.engine.settings().division_by_name(division) else {
+                    self.replies.push(Outbound::Text {
+                        text: render.text("staff-division-unknown"),
+                    });
+                    return Ok(true);
+                };
+                let division = division.id.clone();
+                let name = self
+                    .engine
+                    .settings()
+                    .division_name(&division, render.lang());
+                let (action, reply) = if matches!(command, Command::Forward(..)) {
+                    (
+                        Action::Forward {
+                            case_id: case.id,
+                            to: division.clone(),
+                        },
+                        "staff-forwarded",
+                    )
+                } else {
+                    (
+                        Action::CoResponsible {
+                            case_id: case.id,
+                            division: division.clone(),
+                        },
+                        "staff-co-added",
+                    )
+                };
+                self.audit.push(AuditEvent {
+                    action: if matches!(action, Action::Forward { .. }) {
+                        "forward".to_owned()
+                    } else {
+                        "co_responsible".to_owned()
+                    },
+                    case_code: case.code.clone(),
+                    detail: format!("{} -> {division}", case.division),
+                });
+                self.action = Some(action);
+                self.replies.push(Outbound::Text {
+                    text: render.text_with(reply, &[("code", &case.code), ("division", &name)]),
+                });
+            }
+            Command::Note(code, note) => {
+                let Some(case) = self.visible_case(role, code)? else {
+                    return self.not_visible();
+                };
+                self.action = Some(Action::Note {
+                    case_id: case.id,
+                    text: note.to_owned(),
+                });
+                self.replies.push(Outbound::Text {
+                    text: render.text_with("staff-note-kept", &[("code", &case.code)]),
+                });
             }
             Command::Status(code, word) => {
                 let Some(case) = self.visible_case(role, code)? else {
@@ -188,6 +267,57 @@ impl Turn<'_> {
             }
         }
         Ok(true)
+    }
+
+    /// A button on a case card in a staff chat: `open:<id>` or `take:<id>`.
+    pub(super) fn on_staff_button(&mut self, role: &Role, button: &str) -> anyhow::Result<bool> {
+        let Some((command, id)) = button.split_once(':') else {
+            return Ok(false);
+        };
+        let case = id
+            .parse::<u64>()
+            .ok()
+            .map(|id| self.lookup.case(id))
+            .transpose()?
+            .flatten()
+            .filter(|case| role.can_see(case));
+        let Some(case) = case else {
+            return self.not_visible();
+        };
+        let text = match command {
+            "open" => format!("เปิด {}", case.code),
+            "take" => format!("รับ {}", case.code),
+            _ => return Ok(false),
+        };
+        self.on_staff_command(role, &text)
+    }
+
+    /// A photo after a chat close: attached to the case as its "after" photo.
+    pub(super) fn on_after_photo(&mut self, media_id: String) -> anyhow::Result<()> {
+        let Flow::AwaitingAfterPhoto { case_id } = std::mem::take(&mut self.conversation.flow)
+        else {
+            return Ok(());
+        };
+        let role = self.lookup.role_of(&self.inbound.sender)?;
+        let case = self.lookup.case(case_id)?.filter(|case| role.can_see(case));
+        let Some(case) = case else {
+            self.not_visible()?;
+            return Ok(());
+        };
+        self.action = Some(Action::AfterPhoto {
+            case_id: case.id,
+            media_id,
+        });
+        self.audit.push(AuditEvent {
+            action: "after_photo".to_owned(),
+            case_code: case.code.clone(),
+            detail: String::new(),
+        });
+        let text = self
+            .render()
+            .text_with("staff-after-photo", &[("code", &case.code)]);
+        self.replies.push(Outbound::Text { text });
+        Ok(())
     }
 
     /// The case a code names, if this role may see it.

@@ -277,6 +277,11 @@ fn stored_case(reporter: &ChatKey) -> Case {
         status: Status::InProgress,
         created_at: now,
         assignee: None,
+        channel: Some(Channel::Line),
+        co_divisions: Vec::new(),
+        notes: Vec::new(),
+        rating: None,
+        reopen_count: 0,
         events: vec![
             CaseEvent {
                 at: now,

@@ -3,6 +3,7 @@
 //!
 //! Pure data and pure functions: loading happens once at start-up, lookups do no I/O.
 
+pub mod progress;
 mod search;
 
 use std::collections::HashSet;
@@ -85,7 +86,7 @@ struct RawMeasure {
 }
 
 /// Progress of an item, as the plan's last column records it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Done,

@@ -8,7 +8,7 @@ use sled::Transactional as _;
 
 use crate::delivery::forward::Notice;
 use crate::domain::case::{
-    Case, CaseCode, CaseEvent, CaseEventKind, NewCase, Status, CASE_RECORD_VERSION,
+    Case, CaseCode, CaseEvent, CaseEventKind, NewCase, StaffNote, Status, CASE_RECORD_VERSION,
 };
 use crate::domain::{Channel, ChatKey};
 use crate::engine::Conversation;
@@ -36,13 +36,35 @@ pub enum CaseChange {
     SetStatus { case_id: u64, to: Status },
     /// A staff member takes the case: it is theirs, and accepted if it was new.
     Take { case_id: u64, staff: ChatKey },
-    /// Staff close the case as resolved, with a note to the resident.
-    Close { case_id: u64, note: String },
+    /// Staff close the case as resolved, with a note to the resident and optionally a
+    /// photo of the result.
+    Close {
+        case_id: u64,
+        note: String,
+        photo: Option<String>,
+    },
+    /// Staff hand the case to another division, which owns it from now on.
+    Forward { case_id: u64, to: String },
+    /// Staff bring another division in to work the case with its owner.
+    CoResponsible { case_id: u64, division: String },
+    /// A note among staff, never shown to the resident.
+    Note { case_id: u64, note: StaffNote },
+    /// Staff give the case to someone (or to nobody).
+    Assign {
+        case_id: u64,
+        staff: Option<ChatKey>,
+    },
+    /// The resident confirms the resolution with a rating, 1 to 5.
+    Rate { case_id: u64, stars: u8 },
+    /// The resident says the resolved case was not fixed.
+    Reopen { case_id: u64 },
+    /// Staff attach a photo of the result (after closing from a chat).
+    AfterPhoto { case_id: u64, media_id: String },
 }
 
 impl CaseChange {
     /// The existing case a change is about (none for filing).
-    fn case_id(&self) -> Option<u64> {
+    pub fn case_id(&self) -> Option<u64> {
         match self {
             Self::File { .. } => None,
             Self::AddInfo { case_id, .. }
@@ -50,40 +72,49 @@ impl CaseChange {
             | Self::StaffAnswer { case_id, .. }
             | Self::SetStatus { case_id, .. }
             | Self::Take { case_id, .. }
-            | Self::Close { case_id, .. } => Some(*case_id),
+            | Self::Close { case_id, .. }
+            | Self::Forward { case_id, .. }
+            | Self::CoResponsible { case_id, .. }
+            | Self::Note { case_id, .. }
+            | Self::Assign { case_id, .. }
+            | Self::Rate { case_id, .. }
+            | Self::Reopen { case_id }
+            | Self::AfterPhoto { case_id, .. } => Some(*case_id),
         }
     }
 
     /// Makes the change to an existing case; returns what to tell its division or its
     /// resident.
     fn apply_to(&self, case: &mut Case, now: DateTime<Utc>) -> Vec<Notice> {
-        let mut record = |kind: CaseEventKind| case.events.push(CaseEvent { at: now, kind });
         match self {
             Self::File { .. } => Vec::new(),
             Self::AddInfo { text, .. } => {
-                record(CaseEventKind::ResidentInfo { text: text.clone() });
+                case.record(now, CaseEventKind::ResidentInfo { text: text.clone() });
                 vec![Notice::InfoAdded { text: text.clone() }]
             }
             Self::Withdraw { .. } => {
-                record(CaseEventKind::Withdrawn);
+                case.record(now, CaseEventKind::Withdrawn);
                 case.status = Status::Withdrawn;
                 vec![Notice::Withdrawn]
             }
             Self::StaffAnswer { text, .. } => {
-                record(CaseEventKind::StaffAnswer { text: text.clone() });
+                case.record(now, CaseEventKind::StaffAnswer { text: text.clone() });
                 vec![Notice::StaffAnswer { text: text.clone() }]
             }
             Self::SetStatus { to, .. } => {
-                record(CaseEventKind::StatusChanged { to: *to });
+                case.record(now, CaseEventKind::StatusChanged { to: *to });
                 case.status = *to;
                 vec![Notice::StatusChanged { to: *to }]
             }
             Self::Take { staff, .. } => {
                 let newly_accepted = case.status == Status::Received;
                 if newly_accepted {
-                    record(CaseEventKind::StatusChanged {
-                        to: Status::Accepted,
-                    });
+                    case.record(
+                        now,
+                        CaseEventKind::StatusChanged {
+                            to: Status::Accepted,
+                        },
+                    );
                     case.status = Status::Accepted;
                 }
                 case.assignee = Some(staff.clone());
@@ -95,11 +126,22 @@ impl CaseChange {
                     Vec::new()
                 }
             }
-            Self::Close { note, .. } => {
-                record(CaseEventKind::StaffAnswer { text: note.clone() });
-                record(CaseEventKind::StatusChanged {
-                    to: Status::Resolved,
-                });
+            Self::Close { note, photo, .. } => {
+                case.record(now, CaseEventKind::StaffAnswer { text: note.clone() });
+                if let Some(media_id) = photo {
+                    case.record(
+                        now,
+                        CaseEventKind::AfterPhoto {
+                            media_id: media_id.clone(),
+                        },
+                    );
+                }
+                case.record(
+                    now,
+                    CaseEventKind::StatusChanged {
+                        to: Status::Resolved,
+                    },
+                );
                 case.status = Status::Resolved;
                 vec![
                     Notice::StaffAnswer { text: note.clone() },
@@ -107,6 +149,71 @@ impl CaseChange {
                         to: Status::Resolved,
                     },
                 ]
+            }
+            Self::Forward { to, .. } => {
+                let from = std::mem::replace(&mut case.division, to.clone());
+                case.record(
+                    now,
+                    CaseEventKind::Forwarded {
+                        from: from.clone(),
+                        to: to.clone(),
+                    },
+                );
+                case.co_divisions.retain(|d| d != to);
+                // The new division decides who works it.
+                case.assignee = None;
+                vec![Notice::Forwarded { from }]
+            }
+            Self::CoResponsible { division, .. } => {
+                if case.concerns_division(division) {
+                    return Vec::new();
+                }
+                case.co_divisions.push(division.clone());
+                case.record(
+                    now,
+                    CaseEventKind::CoResponsible {
+                        division: division.clone(),
+                    },
+                );
+                vec![Notice::CoResponsible {
+                    division: division.clone(),
+                }]
+            }
+            Self::Note { note, .. } => {
+                case.notes.push(note.clone());
+                Vec::new()
+            }
+            Self::Assign { staff, .. } => {
+                case.assignee.clone_from(staff);
+                Vec::new()
+            }
+            Self::Rate { stars, .. } => {
+                let stars = (*stars).clamp(1, 5);
+                case.rating = Some(stars);
+                case.record(now, CaseEventKind::Rated { stars });
+                vec![Notice::Rated { stars }]
+            }
+            Self::AfterPhoto { media_id, .. } => {
+                case.record(
+                    now,
+                    CaseEventKind::AfterPhoto {
+                        media_id: media_id.clone(),
+                    },
+                );
+                Vec::new()
+            }
+            Self::Reopen { .. } => {
+                case.record(now, CaseEventKind::Reopened);
+                case.record(
+                    now,
+                    CaseEventKind::StatusChanged {
+                        to: Status::InProgress,
+                    },
+                );
+                case.status = Status::InProgress;
+                case.reopen_count += 1;
+                case.rating = None;
+                vec![Notice::Reopened]
             }
         }
     }
@@ -132,7 +239,8 @@ pub struct Turn<'a> {
     pub chat: &'a ChatKey,
     /// The platform event id, marked as processed in the same transaction.
     pub event: Option<(Channel, &'a str)>,
-    pub conversation: &'a Conversation,
+    /// The conversation's new state; none for a change made outside a chat.
+    pub conversation: Option<&'a Conversation>,
     pub change: Option<CaseChange>,
     pub now: DateTime<Utc>,
     pub forwards: Forwards<'a>,
@@ -153,10 +261,15 @@ impl Store {
     /// durable: call `sync` before telling the resident.
     pub fn commit_turn(&self, turn: Turn<'_>) -> Result<Option<Case>> {
         let chat_key = keys::chat(turn.chat);
-        let conversation = encode(&ConversationRecord {
-            v: RECORD_VERSION,
-            conversation: turn.conversation.clone(),
-        })?;
+        let conversation = turn
+            .conversation
+            .map(|conversation| {
+                encode(&ConversationRecord {
+                    v: RECORD_VERSION,
+                    conversation: conversation.clone(),
+                })
+            })
+            .transpose()?;
         let outcome = encode(&OutcomeRecord {
             v: RECORD_VERSION,
             at_ms: turn.now.timestamp_millis(),
@@ -195,7 +308,9 @@ impl Store {
                     audit_log,
                 )| {
                     crate::store::audit::append(meta, audit_log, &turn.audit, turn.now)?;
-                    conversations.insert(chat_key.as_slice(), conversation.as_slice())?;
+                    if let Some(conversation) = &conversation {
+                        conversations.insert(chat_key.as_slice(), conversation.as_slice())?;
+                    }
                     // When a person last wrote matters for Messenger's 24-hour window.
                     if turn.event.is_some() && turn.chat.channel == Channel::Messenger {
                         seen.insert(
@@ -392,6 +507,11 @@ fn new_case(
             kind: CaseEventKind::Filed,
         }],
         assignee: None,
+        channel: Some(new.reporter.channel),
+        co_divisions: Vec::new(),
+        notes: Vec::new(),
+        rating: None,
+        reopen_count: 0,
     };
     cases.insert(&keys::id(id), encode(&case).map_err(abort)?)?;
     Ok(case)

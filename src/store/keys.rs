@@ -21,15 +21,7 @@ pub fn parse_chat(key: &[u8]) -> Option<ChatKey> {
     let at = key.iter().position(|&b| b == SEP)?;
     let channel = std::str::from_utf8(&key[..at]).ok()?;
     let user = std::str::from_utf8(&key[at + 1..]).ok()?;
-    let channel = [
-        crate::domain::Channel::Web,
-        crate::domain::Channel::Terminal,
-        crate::domain::Channel::Line,
-        crate::domain::Channel::Messenger,
-        crate::domain::Channel::Telegram,
-    ]
-    .into_iter()
-    .find(|c| c.as_str() == channel)?;
+    let channel = crate::domain::Channel::parse(channel)?;
     Some(ChatKey::new(channel, user))
 }
 

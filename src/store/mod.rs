@@ -10,8 +10,10 @@ mod cases;
 mod groups;
 mod inbound;
 mod keys;
+mod logins;
 mod outbox;
 mod people;
+mod progress;
 mod roles;
 
 use std::path::Path;
@@ -27,6 +29,7 @@ pub use audit::{AuditEntry, AuditNote, AuditReport};
 pub use cases::{CaseChange, Forwards, Outgoing, ReplyPlan, Turn};
 pub use groups::Group;
 pub use inbound::{Enqueued, QueuedEvent};
+pub use logins::{Login, Session, LOGIN_RECORD_VERSION};
 pub use outbox::{unix_ms, Delivery, DeliveryState, Route};
 pub use people::Linked;
 
@@ -112,6 +115,9 @@ pub struct Store {
     auditseq_entry: sled::Tree,
     chatkey_person: sled::Tree,
     chatkey_held: sled::Tree,
+    username_login: sled::Tree,
+    sessionhash_session: sled::Tree,
+    itemid_progress: sled::Tree,
     commit: std::sync::Arc<GroupCommit>,
     /// The installation secret, read once: it keys the event-id hashes.
     secret: std::sync::Arc<[u8]>,
@@ -159,6 +165,9 @@ impl Store {
             chatkey_person: tree("chatkey_person")?,
             chatkey_held: tree("chatkey_held")?,
             channel_group: tree("channel_group")?,
+            username_login: tree("username_login")?,
+            sessionhash_session: tree("sessionhash_session")?,
+            itemid_progress: tree("itemid_progress")?,
             commit: std::sync::Arc::new(GroupCommit::default()),
             db,
         })

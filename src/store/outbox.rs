@@ -199,3 +199,41 @@ impl Store {
         Ok(true)
     }
 }
+
+impl Store {
+    /// Puts deliveries in the outbox unless `marker` was already set, and sets it, in
+    /// one transaction: a job that runs again (a restart, a second timer) sends nothing
+    /// twice. Returns whether it enqueued.
+    pub fn enqueue_once(
+        &self,
+        marker: &str,
+        outgoing: Vec<crate::store::Outgoing>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let key = format!("once:{marker}");
+        let result = (&self.meta, &self.deliveryid_delivery, &self.due_deliveryid).transaction(
+            |(meta, deliveries, due)| {
+                if meta.get(key.as_bytes())?.is_some() {
+                    return Ok(false);
+                }
+                meta.insert(key.as_bytes(), &keys::id(unix_ms(now)))?;
+                for item in &outgoing {
+                    let id = deliveries.generate_id()?;
+                    let mut delivery =
+                        Delivery::new(id, item.route.clone(), None, item.body.clone(), now);
+                    delivery.sensitive = item.sensitive;
+                    let record = encode(&delivery)
+                        .map_err(sled::transaction::ConflictableTransactionError::Abort)?;
+                    deliveries.insert(&keys::id(id), record)?;
+                    due.insert(&keys::due(delivery.next_attempt_ms, id), &[])?;
+                }
+                Ok(true)
+            },
+        );
+        match result {
+            Ok(enqueued) => Ok(enqueued),
+            Err(sled::transaction::TransactionError::Abort(error)) => Err(error),
+            Err(sled::transaction::TransactionError::Storage(error)) => Err(Error::Sled(error)),
+        }
+    }
+}

@@ -36,6 +36,17 @@ impl Store {
                 return Ok(record.role);
             }
         }
+        // A group chat bound to a division is that division's staff room: the office
+        // decides who is in it. A group bound to the integrity officer gets no role, so
+        // corruption complaints are never worked in a group chat.
+        if let Some(group) = self.group(chat.channel, &chat.user)? {
+            if let Some(division) = group
+                .division
+                .filter(|d| group.left_at.is_none() && d != crate::config::INTEGRITY_DIVISION)
+            {
+                return Ok(Role::Staff { division });
+            }
+        }
         Ok(Role::Resident)
     }
 
@@ -100,5 +111,19 @@ impl Store {
         self.chatkey_role
             .insert(keys::chat(chat), encode(&granted)?)?;
         Ok(Some(record.role))
+    }
+}
+
+impl Store {
+    /// Grants a role directly (a dashboard login made by an admin at the command line).
+    pub fn grant_role(&self, chat: &ChatKey, role: &Role, now: DateTime<Utc>) -> Result<()> {
+        let granted = RoleRecord {
+            v: RECORD_VERSION,
+            role: role.clone(),
+            granted_at: now,
+        };
+        self.chatkey_role
+            .insert(keys::chat(chat), encode(&granted)?)?;
+        Ok(())
     }
 }

@@ -46,7 +46,7 @@ fn file(
         .commit_turn(Turn {
             chat: &chat,
             event: event.map(|id| (Channel::Web, id)),
-            conversation: &Conversation::default(),
+            conversation: Some(&Conversation::default()),
             change: Some(CaseChange::File {
                 case: Box::new(new),
                 receipt_hash: None,
@@ -157,7 +157,7 @@ fn withdrawing_records_the_event_and_status() {
         .commit_turn(Turn {
             chat: &alice,
             event: None,
-            conversation: &Conversation::default(),
+            conversation: Some(&Conversation::default()),
             change: Some(CaseChange::Withdraw { case_id: case.id }),
             now: Utc::now(),
             forwards: &no_forwards,
@@ -183,7 +183,7 @@ fn a_missing_case_aborts_the_whole_turn() {
     let result = store.commit_turn(Turn {
         chat: &alice,
         event: Some((Channel::Web, "e9")),
-        conversation: &conversation,
+        conversation: Some(&conversation),
         change: Some(CaseChange::AddInfo {
             case_id: 404,
             text: "x".to_owned(),
@@ -215,7 +215,7 @@ async fn state_survives_a_reopen() {
             .commit_turn(Turn {
                 chat: &alice,
                 event: None,
-                conversation: &conversation,
+                conversation: Some(&conversation),
                 change: None,
                 now: Utc::now(),
                 forwards: &no_forwards,
@@ -296,7 +296,7 @@ fn an_inbound_event_is_queued_once_and_consumed_by_its_turn() {
         .commit_turn(Turn {
             chat: &alice,
             event: Some((Channel::Line, "ev-1")),
-            conversation: &Conversation::default(),
+            conversation: Some(&Conversation::default()),
             change: None,
             now,
             forwards: &no_forwards,
@@ -352,7 +352,7 @@ fn a_sensitive_delivery_is_wiped_once_delivered() {
         .commit_turn(Turn {
             chat: &alice,
             event: None,
-            conversation: &Conversation::default(),
+            conversation: Some(&Conversation::default()),
             change: None,
             now: Utc::now(),
             forwards: &no_forwards,

@@ -1,6 +1,8 @@
 //! End-to-end tests: the real server on a random port, driven through its HTTP API, with
 //! local fakes for everything outside. One integration binary, one module per area.
 
+mod dashboard;
+mod dashboard_browser;
 mod helpers;
 mod line;
 mod line_fake;
@@ -12,3 +14,4 @@ mod staff;
 mod telegram;
 mod telegram_fake;
 mod web;
+mod webdriver;

@@ -748,7 +748,7 @@ fn seen_at(store: &Store, psid: &str, at: chrono::DateTime<Utc>) {
         .commit_turn(Turn {
             chat: &chat,
             event: Some((Channel::Messenger, &event_id)),
-            conversation: &conversation,
+            conversation: Some(&conversation),
             change: None,
             now: at,
             forwards: &|_, _| Vec::new(),

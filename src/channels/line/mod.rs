@@ -87,6 +87,18 @@ impl Line {
                         .is_some_and(|m| m.mentionees.iter().any(|who| who.is_self));
                     if mentioned {
                         InboundKind::GroupMention
+                    } else if let Some(text) = message
+                        .text
+                        .as_deref()
+                        .filter(|text| crate::engine::is_staff_command(text))
+                    {
+                        // Staff commands work in a division's group.
+                        InboundKind::Text(text.to_owned())
+                    } else if message.kind == "image"
+                        && self.group_awaits_photo(chat_id.as_deref())?
+                    {
+                        // The photo of a result, after a close typed in the group.
+                        self.message_kind(message, None, slow).await
                     } else {
                         // Group chatter is not for the bot.
                         InboundKind::Unsupported("group-message".to_owned())
@@ -168,6 +180,17 @@ impl Line {
             },
             queued: Some(queued.seq),
         }))
+    }
+
+    /// Whether a group's conversation waits for an "after" photo.
+    fn group_awaits_photo(&self, group_id: Option<&str>) -> anyhow::Result<bool> {
+        let Some(group_id) = group_id else {
+            return Ok(false);
+        };
+        Ok(self
+            .store
+            .conversation(&ChatKey::new(Channel::Line, group_id))?
+            .is_some_and(|c| c.awaits_after_photo()))
     }
 
     async fn message_kind(

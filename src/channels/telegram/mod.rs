@@ -149,6 +149,13 @@ impl Telegram {
             }
         };
         let chat_id = chat_id.to_string();
+        // In a group, only staff commands, buttons and an awaited photo are for the bot.
+        let photo_awaited = in_group
+            && matches!(&kind, InboundKind::Image(_))
+            && self
+                .store
+                .conversation(&ChatKey::new(Channel::Telegram, chat_id.clone()))?
+                .is_some_and(|c| c.awaits_after_photo());
         Ok(Some(Envelope {
             inbound: Inbound {
                 event_id: Some(queued.event_id.clone()),
@@ -156,9 +163,15 @@ impl Telegram {
                 conversation: chat_id,
                 kind: if in_group
                     && !matches!(
-                        kind,
-                        InboundKind::GroupMention | InboundKind::Join | InboundKind::Leave
-                    ) {
+                        &kind,
+                        InboundKind::GroupMention
+                            | InboundKind::Join
+                            | InboundKind::Leave
+                            | InboundKind::Postback(_)
+                    )
+                    && !matches!(&kind, InboundKind::Text(text) if crate::engine::is_staff_command(text))
+                    && !photo_awaited
+                {
                     InboundKind::Unsupported("group-message".to_owned())
                 } else {
                     kind
