@@ -41,6 +41,46 @@ pub struct Settings {
     /// Acknowledgement and resolution deadlines, in working days.
     #[serde(default)]
     pub deadlines: crate::calendar::DeadlineSettings,
+    /// The villages (หมู่ที่) of the subdistrict, which residents subscribe to.
+    #[serde(rename = "village", default)]
+    pub villages: Vec<Village>,
+    #[serde(default)]
+    pub updates: Updates,
+}
+
+/// A village of the subdistrict.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Village {
+    /// หมู่ที่ N.
+    pub number: u32,
+    pub th: String,
+    pub en: String,
+}
+
+/// Updates sent to subscribers by village heads and staff.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Updates {
+    /// Updates a village head may send a day.
+    pub max_per_day: u32,
+    pub max_text_chars: usize,
+    /// How long a confirmed update waits before it goes out: the time an admin has to
+    /// withdraw it.
+    pub hold_minutes: u32,
+    /// Subscribers handled per fan-out step (one transaction each).
+    pub batch: usize,
+}
+
+impl Default for Updates {
+    fn default() -> Self {
+        Self {
+            max_per_day: 3,
+            max_text_chars: 1000,
+            hold_minutes: 5,
+            batch: 500,
+        }
+    }
 }
 
 /// The staff web dashboard under `/staff`.
@@ -502,6 +542,11 @@ impl Settings {
     #[must_use]
     pub fn division(&self, id: &str) -> Option<&Division> {
         self.divisions.iter().find(|d| d.id == id)
+    }
+
+    #[must_use]
+    pub fn village(&self, number: u32) -> Option<&Village> {
+        self.villages.iter().find(|v| v.number == number)
     }
 
     /// A division by its id or its Thai or English name, as staff may type it.

@@ -25,6 +25,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/report", get(report_page))
         .route("/report.csv", get(report_csv))
+        .route("/updates/{id}/photo", get(update_photo))
         .merge(crate::channels::web::routes(&state))
         .merge(crate::dashboard::routes(Arc::clone(&state.dashboard)))
         .with_state(state)
@@ -150,5 +151,48 @@ async fn report_csv(
             tracing::error!(error = ?error, "cannot make the report");
             axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
+    }
+}
+
+/// The photo of an update that went out: public, as the update itself is.
+async fn update_photo(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<u64>,
+) -> axum::response::Response {
+    use crate::domain::update::UpdateState;
+    use axum::response::IntoResponse as _;
+    let store = state.inbox.store();
+    let media = match store.update(id) {
+        Ok(Some(update))
+            if matches!(
+                update.state,
+                UpdateState::Sending { .. } | UpdateState::Sent { .. }
+            ) =>
+        {
+            match update
+                .photo
+                .map(|media_id| store.media(&media_id))
+                .transpose()
+            {
+                Ok(media) => media.flatten(),
+                Err(error) => {
+                    tracing::error!(error = ?error, "cannot read an update's photo");
+                    return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                }
+            }
+        }
+        Ok(_) => None,
+        Err(error) => {
+            tracing::error!(error = ?error, "cannot read an update");
+            return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    match media {
+        Some(media) => (
+            [(axum::http::header::CONTENT_TYPE, media.content_type)],
+            media.bytes,
+        )
+            .into_response(),
+        None => axum::http::StatusCode::NOT_FOUND.into_response(),
     }
 }

@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::delivery::forward::{self, Notice};
 use crate::delivery::ChannelMessage;
 use crate::domain::case::{Case, CaseCode, FiledCase, Receipt, StaffNote};
+use crate::domain::update::{Subscription, Topic, Update, UpdateState};
 use crate::domain::{Channel, ChatKey, Lang};
 use crate::engine::{Action, Engine, Inbound, Lookup, Outbound};
 use crate::store::{unix_ms, AuditNote, CaseChange, Group, Outcome, Outgoing, Route, Store, Turn};
@@ -227,6 +228,44 @@ impl Inbox {
             Some(Action::AfterPhoto { case_id, media_id }) => {
                 Some(CaseChange::AfterPhoto { case_id, media_id })
             }
+            Some(Action::Subscribe { village, topics }) => {
+                self.store.set_subscription(&Subscription {
+                    v: 1,
+                    chat: inbound.sender.clone(),
+                    village,
+                    topics,
+                    since: inbound.received_at,
+                })?;
+                tracing::info!("subscribed to updates");
+                None
+            }
+            Some(Action::Unsubscribe) => {
+                if self.store.remove_subscription(&inbound.sender)? {
+                    tracing::info!("unsubscribed from updates");
+                }
+                None
+            }
+            Some(Action::SendUpdate(new)) => {
+                let hold = chrono::Duration::minutes(i64::from(self.settings.updates.hold_minutes));
+                let update = self.store.create_update(Update {
+                    v: 1,
+                    id: 0,
+                    author: inbound.sender.clone(),
+                    author_label: self.actor_label(&inbound.sender)?,
+                    topic: new.topic,
+                    villages: new.villages,
+                    text: new.text,
+                    photo: new.photo,
+                    location: new.location,
+                    created_at: inbound.received_at,
+                    send_at: inbound.received_at + hold,
+                    state: UpdateState::Scheduled,
+                    n_recipients: 0,
+                    n_undeliverable: 0,
+                })?;
+                tracing::info!(update = update.id, "update scheduled");
+                None
+            }
             Some(Action::RedeemLinkCode { code }) => {
                 let linked =
                     self.store
@@ -295,6 +334,7 @@ impl Inbox {
             n_outgoing.set(n_outgoing.get() + 1);
             let message = ChannelMessage {
                 to: inbound.conversation.clone(),
+                to_many: Vec::new(),
                 reply_token: reply_token.clone(),
                 reply_by_ms: reply_by.map(unix_ms),
                 messages,
@@ -472,6 +512,7 @@ impl Inbox {
             let lang = context.resident_lang.unwrap_or_default();
             let message = ChannelMessage {
                 to: reporter.user.clone(),
+                to_many: Vec::new(),
                 reply_token: None,
                 reply_by_ms: None,
                 messages: vec![self.engine.resident_update(lang, case, notice)],
@@ -506,6 +547,7 @@ impl Inbox {
         for group in context.groups.iter().filter(|g| g.receives(division)) {
             let message = ChannelMessage {
                 to: group.id.clone(),
+                to_many: Vec::new(),
                 reply_token: None,
                 reply_by_ms: None,
                 messages: vec![self.engine.staff_card(case, notice)],
@@ -590,6 +632,51 @@ impl Lookup for StoreLookup<'_> {
 
     fn role_of(&self, chat: &ChatKey) -> anyhow::Result<crate::domain::role::Role> {
         Ok(self.store.role_of(chat)?)
+    }
+
+    fn subscription(&self, chat: &ChatKey) -> anyhow::Result<Option<Subscription>> {
+        Ok(self.store.subscription(chat)?)
+    }
+
+    fn audience(&self, topic: Topic, villages: &[u32]) -> anyhow::Result<usize> {
+        // The same rule as the fan-out, on a draft of the update.
+        let draft = Update {
+            v: 1,
+            id: 0,
+            author: ChatKey::new(Channel::Dashboard, ""),
+            author_label: String::new(),
+            topic,
+            villages: villages.to_vec(),
+            text: String::new(),
+            photo: None,
+            location: None,
+            created_at: chrono::Utc::now(),
+            send_at: chrono::Utc::now(),
+            state: UpdateState::Scheduled,
+            n_recipients: 0,
+            n_undeliverable: 0,
+        };
+        let mut n = 0;
+        for subscription in self.store.subscriptions() {
+            if subscription?.receives(&draft) {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    fn updates_since(
+        &self,
+        author: &ChatKey,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> anyhow::Result<u32> {
+        let n = self
+            .store
+            .updates()?
+            .iter()
+            .filter(|u| u.author == *author && u.created_at >= since)
+            .count();
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
     fn open_cases(&self) -> anyhow::Result<Vec<Case>> {

@@ -16,6 +16,7 @@
 //! - `channels`: adapters that know a platform's wire format (web chat, terminal).
 //! - `dashboard`: the staff web console under `/staff`.
 //! - `calendar`: Thai working days and the deadlines of cases.
+//! - `fanout`: updates to subscribers, in resumable steps through the outbox.
 //! - `reminders`: the daily list of overdue cases sent to each division's chat.
 //! - `report`: the yearly statistics the office publishes for the ITA.
 //! - `http`, `startup`: the router and the application's lifecycle.
@@ -28,6 +29,7 @@ pub mod dashboard;
 pub mod delivery;
 pub mod domain;
 pub mod engine;
+pub mod fanout;
 pub mod http;
 pub mod inbox;
 pub mod kb;

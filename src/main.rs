@@ -72,6 +72,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Updates sent to subscribers: who, when, to whom, how many delivered.
+    Updates {
+        #[command(subcommand)]
+        command: Option<UpdatesCommand>,
+    },
     /// The yearly statistics the office publishes for the ITA (OIT).
     Report {
         /// The fiscal year in the Buddhist era (1 Oct to 30 Sep), e.g. 2569; the
@@ -128,6 +133,16 @@ enum AdminCommand {
         #[arg(long)]
         user: String,
     },
+}
+
+#[derive(Subcommand)]
+enum UpdatesCommand {
+    /// Every update, with its counts (the default).
+    List,
+    /// Withdraw an update that has not gone out yet.
+    Withdraw { id: u64 },
+    /// Send a scheduled update now, without waiting for the rest of its hold.
+    SendNow { id: u64 },
 }
 
 #[derive(Subcommand)]
@@ -257,6 +272,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Telegram { command } => telegram(&settings, command).await,
         Command::Admin { command } => admin(&settings, command),
         Command::Audit { command } => audit(&settings, command),
+        Command::Updates { command } => updates(&settings, command.unwrap_or(UpdatesCommand::List)),
         Command::Report {
             year,
             format,
@@ -344,6 +360,52 @@ fn admin(settings: &Settings, command: AdminCommand) -> anyhow::Result<()> {
             );
             store.sync_blocking()?;
             println!("role revoked");
+        }
+    }
+    Ok(())
+}
+
+fn updates(settings: &Settings, command: UpdatesCommand) -> anyhow::Result<()> {
+    let store = Store::open(&settings.server.data_dir)?;
+    match command {
+        UpdatesCommand::List => {
+            for update in store.updates()? {
+                let counts = tambon::fanout::delivery_counts(&store, update.id)?;
+                println!(
+                    "#{} {} {} by {} to {} · {} · recipients {} delivered {} failed {} not deliverable {}\n    {}",
+                    update.id,
+                    tambon::thai::format_datetime(update.created_at, Lang::Th),
+                    update.topic.as_str(),
+                    update.author_label,
+                    if update.villages.is_empty() {
+                        "all villages".to_owned()
+                    } else {
+                        format!("villages {:?}", update.villages)
+                    },
+                    tambon::fanout::state_label(&update.state),
+                    update.n_recipients,
+                    counts.delivered,
+                    counts.dead,
+                    update.n_undeliverable,
+                    update.text.replace('\n', " "),
+                );
+            }
+        }
+        UpdatesCommand::SendNow { id } => {
+            anyhow::ensure!(
+                store.release_update(id, chrono::Utc::now())?,
+                "update #{id} is not waiting to go out"
+            );
+            store.sync_blocking()?;
+            println!("update #{id} goes out at the next fan-out step");
+        }
+        UpdatesCommand::Withdraw { id } => {
+            anyhow::ensure!(
+                store.withdraw_update(id, "admin (CLI)", chrono::Utc::now())?,
+                "update #{id} is not waiting to go out (unknown, already sending or sent)"
+            );
+            store.sync_blocking()?;
+            println!("update #{id} withdrawn");
         }
     }
     Ok(())

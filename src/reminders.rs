@@ -61,6 +61,7 @@ pub fn send_due(
         }
         let message = ChannelMessage {
             to: group.id.clone(),
+            to_many: Vec::new(),
             reply_token: None,
             reply_by_ms: None,
             messages: vec![reminder_card(settings, holidays, &theirs)],

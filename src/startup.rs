@@ -41,6 +41,8 @@ pub struct Core {
     pub telegram: Option<Arc<Telegram>>,
     /// The holidays deadlines skip.
     pub holidays: Arc<crate::calendar::Holidays>,
+    /// Wakes the dispatcher when something was put in the outbox.
+    dispatcher_wake: Arc<Notify>,
 }
 
 impl Core {
@@ -122,6 +124,7 @@ impl Core {
         if let Some(messenger) = &messenger {
             senders.insert(Channel::Messenger, Arc::new(messenger.client.clone()));
         }
+        let dispatcher_wake = Arc::clone(&wake);
         let dispatcher = Dispatcher::new(store.clone(), Arc::clone(&settings), wake, senders)?;
         Ok(Self {
             settings,
@@ -132,7 +135,12 @@ impl Core {
             messenger,
             telegram,
             holidays,
+            dispatcher_wake,
         })
+    }
+
+    fn dispatcher_wake(&self) -> Arc<Notify> {
+        Arc::clone(&self.dispatcher_wake)
     }
 
     /// Runs the outbox dispatcher and the dedupe pruning in the background.
@@ -175,6 +183,17 @@ impl Core {
                 wake,
             ));
         }
+        workers.spawn({
+            let fanout = crate::fanout::run(
+                self.store.clone(),
+                Arc::clone(&self.settings),
+                self.dispatcher_wake(),
+            );
+            async move {
+                fanout.await;
+                Ok(())
+            }
+        });
         workers.spawn({
             let reminders = crate::reminders::run(
                 self.store.clone(),

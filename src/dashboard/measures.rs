@@ -178,7 +178,54 @@ pub async fn update(
     if let Err(error) = state.inbox.audit(&staff.identity(), audit).await {
         return internal(&error);
     }
-    engine.progress().set(&item.id, progress);
+    engine.progress().set(&item.id, progress.clone());
+    // Residents who follow the measures' progress get a short update.
+    if let Err(error) = store.create_update(progress_update(&state, &staff, item, &progress)) {
+        return internal(&error.into());
+    }
+    if let Err(error) = store.sync().await {
+        return internal(&error.into());
+    }
     tracing::info!(item = %item.id, "measure progress reported");
     Redirect::to("/staff/measures?done=progress").into_response()
+}
+
+/// The update subscribers of the measures' progress get: the item and the note.
+fn progress_update(
+    state: &AppState,
+    staff: &Staff,
+    item: &Item,
+    progress: &Progress,
+) -> crate::domain::update::Update {
+    use crate::domain::update::{Topic, Update, UpdateState};
+    let kb = state.inbox.engine().kb();
+    let what = kb
+        .assessment(&item.assessment)
+        .map(|a| format!("{} · {}", a.acronym(), a.indicator(Lang::Th)))
+        .unwrap_or_else(|| item.id.clone());
+    let status = if progress.status == Status::Done {
+        "ดำเนินการแล้ว"
+    } else {
+        "อยู่ระหว่างดำเนินการ"
+    };
+    let mut text = format!("{what}: {status}");
+    if let Some(note) = &progress.note {
+        text.push_str(&format!(" — {note}"));
+    }
+    Update {
+        v: 1,
+        id: 0,
+        author: staff.identity(),
+        author_label: progress.by.clone(),
+        topic: Topic::Progress,
+        villages: Vec::new(),
+        text,
+        photo: None,
+        location: None,
+        created_at: progress.at,
+        send_at: progress.at,
+        state: UpdateState::Scheduled,
+        n_recipients: 0,
+        n_undeliverable: 0,
+    }
 }

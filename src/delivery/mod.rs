@@ -44,6 +44,10 @@ pub struct Failure {
 pub struct ChannelMessage {
     /// The chat: a user, group or room id of the platform.
     pub to: String,
+    /// Several users at once, where the platform can (LINE multicast, at most 500):
+    /// then `to` is unused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub to_many: Vec<String>,
     /// The platform's reply token, if the event came with one.
     pub reply_token: Option<String>,
     /// Until when the reply token may be used (Unix milliseconds); later, push.

@@ -3,6 +3,7 @@
 
 pub mod case;
 pub mod role;
+pub mod update;
 
 use std::fmt;
 

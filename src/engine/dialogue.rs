@@ -36,6 +36,8 @@ pub mod payload {
     pub const WITHDRAW_CONFIRM: &str = "withdraw:yes";
     pub const STAFF_QUESTION: &str = "staffq";
     pub const LINK: &str = "link";
+    pub const SUBSCRIBE: &str = "sub";
+    pub const ANNOUNCE: &str = "upd";
     /// `rate:<case id>:<1-5>`: the resident confirms a resolved case with a rating.
     pub const RATE_PREFIX: &str = "rate:";
     /// `reopen:<case id>`: the resident says a resolved case is not fixed.
@@ -86,7 +88,7 @@ pub struct Turn<'a> {
 }
 
 /// What the resident did, read from text or a button.
-enum Input<'t> {
+pub(super) enum Input<'t> {
     Text(&'t str),
     Button(&'t str),
 }
@@ -120,6 +122,8 @@ impl<'a> Turn<'a> {
                 let data = data.clone();
                 self.on_input(Input::Button(&data))?;
             }
+            InboundKind::Location(location)
+                if self.on_update_attachment(None, Some(location.clone()))? => {}
             InboundKind::Location(location) => {
                 if let Flow::Intake(intake) = &mut self.conversation.flow {
                     if intake.step == IntakeStep::Location {
@@ -130,6 +134,8 @@ impl<'a> Turn<'a> {
                 }
                 self.say_menu("media-outside-flow");
             }
+            InboundKind::Image(media_id)
+                if self.on_update_attachment(Some(media_id.clone()), None)? => {}
             InboundKind::Image(media_id) if self.conversation.awaits_after_photo() => {
                 let media_id = media_id.clone();
                 self.on_after_photo(media_id)?;
@@ -155,10 +161,9 @@ impl<'a> Turn<'a> {
             InboundKind::UnsupportedMessage(_) => self.say_menu("unsupported-message"),
             InboundKind::Follow => self.say_menu("greeting"),
             InboundKind::GroupMention => self.say("group-hint"),
-            InboundKind::Unfollow
-            | InboundKind::Join
-            | InboundKind::Leave
-            | InboundKind::Unsupported(_) => {}
+            // Unfollowing or blocking the bot ends the subscription.
+            InboundKind::Unfollow => self.action = Some(Action::Unsubscribe),
+            InboundKind::Join | InboundKind::Leave | InboundKind::Unsupported(_) => {}
         }
         Ok(self.finish())
     }
@@ -237,12 +242,23 @@ impl<'a> Turn<'a> {
         }
     }
 
-    fn say(&mut self, id: &str) {
+    pub(super) fn say_with(&mut self, id: &str, args: &[(&str, &str)]) {
+        let text = self.render().text_with(id, args);
+        self.replies.push(Outbound::Text { text });
+    }
+
+    pub(super) fn say_menu_with(&mut self, id: &str, args: &[(&str, &str)]) {
+        let render = self.render();
+        let text = render.text_with(id, args);
+        self.replies.push(render.menu(&text));
+    }
+
+    pub(super) fn say(&mut self, id: &str) {
         let text = self.render().text(id);
         self.replies.push(Outbound::Text { text });
     }
 
-    fn say_menu(&mut self, id: &str) {
+    pub(super) fn say_menu(&mut self, id: &str) {
         let render = self.render();
         let text = render.text(id);
         self.replies.push(render.menu(&text));
@@ -269,6 +285,28 @@ impl<'a> Turn<'a> {
             self.say_menu("greeting");
             return Ok(());
         }
+        // Stopping updates works from anywhere, at once.
+        let is_stop = match input {
+            Input::Text(text) => is_word(text, super::updates::STOP_WORDS),
+            Input::Button(data) => data == "sub:stop",
+        };
+        if is_stop {
+            return self.stop_subscription();
+        }
+        let is_subscribe = match input {
+            Input::Text(text) => is_word(text, super::updates::SUBSCRIBE_WORDS),
+            Input::Button(data) => data == payload::SUBSCRIBE,
+        };
+        if is_subscribe {
+            return self.start_subscribing();
+        }
+        let is_announce = match input {
+            Input::Text(text) => is_word(text, super::updates::ANNOUNCE_WORDS),
+            Input::Button(data) => data == payload::ANNOUNCE,
+        };
+        if is_announce && self.start_update()? {
+            return Ok(());
+        }
         if let Input::Button(data) = input {
             if self.on_menu_button(data)? {
                 return Ok(());
@@ -283,6 +321,8 @@ impl<'a> Turn<'a> {
             Flow::AwaitingCode => self.on_awaiting_code(input),
             Flow::AddingInfo { case_id } => self.on_adding_info(case_id, input),
             Flow::ConfirmingWithdrawal { case_id } => self.on_confirming_withdrawal(case_id, input),
+            Flow::Subscribing { village, topics } => self.on_subscribing(village, topics, input),
+            Flow::ComposingUpdate(composition) => self.on_composing(composition, input),
         }
     }
 

@@ -8,9 +8,11 @@
 mod dialogue;
 mod reply;
 mod staff;
+mod updates;
 
 pub use dialogue::payload;
 pub use staff::is_staff_command;
+pub use updates::{ComposeStep, Composition, NewUpdate};
 
 use std::sync::Arc;
 
@@ -152,6 +154,13 @@ pub enum Flow {
     AwaitingAfterPhoto {
         case_id: u64,
     },
+    /// Choosing a village and topics to follow.
+    Subscribing {
+        village: Option<u32>,
+        topics: Vec<crate::domain::update::Topic>,
+    },
+    /// A village head or staff writing an update.
+    ComposingUpdate(Composition),
 }
 
 impl Conversation {
@@ -259,6 +268,15 @@ pub enum Action {
         case_id: u64,
         media_id: String,
     },
+    /// Follow these topics (of this village).
+    Subscribe {
+        village: Option<u32>,
+        topics: Vec<crate::domain::update::Topic>,
+    },
+    /// Stop every update, at once.
+    Unsubscribe,
+    /// Send an update to subscribers (after the hold).
+    SendUpdate(NewUpdate),
 }
 
 /// Something a staff member did that the audit log must record.
@@ -290,6 +308,19 @@ pub trait Lookup {
     fn role_of(&self, chat: &ChatKey) -> anyhow::Result<Role>;
     /// Every case not yet closed, oldest first.
     fn open_cases(&self) -> anyhow::Result<Vec<Case>>;
+    /// The chat identity's subscription to updates.
+    fn subscription(
+        &self,
+        chat: &ChatKey,
+    ) -> anyhow::Result<Option<crate::domain::update::Subscription>>;
+    /// How many subscribers an update of `topic` for `villages` (empty: all) reaches.
+    fn audience(
+        &self,
+        topic: crate::domain::update::Topic,
+        villages: &[u32],
+    ) -> anyhow::Result<usize>;
+    /// How many updates `author` recorded since `since`.
+    fn updates_since(&self, author: &ChatKey, since: DateTime<Utc>) -> anyhow::Result<u32>;
 }
 
 /// The engine and what it reads: settings, the knowledge base and the texts.

@@ -54,6 +54,7 @@ impl<'a> Render<'a> {
                 self.choice("menu-corruption", payload::CORRUPTION),
                 self.choice("menu-follow", payload::FOLLOW),
                 self.choice("menu-language", payload::LANGUAGE),
+                self.choice("menu-subscribe", payload::SUBSCRIBE),
                 self.choice("menu-link", payload::LINK),
             ],
         )

@@ -49,6 +49,26 @@ impl Lookup for Cases {
             .cloned()
             .collect())
     }
+    fn subscription(
+        &self,
+        _chat: &ChatKey,
+    ) -> anyhow::Result<Option<crate::domain::update::Subscription>> {
+        Ok(None)
+    }
+    fn audience(
+        &self,
+        _topic: crate::domain::update::Topic,
+        _villages: &[u32],
+    ) -> anyhow::Result<usize> {
+        Ok(0)
+    }
+    fn updates_since(
+        &self,
+        _author: &ChatKey,
+        _since: chrono::DateTime<Utc>,
+    ) -> anyhow::Result<u32> {
+        Ok(0)
+    }
     fn cases_of(&self, reporter: &ChatKey) -> anyhow::Result<Vec<Case>> {
         Ok(self
             .0

@@ -15,6 +15,7 @@ mod outbox;
 mod people;
 mod progress;
 mod roles;
+mod updates;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,6 +33,7 @@ pub use inbound::{Enqueued, QueuedEvent};
 pub use logins::{Login, Session, LOGIN_RECORD_VERSION};
 pub use outbox::{unix_ms, Delivery, DeliveryState, Route};
 pub use people::Linked;
+pub use updates::FanoutStep;
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +120,8 @@ pub struct Store {
     username_login: sled::Tree,
     sessionhash_session: sled::Tree,
     itemid_progress: sled::Tree,
+    chatkey_subscription: sled::Tree,
+    updateid_update: sled::Tree,
     commit: std::sync::Arc<GroupCommit>,
     /// The installation secret, read once: it keys the event-id hashes.
     secret: std::sync::Arc<[u8]>,
@@ -168,6 +172,8 @@ impl Store {
             username_login: tree("username_login")?,
             sessionhash_session: tree("sessionhash_session")?,
             itemid_progress: tree("itemid_progress")?,
+            chatkey_subscription: tree("chatkey_subscription")?,
+            updateid_update: tree("updateid_update")?,
             commit: std::sync::Arc::new(GroupCommit::default()),
             db,
         })

@@ -60,6 +60,9 @@ pub struct Delivery {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// The update (to subscribers) this delivery carries, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_id: Option<u64>,
 }
 
 impl Delivery {
@@ -85,6 +88,7 @@ impl Delivery {
             last_error: None,
             created_at: now,
             finished_at: None,
+            update_id: None,
         }
     }
 }
@@ -147,7 +151,9 @@ impl Store {
             trimmed.body = if delivery.sensitive {
                 serde_json::json!({ "wiped": "held a receipt" })
             } else {
-                serde_json::json!({ "sent": true })
+                // How many it reached stays: an update's delivered count is read here.
+                let n_recipients = delivery.body["to_many"].as_array().map_or(1, Vec::len);
+                serde_json::json!({ "sent": true, "n_recipients": n_recipients })
             };
             encode(&trimmed)?
         } else {

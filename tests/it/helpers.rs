@@ -54,6 +54,21 @@ pub fn settings(data_dir: &Path, hook_url: Option<&str>) -> Settings {
     settings
 }
 
+/// The secrets of the tests' LINE channel and Telegram bot.
+pub fn line_and_telegram_secrets() -> tambon::config::Secrets {
+    tambon::config::Secrets {
+        line: Some(tambon::config::LineSecrets {
+            channel_secret: LINE_SECRET.to_owned().into(),
+            access_token: crate::line_fake::TOKEN.to_owned().into(),
+        }),
+        messenger: None,
+        telegram: Some(tambon::config::TelegramSecrets {
+            bot_token: TELEGRAM_TOKEN.to_owned().into(),
+            webhook_secret: Some(TELEGRAM_WEBHOOK_SECRET.to_owned().into()),
+        }),
+    }
+}
+
 /// The Telegram secrets of the tests.
 pub const TELEGRAM_TOKEN: &str = "123456:test-telegram-token";
 pub const TELEGRAM_WEBHOOK_SECRET: &str = "test-telegram-webhook-secret";
@@ -133,18 +148,7 @@ impl TestApp {
         settings.line.api_base = line_api.to_owned();
         settings.line.data_api_base = line_api.to_owned();
         settings.telegram.api_url = bot_api.to_owned();
-        let secrets = tambon::config::Secrets {
-            line: Some(tambon::config::LineSecrets {
-                channel_secret: LINE_SECRET.to_owned().into(),
-                access_token: crate::line_fake::TOKEN.to_owned().into(),
-            }),
-            messenger: None,
-            telegram: Some(tambon::config::TelegramSecrets {
-                bot_token: TELEGRAM_TOKEN.to_owned().into(),
-                webhook_secret: Some(TELEGRAM_WEBHOOK_SECRET.to_owned().into()),
-            }),
-        };
-        Self::spawn_with(settings, secrets).await
+        Self::spawn_with(settings, line_and_telegram_secrets()).await
     }
 
     /// Posts a Telegram update with the webhook's secret token (or `secret`); returns

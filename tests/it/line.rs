@@ -228,7 +228,10 @@ async fn a_resident_asks_files_a_suggestion_with_photo_and_location_and_follows_
         .as_array()
         .unwrap()
         .len();
-    assert_eq!(items, 7);
+    assert_eq!(
+        items, 8,
+        "the menu: ask, suggest, complain, corruption, follow, language, updates, link"
+    );
 
     // A suggestion with a location and a photo.
     let categories = exchange(&app, &line, postback(2, "suggest"), reply).await;

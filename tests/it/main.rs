@@ -13,5 +13,6 @@ mod openapi;
 mod staff;
 mod telegram;
 mod telegram_fake;
+mod updates;
 mod web;
 mod webdriver;

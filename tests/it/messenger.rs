@@ -770,6 +770,7 @@ fn seen_at(store: &Store, psid: &str, at: chrono::DateTime<Utc>) {
 fn delivery(psid: &str, messages: Vec<Outbound>, human_agent: bool) -> Delivery {
     let message = ChannelMessage {
         to: psid.to_owned(),
+        to_many: Vec::new(),
         reply_token: None,
         reply_by_ms: None,
         messages,

@@ -211,13 +211,16 @@ fn shown(sends: &[Recorded]) -> String {
         .join("\n")
 }
 
-/// The main menu as inline buttons: the six entries first (a seventh, `link`, for
-/// linking another app's account, may follow).
+/// The main menu as inline buttons: the six entries first (then `sub` for updates and
+/// `link` for linking another app's account).
 fn assert_menu(send: &Recorded) {
     let data = send.callback_data();
     assert!(data.len() >= MENU.len(), "{data:?}");
     assert_eq!(data[..MENU.len()], MENU, "{data:?}");
-    assert!(data[MENU.len()..].iter().all(|d| d == "link"), "{data:?}");
+    assert!(
+        data[MENU.len()..].iter().all(|d| d == "sub" || d == "link"),
+        "{data:?}"
+    );
     // Two buttons a row.
     let rows = send.body["reply_markup"]["inline_keyboard"]
         .as_array()

@@ -107,6 +107,29 @@ impl Client {
 
     /// Pushes to a user, group or room. `retry_key` (a UUID) makes a retry of the same
     /// push safe: LINE answers 409 to a key it already accepted, which counts as sent.
+    /// Sends the same messages to up to 500 users in one call.
+    pub async fn multicast(
+        &self,
+        to: &[String],
+        messages: &[Value],
+        retry_key: &str,
+    ) -> Result<(), Error> {
+        let request = self
+            .http
+            .post(self.url("/v2/bot/message/multicast"))
+            .header("X-Line-Retry-Key", retry_key)
+            .json(&json!({ "to": to, "messages": messages }));
+        match self.call(request).await {
+            // 409: a retry of a call LINE already took.
+            Ok(_)
+            | Err(Error::Status {
+                status: StatusCode::CONFLICT,
+                ..
+            }) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
     pub async fn push(&self, to: &str, messages: &[Value], retry_key: &str) -> Result<(), Error> {
         let request = self
             .http
@@ -239,9 +262,15 @@ impl Client {
             }
             if !sent {
                 let retry_key = retry_key(delivery.id, part_idx);
-                self.push(&message.to, part, &retry_key)
-                    .await
-                    .map_err(failure)?;
+                if message.to_many.is_empty() {
+                    self.push(&message.to, part, &retry_key)
+                        .await
+                        .map_err(failure)?;
+                } else {
+                    self.multicast(&message.to_many, part, &retry_key)
+                        .await
+                        .map_err(failure)?;
+                }
             }
             delivery.progress = u32::try_from(part_idx + 1).unwrap_or(u32::MAX);
         }
