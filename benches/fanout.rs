@@ -47,7 +47,9 @@ async fn send_message(State(reached): State<Reached>, Json(body): Json<Value>) -
 }
 
 fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1).filter_map(|arg| arg.parse::<usize>().ok());
+    let mut args = std::env::args()
+        .skip(1)
+        .filter_map(|arg| arg.parse::<usize>().ok());
     let n_line = args.next().unwrap_or(9_000);
     let n_telegram = args.next().unwrap_or(1_000);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -94,7 +96,10 @@ async fn run(n_line: usize, n_telegram: usize) -> anyhow::Result<()> {
             subscribe(ChatKey::new(Channel::Line, format!("U{n:032x}")))?;
         }
         for n in 0..n_telegram {
-            subscribe(ChatKey::new(Channel::Telegram, format!("{}", 700_000_000 + n)))?;
+            subscribe(ChatKey::new(
+                Channel::Telegram,
+                format!("{}", 700_000_000 + n),
+            ))?;
         }
         store.create_update(Update {
             v: 1,

@@ -65,7 +65,7 @@ fn admin_only(staff: &Staff) -> Option<Response> {
 #[derive(Deserialize)]
 pub struct CsrfForm {
     #[serde(default)]
-    csrf: String,
+    pub csrf: String,
 }
 
 pub async fn deliveries(

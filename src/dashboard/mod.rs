@@ -11,6 +11,7 @@ mod admin;
 mod auth;
 mod cases;
 mod measures;
+mod updates;
 mod view;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ impl Dashboard {
             ("case.html", include_str!("templates/case.html")),
             ("simple.html", include_str!("templates/simple.html")),
             ("measures.html", include_str!("templates/measures.html")),
+            ("updates.html", include_str!("templates/updates.html")),
         ] {
             templates.add_template(name, source)?;
         }
@@ -94,6 +96,9 @@ pub fn routes(dashboard: Arc<Dashboard>) -> Router<AppState> {
         .route("/staff/audit", get(admin::audit_log))
         .route("/staff/measures", get(measures::page))
         .route("/staff/report", get(cases::report))
+        .route("/staff/updates", get(updates::page))
+        .route("/staff/updates/{id}/withdraw", post(updates::withdraw))
+        .route("/staff/updates/{id}/send-now", post(updates::send_now))
         .route("/staff/measures/{item}", post(measures::update))
         .layer(axum::Extension(dashboard))
 }

@@ -15,7 +15,7 @@ use crate::line_fake::FakeLine;
 const RESIDENT: &str = "U00000000000000000000000dashresident";
 const STAFF_USER: &str = "U0000000000000000000000000dashstaff";
 const GROUP: &str = "C000000000000000000000000engineering";
-const PASSWORD: &str = "correct horse battery";
+pub const PASSWORD: &str = "correct horse battery";
 
 fn event(n: usize, source: Value, kind: &str, extra: Value) -> Vec<u8> {
     let mut event = json!({
@@ -81,14 +81,14 @@ fn pushed_to(line: &FakeLine, to: &str) -> Vec<String> {
 }
 
 /// A browser of the dashboard: its cookies, no automatic redirects.
-struct Browser {
+pub struct Browser {
     base: String,
     client: reqwest::Client,
     cookies: std::collections::BTreeMap<String, String>,
 }
 
 impl Browser {
-    fn new(app: &TestApp) -> Self {
+    pub fn new(app: &TestApp) -> Self {
         Self {
             base: app.address.clone(),
             client: reqwest::Client::builder()
@@ -99,7 +99,7 @@ impl Browser {
         }
     }
 
-    fn keep_cookies(&mut self, response: &reqwest::Response) {
+    pub fn keep_cookies(&mut self, response: &reqwest::Response) {
         for value in response.headers().get_all("set-cookie") {
             let value = value.to_str().unwrap();
             let (pair, attributes) = value.split_once(';').unwrap_or((value, ""));
@@ -117,7 +117,7 @@ impl Browser {
         }
     }
 
-    fn cookie_header(&self) -> String {
+    pub fn cookie_header(&self) -> String {
         self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -125,7 +125,7 @@ impl Browser {
             .join("; ")
     }
 
-    async fn get(&mut self, path: &str) -> (StatusCode, String) {
+    pub async fn get(&mut self, path: &str) -> (StatusCode, String) {
         let response = self
             .client
             .get(format!("{}{path}", self.base))
@@ -143,7 +143,7 @@ impl Browser {
         (status, body)
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
         let response = self
             .client
             .post(format!("{}{path}", self.base))
@@ -162,7 +162,12 @@ impl Browser {
         (status, body)
     }
 
-    async fn post_body(&self, path: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {
+    pub async fn post_body(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> reqwest::Response {
         self.client
             .post(format!("{}{path}", self.base))
             .header("cookie", self.cookie_header())
@@ -174,13 +179,13 @@ impl Browser {
     }
 
     /// The CSRF token of the page at `path`.
-    async fn csrf(&mut self, path: &str) -> String {
+    pub async fn csrf(&mut self, path: &str) -> String {
         let (status, page) = self.get(path).await;
         assert_eq!(status, StatusCode::OK, "{page}");
         csrf_in(&page)
     }
 
-    async fn log_in(&mut self, username: &str, password: &str) -> (StatusCode, String) {
+    pub async fn log_in(&mut self, username: &str, password: &str) -> (StatusCode, String) {
         let csrf = self.csrf("/staff/login").await;
         self.post(
             "/staff/login",
@@ -193,7 +198,7 @@ impl Browser {
         .await
     }
 
-    async fn logged_in(app: &TestApp, username: &str) -> Self {
+    pub async fn logged_in(app: &TestApp, username: &str) -> Self {
         let mut browser = Self::new(app);
         let (status, location) = browser.log_in(username, PASSWORD).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{location}");

@@ -177,6 +177,8 @@ async fn a_village_heads_update_reaches_that_villages_subscribers_once_through_a
                 since: chrono::Utc::now() - chrono::Duration::days(2),
             })
             .unwrap();
+        tambon::dashboard::add_user(&store, "admin", crate::dashboard::PASSWORD, &Role::Admin)
+            .unwrap();
         let code = store
             .create_enrol_code(
                 &Role::VillageHead { village: 1 },
@@ -297,6 +299,18 @@ async fn a_village_heads_update_reaches_that_villages_subscribers_once_through_a
         .filter_map(|c| c.chat_id())
         .collect();
     assert_eq!(on_telegram, vec![1001]);
+    // The dashboard shows the record.
+    let mut admin = crate::dashboard::Browser::logged_in(&app, "admin").await;
+    let (_, page) = admin.get("/staff/updates").await;
+    assert!(
+        page.contains("ประปาหมู่ 1 ปิดซ่อมท่อ") && page.contains("ส่งแล้ว"),
+        "{page}"
+    );
+    assert!(
+        page.contains("ส่งถึง 4") && page.contains("ส่งไม่ได้ตามกติกาแพลตฟอร์ม 1"),
+        "{page}"
+    );
+    drop(admin);
     app.stop().await;
 
     // The record: who, when, to whom, how many.
@@ -380,4 +394,63 @@ fn an_admin_withdraws_an_update_only_before_it_goes_out() {
     )
     .unwrap());
     assert!(store.all_deliveries().next().is_none(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn staff_send_an_office_notice_to_chosen_villages_from_any_chat() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = {
+        let store = reopen(dir.path());
+        for (user, village) in [("U1", 1), ("U2", 2), ("U3", 3), ("U4", 3)] {
+            store
+                .set_subscription(&Subscription {
+                    v: 1,
+                    chat: ChatKey::new(Channel::Line, user),
+                    village: Some(village),
+                    topics: vec![Topic::Office],
+                    since: chrono::Utc::now(),
+                })
+                .unwrap();
+        }
+        let code = store
+            .create_enrol_code(
+                &Role::Staff {
+                    division: "office".to_owned(),
+                },
+                chrono::Utc::now() + chrono::Duration::days(1),
+            )
+            .unwrap();
+        store.sync_blocking().unwrap();
+        code
+    };
+    let app = TestApp::spawn(dir.path(), None).await;
+    let clerk = crate::helpers::Resident::new(&app, "clerk");
+    clerk.text(&code).await;
+    let seen = clerk.text("announce").await;
+    assert!(
+        seen.contains("upd:v:2") && seen.contains("upd:next"),
+        "{seen}"
+    );
+    clerk.tap("upd:v:2").await;
+    let seen = clerk.tap("upd:v:3").await;
+    assert!(seen.contains("2, 3"), "{seen}");
+    clerk.tap("upd:next").await;
+    // Too long is refused and asked again.
+    let seen = clerk.text(&"ก".repeat(1001)).await;
+    assert!(seen.contains("1000"), "{seen}");
+    clerk
+        .text("ขอเชิญประชุมประชาคมหมู่บ้าน วันเสาร์นี้ 9.00 น. ที่ศาลาประชาคม")
+        .await;
+    let seen = clerk.tap("upd:skip").await;
+    assert!(seen.contains("ส่งถึงผู้รับ 3 คน"), "villages 2 and 3: {seen}");
+    let seen = clerk.tap("upd:send").await;
+    assert!(seen.contains("จะเริ่มส่ง"), "{seen}");
+    app.stop().await;
+    let store = reopen(dir.path());
+    let update = store.updates().unwrap().pop().unwrap();
+    assert_eq!(
+        (update.topic, update.villages.clone()),
+        (Topic::Office, vec![2, 3])
+    );
+    assert!(update.author_label.starts_with("staff(office)"));
 }
