@@ -86,20 +86,32 @@ async fn year_report(state: &AppState, year_be: u32) -> anyhow::Result<crate::re
     .await?
 }
 
+/// The report a query asks for, or the response that says why there is none.
+async fn report_for(
+    state: &AppState,
+    query: &ReportQuery,
+) -> Result<crate::report::YearReport, axum::response::Response> {
+    use axum::response::IntoResponse as _;
+    let Some(year) = query.year() else {
+        return Err((
+            axum::http::StatusCode::BAD_REQUEST,
+            "year: a Buddhist-era year such as 2569",
+        )
+            .into_response());
+    };
+    year_report(state, year).await.map_err(|error| {
+        tracing::error!(error = ?error, "cannot make the report");
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    })
+}
+
 /// The public statistics page the office links from its site for the OIT: printable.
 async fn report_page(
     State(state): State<AppState>,
     axum::extract::Query(query): axum::extract::Query<ReportQuery>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse as _;
-    let Some(year) = query.year() else {
-        return (
-            axum::http::StatusCode::BAD_REQUEST,
-            "year: a Buddhist-era year such as 2569",
-        )
-            .into_response();
-    };
-    match year_report(&state, year).await {
+    match report_for(&state, &query).await {
         Ok(report) => axum::response::Html(crate::report::to_html(
             &report,
             &state.settings,
@@ -107,10 +119,7 @@ async fn report_page(
             query.digits == "thai",
         ))
         .into_response(),
-        Err(error) => {
-            tracing::error!(error = ?error, "cannot make the report");
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
+        Err(response) => response,
     }
 }
 
@@ -120,14 +129,7 @@ async fn report_csv(
     axum::extract::Query(query): axum::extract::Query<ReportQuery>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse as _;
-    let Some(year) = query.year() else {
-        return (
-            axum::http::StatusCode::BAD_REQUEST,
-            "year: a Buddhist-era year such as 2569",
-        )
-            .into_response();
-    };
-    match year_report(&state, year).await {
+    match report_for(&state, &query).await {
         Ok(report) => (
             [
                 (
@@ -136,7 +138,10 @@ async fn report_csv(
                 ),
                 (
                     axum::http::header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"tambon-report-{year}.csv\""),
+                    format!(
+                        "attachment; filename=\"tambon-report-{}.csv\"",
+                        report.year_be
+                    ),
                 ),
             ],
             crate::report::to_csv(
@@ -147,10 +152,7 @@ async fn report_csv(
             ),
         )
             .into_response(),
-        Err(error) => {
-            tracing::error!(error = ?error, "cannot make the report");
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
+        Err(response) => response,
     }
 }
 

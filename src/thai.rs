@@ -30,6 +30,17 @@ pub fn normalize_digits(text: &str) -> String {
         .collect()
 }
 
+/// Writes ASCII digits as Thai digits (๐-๙): the inverse of `normalize_digits`.
+#[must_use]
+pub fn to_thai_digits(text: &str) -> String {
+    text.chars()
+        .map(|c| match c.to_digit(10) {
+            Some(digit) if c.is_ascii_digit() => char::from_u32('๐' as u32 + digit).unwrap_or(c),
+            _ => c,
+        })
+        .collect()
+}
+
 #[must_use]
 pub fn is_thai(c: char) -> bool {
     ('\u{0E00}'..='\u{0E7F}').contains(&c)
@@ -114,7 +125,8 @@ pub fn truncate(text: &str, max_chars: usize) -> String {
     cut
 }
 
-const THAI_MONTHS: [&str; 12] = [
+/// Abbreviated Thai month names, January first.
+pub const THAI_MONTHS_SHORT: [&str; 12] = [
     "ม.ค.",
     "ก.พ.",
     "มี.ค.",
@@ -128,7 +140,8 @@ const THAI_MONTHS: [&str; 12] = [
     "พ.ย.",
     "ธ.ค.",
 ];
-const ENGLISH_MONTHS: [&str; 12] = [
+/// Abbreviated English month names, January first.
+pub const ENGLISH_MONTHS_SHORT: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
@@ -141,13 +154,13 @@ pub fn format_date(at: DateTime<Utc>, lang: Lang) -> String {
         Lang::Th => format!(
             "{} {} {}",
             local.day(),
-            THAI_MONTHS[month_idx],
+            THAI_MONTHS_SHORT[month_idx],
             local.year() + BE_OFFSET
         ),
         Lang::En => format!(
             "{} {} {}",
             local.day(),
-            ENGLISH_MONTHS[month_idx],
+            ENGLISH_MONTHS_SHORT[month_idx],
             local.year()
         ),
     }
@@ -163,7 +176,7 @@ pub fn format_datetime(at: DateTime<Utc>, lang: Lang) -> String {
         Lang::Th => format!(
             "{} {} {} {:02}:{:02} น.",
             local.day(),
-            THAI_MONTHS[month_idx],
+            THAI_MONTHS_SHORT[month_idx],
             local.year() + BE_OFFSET,
             local.hour(),
             local.minute()
@@ -171,7 +184,7 @@ pub fn format_datetime(at: DateTime<Utc>, lang: Lang) -> String {
         Lang::En => format!(
             "{} {} {} {:02}:{:02}",
             local.day(),
-            ENGLISH_MONTHS[month_idx],
+            ENGLISH_MONTHS_SHORT[month_idx],
             local.year(),
             local.hour(),
             local.minute()

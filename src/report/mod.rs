@@ -296,20 +296,7 @@ const THAI_MONTHS: [&str; 12] = [
     "พฤศจิกายน",
     "ธันวาคม",
 ];
-const THAI_MONTHS_SHORT: [&str; 12] = [
-    "ม.ค.",
-    "ก.พ.",
-    "มี.ค.",
-    "เม.ย.",
-    "พ.ค.",
-    "มิ.ย.",
-    "ก.ค.",
-    "ส.ค.",
-    "ก.ย.",
-    "ต.ค.",
-    "พ.ย.",
-    "ธ.ค.",
-];
+use crate::thai::{to_thai_digits, THAI_MONTHS_SHORT};
 const ENGLISH_MONTHS: [&str; 12] = [
     "January",
     "February",
@@ -497,16 +484,6 @@ fn pick(lang: Lang, th: &'static str, en: &'static str) -> &'static str {
         Lang::Th => th,
         Lang::En => en,
     }
-}
-
-/// Writes ASCII digits as Thai digits (๐-๙).
-fn to_thai_digits(text: &str) -> String {
-    text.chars()
-        .map(|c| match c.to_digit(10) {
-            Some(digit) if c.is_ascii_digit() => char::from_u32('๐' as u32 + digit).unwrap_or(c),
-            _ => c,
-        })
-        .collect()
 }
 
 /// A CSV field, quoted when it holds a comma, quote or line break. A field that Excel
