@@ -245,6 +245,7 @@ fn write_config(dir: &Path, fake: &str) -> anyhow::Result<std::path::PathBuf> {
     for (name, file) in [
         ("measures", "measures.toml"),
         ("vocabulary", "vocabulary.toml"),
+        ("holidays", "holidays.toml"),
     ] {
         config = config.replace(
             &format!("{name} = \"{file}\""),
