@@ -119,7 +119,13 @@ pub async fn queue(
         .settings
         .categories
         .iter()
-        .filter(|c| !c.kinds.contains(&CaseKind::Corruption) || staff.role.sees_all())
+        .filter(|c| match &staff.role {
+            // A division's staff filter by the categories routed to them.
+            crate::domain::role::Role::Staff { division } => {
+                c.division == *division && !c.kinds.contains(&CaseKind::Corruption)
+            }
+            _ => true,
+        })
         .map(|c| view::Choice {
             id: c.id.clone(),
             label: c.th.clone(),
