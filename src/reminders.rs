@@ -20,8 +20,8 @@ use crate::store::{Outgoing, Route, Store};
 /// Cases one reminder lists at most; the rest are counted.
 const MAX_LISTED: usize = 20;
 
-/// Sends today's reminders that are not sent yet, if today is a working day in
-/// Bangkok. Returns how many group chats were reminded.
+/// Sends today's reminders that are not sent yet, if today is a working day in Bangkok
+/// and its reminder hour has come. Returns how many group chats were reminded.
 pub fn send_due(
     store: &Store,
     settings: &Settings,
@@ -29,7 +29,9 @@ pub fn send_due(
     now: DateTime<Utc>,
 ) -> anyhow::Result<usize> {
     let today = calendar::bangkok_date(now);
-    if !holidays.is_working_day(today) {
+    // Not before the hour (a restart at night must not remind then), not on a day off.
+    let hour = chrono::Timelike::hour(&now.with_timezone(&crate::thai::bangkok()));
+    if hour < settings.deadlines.reminder_hour || !holidays.is_working_day(today) {
         return Ok(0);
     }
     let mut overdue: Vec<(Case, Overdue)> = Vec::new();
@@ -110,8 +112,8 @@ fn reminder_card(settings: &Settings, holidays: &Holidays, cases: &[&(Case, Over
     })
 }
 
-/// Runs `send_due` every working day at the configured hour, Bangkok time, and once at
-/// start (a reminder missed while the server was down goes out when it is back).
+/// Runs `send_due` every day at the configured hour, Bangkok time, and once at start (a
+/// reminder missed while the server was down goes out when it is back, the same day).
 pub async fn run(store: Store, settings: Arc<Settings>, holidays: Arc<Holidays>) {
     loop {
         let job = {
@@ -258,6 +260,12 @@ mod tests {
                 wednesday + chrono::Duration::hours(3)
             )
             .unwrap(),
+            0
+        );
+        // Before the hour: not yet (a restart at night sends nothing).
+        let tuesday_night = at("2026-11-30T20:00:00Z");
+        assert_eq!(
+            send_due(&store, &settings, &holidays, tuesday_night).unwrap(),
             0
         );
         // Saturday: no reminder; Monday: again.

@@ -217,8 +217,14 @@ impl Core {
                     every.tick().await;
                     let store = store.clone();
                     let max_age = i64::try_from(OUTCOME_RETENTION.as_millis()).unwrap_or(i64::MAX);
-                    match tokio::task::spawn_blocking(move || store.prune_outcomes(max_age)).await {
-                        Ok(Ok(n_removed)) => tracing::debug!(n_removed, "pruned old event ids"),
+                    let pruned = tokio::task::spawn_blocking(move || {
+                        let n_sessions = store.prune_sessions(chrono::Utc::now())?;
+                        Ok::<_, crate::store::Error>(store.prune_outcomes(max_age)? + n_sessions)
+                    });
+                    match pruned.await {
+                        Ok(Ok(n_removed)) => {
+                            tracing::debug!(n_removed, "pruned old event ids and sessions");
+                        }
                         Ok(Err(error)) => tracing::warn!(error = ?error, "cannot prune event ids"),
                         Err(error) => tracing::warn!(%error, "prune task failed"),
                     }
