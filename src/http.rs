@@ -76,12 +76,16 @@ impl ReportQuery {
 async fn year_report(state: &AppState, year_be: u32) -> anyhow::Result<crate::report::YearReport> {
     let store = state.inbox.store().clone();
     tokio::task::spawn_blocking(move || {
-        let cases = store.all_cases().collect::<Result<Vec<_>, _>>()?;
-        Ok(crate::report::year_report(
-            cases,
-            year_be,
-            chrono::Utc::now(),
-        ))
+        // Streamed: 100,000 cases are never all in memory at once.
+        let mut failure = None;
+        let cases = store
+            .all_cases()
+            .map_while(|case| case.map_err(|error| failure = Some(error)).ok());
+        let report = crate::report::year_report(cases, year_be, chrono::Utc::now());
+        match failure {
+            Some(error) => Err(error.into()),
+            None => Ok(report),
+        }
     })
     .await?
 }

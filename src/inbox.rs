@@ -680,14 +680,7 @@ impl Lookup for StoreLookup<'_> {
     }
 
     fn open_cases(&self) -> anyhow::Result<Vec<Case>> {
-        let mut open = Vec::new();
-        for case in self.store.all_cases() {
-            let case = case?;
-            if !case.status.is_closed() {
-                open.push(case);
-            }
-        }
-        Ok(open)
+        Ok(self.store.open_cases().collect::<Result<Vec<_>, _>>()?)
     }
 }
 

@@ -426,8 +426,14 @@ fn report(
     );
     let lang = if lang == "en" { Lang::En } else { Lang::Th };
     let store = Store::open(&settings.server.data_dir)?;
-    let cases = store.all_cases().collect::<Result<Vec<_>, _>>()?;
+    let mut failure = None;
+    let cases = store
+        .all_cases()
+        .map_while(|case| case.map_err(|error| failure = Some(error)).ok());
     let report = tambon::report::year_report(cases, year, now);
+    if let Some(error) = failure {
+        return Err(error.into());
+    }
     let out = match format {
         "text" => tambon::report::to_text(&report, settings, lang),
         "csv" => tambon::report::to_csv(&report, settings, lang, thai_digits),

@@ -35,7 +35,8 @@ pub fn send_due(
         return Ok(0);
     }
     let mut overdue: Vec<(Case, Overdue)> = Vec::new();
-    for case in store.all_cases() {
+    // Only an open case can be overdue.
+    for case in store.open_cases() {
         let case = case?;
         if let Some(why) = calendar::overdue(&settings.deadlines, holidays, &case, now) {
             overdue.push((case, why));

@@ -77,7 +77,14 @@ fn visible_cases(
 ) -> anyhow::Result<Vec<(Case, Option<crate::calendar::Overdue>)>> {
     let now = Utc::now();
     let mut rows = Vec::new();
-    for case in state.inbox.store().all_cases() {
+    let store = state.inbox.store();
+    // The default view (not closed) reads the index of open cases, not every case.
+    let cases: Box<dyn Iterator<Item = crate::store::Result<Case>>> = if filter.status.is_empty() {
+        Box::new(store.open_cases())
+    } else {
+        Box::new(store.all_cases())
+    };
+    for case in cases {
         let case = case?;
         if !staff.role.can_see(&case) {
             continue;

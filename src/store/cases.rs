@@ -290,6 +290,7 @@ impl Store {
             &self.chatkey_seen,
             &self.chatkey_held,
             &self.auditseq_entry,
+            &self.open_caseid,
         )
             .transaction(
                 |(
@@ -306,6 +307,7 @@ impl Store {
                     seen,
                     held,
                     audit_log,
+                    open,
                 )| {
                     crate::store::audit::append(meta, audit_log, &turn.audit, turn.now)?;
                     if let Some(conversation) = &conversation {
@@ -345,6 +347,7 @@ impl Store {
                         Some(CaseChange::File { case, receipt_hash }) => {
                             let filed = new_case(meta, cases, case, turn.now)?;
                             codes.insert(filed.code.as_bytes(), &keys::id(filed.id))?;
+                            open.insert(&keys::id(filed.id), &[])?;
                             match receipt_hash {
                                 Some(hash) => {
                                     receipts.insert(hash.as_slice(), &keys::id(filed.id))?;
@@ -368,6 +371,11 @@ impl Store {
                             let mut case = load_case(cases, case_id)?;
                             let notices = change.apply_to(&mut case, turn.now);
                             cases.insert(&keys::id(case.id), encode(&case).map_err(abort)?)?;
+                            if case.status.is_closed() {
+                                open.remove(&keys::id(case.id))?;
+                            } else {
+                                open.insert(&keys::id(case.id), &[])?;
+                            }
                             for notice in &notices {
                                 outbox.enqueue_all(
                                     (turn.forwards)(&case, notice),
@@ -439,6 +447,33 @@ impl Store {
         }
         found.sort_by_key(|case| case.id);
         Ok(found)
+    }
+
+    /// Every case not closed, oldest first (from the index of open cases).
+    pub fn open_cases(&self) -> impl Iterator<Item = Result<Case>> + '_ {
+        self.open_caseid.iter().filter_map(move |entry| {
+            let id = match entry {
+                Ok((key, _)) => keys::parse_id(&key)?,
+                Err(error) => return Some(Err(error.into())),
+            };
+            self.case(id).transpose()
+        })
+    }
+
+    /// Builds the index of open cases of a store written before it existed.
+    pub(super) fn index_open_cases(&self) -> Result<()> {
+        const INDEXED: &[u8] = b"open_cases_indexed";
+        if self.meta.get(INDEXED)?.is_some() {
+            return Ok(());
+        }
+        for case in self.all_cases() {
+            let case = case?;
+            if !case.status.is_closed() {
+                self.open_caseid.insert(keys::id(case.id), &[])?;
+            }
+        }
+        self.meta.insert(INDEXED, &[1])?;
+        Ok(())
     }
 
     /// Every case, oldest first.

@@ -122,6 +122,8 @@ pub struct Store {
     itemid_progress: sled::Tree,
     chatkey_subscription: sled::Tree,
     updateid_update: sled::Tree,
+    /// The cases not closed: the queues, reminders and staff views read these alone.
+    open_caseid: sled::Tree,
     commit: std::sync::Arc<GroupCommit>,
     /// The installation secret, read once: it keys the event-id hashes.
     secret: std::sync::Arc<[u8]>,
@@ -145,6 +147,12 @@ impl Store {
     }
 
     fn from_db(db: sled::Db) -> Result<Self> {
+        let store = Self::from_db_unchecked(db)?;
+        store.index_open_cases()?;
+        Ok(store)
+    }
+
+    fn from_db_unchecked(db: sled::Db) -> Result<Self> {
         let tree = |name: &str| db.open_tree(name);
         let meta = tree("meta")?;
         let secret = installation_secret(&db, &meta)?.into();
@@ -174,6 +182,7 @@ impl Store {
             itemid_progress: tree("itemid_progress")?,
             chatkey_subscription: tree("chatkey_subscription")?,
             updateid_update: tree("updateid_update")?,
+            open_caseid: tree("open_caseid")?,
             commit: std::sync::Arc::new(GroupCommit::default()),
             db,
         })

@@ -389,3 +389,41 @@ fn groups_are_learned_and_bound_to_divisions() {
     store.group_left(Channel::Line, "C1", Utc::now()).unwrap();
     assert!(store.groups_of("finance").unwrap().is_empty());
 }
+
+#[test]
+fn the_open_case_index_follows_closing_and_reopening() {
+    let store = Store::temporary().unwrap();
+    let alice = ChatKey::new(Channel::Line, "alice");
+    let now = Utc::now();
+    let first = file(&store, new_case(CaseKind::Complaint, &alice), None, now);
+    let second = file(&store, new_case(CaseKind::Suggestion, &alice), None, now);
+    let open_ids =
+        |store: &Store| -> Vec<u64> { store.open_cases().map(|case| case.unwrap().id).collect() };
+    assert_eq!(open_ids(&store), vec![first.id, second.id]);
+    let change = |change: CaseChange| {
+        store
+            .commit_turn(Turn {
+                chat: &alice,
+                event: None,
+                conversation: None,
+                change: Some(change),
+                now,
+                forwards: &no_forwards,
+                reply: None,
+                dequeue: None,
+                release_held: 0,
+                audit: Vec::new(),
+            })
+            .unwrap();
+    };
+    change(CaseChange::Close {
+        case_id: first.id,
+        note: "done".to_owned(),
+        photo: None,
+    });
+    assert_eq!(open_ids(&store), vec![second.id]);
+    change(CaseChange::Reopen { case_id: first.id });
+    assert_eq!(open_ids(&store), vec![first.id, second.id]);
+    change(CaseChange::Withdraw { case_id: second.id });
+    assert_eq!(open_ids(&store), vec![first.id]);
+}
