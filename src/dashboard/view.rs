@@ -60,6 +60,15 @@ pub fn division_choices(engine: &Engine) -> Vec<Choice> {
         .collect()
 }
 
+/// The last day a deadline allows, as people say it ("by 30 Nov"): a deadline is the
+/// instant that day ends.
+fn due_day(deadline: DateTime<Utc>) -> String {
+    let day = crate::calendar::due_date(deadline);
+    // Noon in Bangkok, so the date shown is that day whatever the offset.
+    let noon = day.and_hms_opt(5, 0, 0).unwrap_or_default().and_utc();
+    crate::thai::format_date(noon, LANG)
+}
+
 pub fn when(at: DateTime<Utc>) -> String {
     crate::thai::format_datetime(at, LANG)
 }
@@ -241,8 +250,8 @@ pub fn case_view(
             .filter(|a| a.channel == Channel::Dashboard)
             .map(|a| a.user.clone()),
         created: when(case.created_at),
-        accept_by: deadlines.map(|d| when(d.accept_by)),
-        resolve_by: deadlines.map(|d| when(d.resolve_by)),
+        accept_by: deadlines.map(|d| due_day(d.accept_by)),
+        resolve_by: deadlines.map(|d| due_day(d.resolve_by)),
         overdue: deadlines.and_then(|d| d.overdue).map(overdue_label),
         text: case.text.clone(),
         place,

@@ -230,6 +230,10 @@ async fn work_the_case(browser: &Browser, base: &str, code: &str) -> anyhow::Res
         "#case-status shows {status:?}, expected {in_progress:?}"
     );
 
+    browser
+        .screenshot(&root.join("target/screenshots/staff-case.png"))
+        .await?;
+
     // Log out: the queue now leads back to the login page.
     browser
         .click_to_navigate(&browser.find("form#logout #logout-submit").await?)
