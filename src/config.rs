@@ -120,6 +120,9 @@ pub struct Telegram {
     pub max_body_bytes: usize,
     /// Long-polling: how long one `getUpdates` call waits for updates.
     pub poll_timeout_secs: u32,
+    /// Messages a second the bot sends at most (Telegram allows a bot about 30 a second
+    /// across chats); 0 for no pacing.
+    pub max_messages_per_second: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -139,6 +142,7 @@ impl Default for Telegram {
             api_url: "https://api.telegram.org".to_owned(),
             max_body_bytes: 1024 * 1024,
             poll_timeout_secs: 30,
+            max_messages_per_second: 30,
         }
     }
 }

@@ -115,6 +115,9 @@ impl Core {
                 Arc::new(crate::channels::telegram::sender::Sender {
                     bot: telegram.bot.clone(),
                     store: store.clone(),
+                    pacer: Arc::new(crate::channels::telegram::sender::Pacer::new(
+                        settings.telegram.max_messages_per_second,
+                    )),
                 }),
             );
         }

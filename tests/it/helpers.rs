@@ -35,6 +35,8 @@ pub fn settings(data_dir: &Path, hook_url: Option<&str>) -> Settings {
     settings.delivery.base_delay_ms = 20;
     settings.delivery.max_delay_ms = 100;
     settings.delivery.max_attempts = 5;
+    // The fakes take any rate; pacing is tested on its own (`sender::Pacer`).
+    settings.telegram.max_messages_per_second = 0;
     if let Some(url) = hook_url {
         // SAFETY of intent: every test sets the same value, so concurrent tests agree.
         std::env::set_var(HOOK_SECRET_ENV, HOOK_SECRET);

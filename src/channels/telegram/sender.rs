@@ -32,6 +32,45 @@ pub struct Part {
 pub struct Sender {
     pub bot: teloxide::Bot,
     pub store: Store,
+    pub pacer: std::sync::Arc<Pacer>,
+}
+
+/// Spaces the bot's messages to a rate Telegram accepts, so that a fan-out is not met
+/// by a storm of 429s (which are still honoured, per delivery, if they come).
+#[derive(Debug)]
+pub struct Pacer {
+    interval: Duration,
+    next: tokio::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Pacer {
+    /// At most `per_second` messages a second; 0 for no pacing.
+    #[must_use]
+    pub fn new(per_second: u32) -> Self {
+        let interval = if per_second == 0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs(1) / per_second
+        };
+        Self {
+            interval,
+            next: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    /// Waits for this message's turn.
+    pub async fn wait(&self) {
+        if self.interval.is_zero() {
+            return;
+        }
+        let slot = {
+            let mut next = self.next.lock().await;
+            let slot = (*next).max(tokio::time::Instant::now());
+            *next = slot + self.interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
 }
 
 impl Sender {
@@ -49,6 +88,7 @@ impl Sender {
         })?;
         let parts = render(&message.messages);
         for (idx, part) in parts.iter().enumerate().skip(delivery.progress as usize) {
+            self.pacer.wait().await;
             let mut request = self.bot.send_message(ChatId(chat_id), part.text.clone());
             if !part.buttons.is_empty() {
                 request = request.reply_markup(keyboard(&part.buttons));
@@ -176,5 +216,31 @@ pub fn describe(error: &RequestError) -> String {
         RequestError::RetryAfter(seconds) => format!("retry after {}s", seconds.seconds()),
         RequestError::MigrateToChatId(id) => format!("migrated to {}", id.0),
         RequestError::Io(error) => format!("I/O error: {error}"),
+    }
+}
+
+#[cfg(test)]
+mod pacer_tests {
+    use super::Pacer;
+
+    #[tokio::test]
+    async fn messages_are_spaced_to_the_rate() {
+        let pacer = Pacer::new(100);
+        let start = tokio::time::Instant::now();
+        for _ in 0..11 {
+            pacer.wait().await;
+        }
+        // The 11th message goes out a tenth of a second after the first, not at once.
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed >= std::time::Duration::from_millis(95),
+            "{elapsed:?}"
+        );
+        let unpaced = Pacer::new(0);
+        let start = tokio::time::Instant::now();
+        for _ in 0..1000 {
+            unpaced.wait().await;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_millis(50));
     }
 }
