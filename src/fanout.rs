@@ -67,24 +67,15 @@ pub fn step(
             continue;
         }
         let chat = &subscription.chat;
+        // Messenger only within 24 hours of the person's last message: no tag fits news.
+        let outside_window = chat.channel == Channel::Messenger
+            && store
+                .last_seen(chat)?
+                .is_none_or(|seen| now - seen >= MESSENGER_WINDOW);
         match chat.channel {
             Channel::Line => line.push(chat.user.clone()),
-            Channel::Messenger => {
-                let in_window = store
-                    .last_seen(chat)?
-                    .is_some_and(|seen| now - seen < MESSENGER_WINDOW);
-                if in_window {
-                    deliveries.push(channel_message(
-                        chat.channel,
-                        &chat.user,
-                        Vec::new(),
-                        &message,
-                    )?);
-                } else {
-                    n_undeliverable += 1;
-                }
-            }
-            Channel::Telegram => {
+            Channel::Messenger if outside_window => n_undeliverable += 1,
+            Channel::Messenger | Channel::Telegram => {
                 deliveries.push(channel_message(
                     chat.channel,
                     &chat.user,

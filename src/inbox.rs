@@ -351,16 +351,7 @@ impl Inbox {
         } else {
             self.actor_label(&inbound.sender)?
         };
-        let audit: Vec<AuditNote> = step
-            .audit
-            .iter()
-            .map(|event| AuditNote {
-                actor: actor.clone(),
-                action: event.action.clone(),
-                case_code: event.case_code.clone(),
-                detail: event.detail.clone(),
-            })
-            .collect();
+        let audit = audit_notes(&actor, step.audit.clone());
         let case = self.store.commit_turn(Turn {
             chat: &inbound.sender,
             event: inbound.event_id.as_deref().map(|id| (channel, id)),
@@ -451,15 +442,7 @@ impl Inbox {
                 forwards: &forwards,
                 reply: None,
                 dequeue: None,
-                audit: audit
-                    .into_iter()
-                    .map(|event| AuditNote {
-                        actor: label.clone(),
-                        action: event.action,
-                        case_code: event.case_code,
-                        detail: event.detail,
-                    })
-                    .collect(),
+                audit: audit_notes(&label, audit),
                 release_held: 0,
             })?;
             anyhow::Ok((case, n_outgoing.get()))
@@ -482,16 +465,7 @@ impl Inbox {
         actor: &ChatKey,
         events: Vec<crate::engine::AuditEvent>,
     ) -> anyhow::Result<()> {
-        let label = self.actor_label(actor)?;
-        let notes: Vec<AuditNote> = events
-            .into_iter()
-            .map(|event| AuditNote {
-                actor: label.clone(),
-                action: event.action,
-                case_code: event.case_code,
-                detail: event.detail,
-            })
-            .collect();
+        let notes = audit_notes(&self.actor_label(actor)?, events);
         self.store.audit(&notes)?;
         self.store.sync().await?;
         Ok(())
@@ -563,6 +537,19 @@ impl Inbox {
         }
         outgoing
     }
+}
+
+/// Audit events as the log records them, under the actor's label.
+fn audit_notes(label: &str, events: Vec<crate::engine::AuditEvent>) -> Vec<AuditNote> {
+    events
+        .into_iter()
+        .map(|event| AuditNote {
+            actor: label.to_owned(),
+            action: event.action,
+            case_code: event.case_code,
+            detail: event.detail,
+        })
+        .collect()
 }
 
 /// What `forwards` reads from the store before a turn's transaction.
