@@ -202,7 +202,7 @@ pub async fn run(store: Store, settings: Arc<Settings>, dispatcher_wake: Arc<Not
             let (store, settings) = (store.clone(), Arc::clone(&settings));
             tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
                 let mut n_steps = 0;
-                for update in store.updates()? {
+                for update in store.pending_updates()? {
                     while step(
                         &store,
                         &settings,
@@ -232,21 +232,25 @@ pub async fn run(store: Store, settings: Arc<Settings>, dispatcher_wake: Arc<Not
 }
 
 /// How an update's deliveries went, counted by recipient.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DeliveryCounts {
     pub delivered: u64,
     pub pending: u64,
     pub dead: u64,
 }
 
-/// Counts an update's recipients by the state of their delivery (a scan of the outbox).
-pub fn delivery_counts(store: &Store, update_id: u64) -> anyhow::Result<DeliveryCounts> {
-    let mut counts = DeliveryCounts::default();
+/// Counts each update's recipients by the state of their delivery, in one pass over the
+/// outbox (a list of updates reads it once, not once an update).
+pub fn delivery_counts(
+    store: &Store,
+) -> anyhow::Result<std::collections::HashMap<u64, DeliveryCounts>> {
+    let mut counts: std::collections::HashMap<u64, DeliveryCounts> =
+        std::collections::HashMap::new();
     for delivery in store.all_deliveries() {
         let delivery = delivery?;
-        if delivery.update_id != Some(update_id) {
+        let Some(update_id) = delivery.update_id else {
             continue;
-        }
+        };
         // A multicast reaches many; a delivered body is trimmed to its count.
         let n = delivery.body["n_recipients"].as_u64().unwrap_or_else(|| {
             delivery.body["to_many"]
@@ -254,10 +258,11 @@ pub fn delivery_counts(store: &Store, update_id: u64) -> anyhow::Result<Delivery
                 .map_or(1, |to| to.len() as u64)
                 .max(1)
         });
+        let of_update = counts.entry(update_id).or_default();
         match delivery.state {
-            crate::store::DeliveryState::Delivered => counts.delivered += n,
-            crate::store::DeliveryState::Pending => counts.pending += n,
-            crate::store::DeliveryState::Dead => counts.dead += n,
+            crate::store::DeliveryState::Delivered => of_update.delivered += n,
+            crate::store::DeliveryState::Pending => of_update.pending += n,
+            crate::store::DeliveryState::Dead => of_update.dead += n,
         }
     }
     Ok(counts)

@@ -627,22 +627,12 @@ impl Lookup for StoreLookup<'_> {
 
     fn audience(&self, topic: Topic, villages: &[u32]) -> anyhow::Result<usize> {
         // The same rule as the fan-out, on a draft of the update.
-        let draft = Update {
-            v: 1,
-            id: 0,
-            author: ChatKey::new(Channel::Dashboard, ""),
-            author_label: String::new(),
+        let draft = Update::draft(
+            ChatKey::new(Channel::Dashboard, ""),
             topic,
-            villages: villages.to_vec(),
-            text: String::new(),
-            photo: None,
-            location: None,
-            created_at: chrono::Utc::now(),
-            send_at: chrono::Utc::now(),
-            state: UpdateState::Scheduled,
-            n_recipients: 0,
-            n_undeliverable: 0,
-        };
+            villages.to_vec(),
+            chrono::Utc::now(),
+        );
         let mut n = 0;
         for subscription in self.store.subscriptions() {
             if subscription?.receives(&draft) {

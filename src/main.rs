@@ -126,7 +126,7 @@ enum AdminCommand {
     },
     /// Take a chat identity's role away, at once.
     Revoke {
-        /// line, messenger, telegram, web or terminal.
+        /// line, messenger, telegram, web, terminal or dashboard (a login).
         #[arg(long)]
         channel: String,
         /// The platform's user (or chat) id, as `tambon admin users` shows it.
@@ -369,8 +369,9 @@ fn updates(settings: &Settings, command: UpdatesCommand) -> anyhow::Result<()> {
     let store = Store::open(&settings.server.data_dir)?;
     match command {
         UpdatesCommand::List => {
+            let all_counts = tambon::fanout::delivery_counts(&store)?;
             for update in store.updates()? {
-                let counts = tambon::fanout::delivery_counts(&store, update.id)?;
+                let counts = all_counts.get(&update.id).cloned().unwrap_or_default();
                 println!(
                     "#{} {} {} by {} to {} · {} · recipients {} delivered {} failed {} not deliverable {}\n    {}",
                     update.id,

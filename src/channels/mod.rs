@@ -8,3 +8,4 @@ pub mod queue;
 pub mod telegram;
 pub mod terminal;
 pub mod web;
+pub mod webhook;

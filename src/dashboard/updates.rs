@@ -45,12 +45,13 @@ pub async fn page(
         Ok(updates) => updates,
         Err(error) => return internal(&error.into()),
     };
+    let all_counts = match crate::fanout::delivery_counts(store) {
+        Ok(counts) => counts,
+        Err(error) => return internal(&error),
+    };
     let mut views = Vec::new();
     for update in updates.iter().rev().take(200) {
-        let counts = match crate::fanout::delivery_counts(store, update.id) {
-            Ok(counts) => counts,
-            Err(error) => return internal(&error),
-        };
+        let counts = all_counts.get(&update.id).cloned().unwrap_or_default();
         views.push(UpdateView {
             id: update.id,
             created: view::when(update.created_at),

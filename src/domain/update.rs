@@ -108,3 +108,27 @@ pub struct Update {
     /// 24-hour window): reported, not silently dropped.
     pub n_undeliverable: u64,
 }
+
+impl Update {
+    /// An update not recorded yet (no id, no author label), scheduled for `at`: what a
+    /// preview renders and what the audience is counted for.
+    #[must_use]
+    pub fn draft(author: ChatKey, topic: Topic, villages: Vec<u32>, at: DateTime<Utc>) -> Self {
+        Self {
+            v: 1,
+            id: 0,
+            author,
+            author_label: String::new(),
+            topic,
+            villages,
+            text: String::new(),
+            photo: None,
+            location: None,
+            created_at: at,
+            send_at: at,
+            state: UpdateState::Scheduled,
+            n_recipients: 0,
+            n_undeliverable: 0,
+        }
+    }
+}

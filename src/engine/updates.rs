@@ -277,25 +277,16 @@ impl Turn<'_> {
                 let audience = self
                     .lookup
                     .audience(composition.topic, &composition.villages)?;
-                let preview = crate::fanout::message_of(
-                    self.engine.settings(),
-                    &crate::domain::update::Update {
-                        v: 1,
-                        id: 0,
-                        author: self.inbound.sender.clone(),
-                        author_label: String::new(),
-                        topic: composition.topic,
-                        villages: composition.villages.clone(),
-                        text: composition.text.clone().unwrap_or_default(),
-                        photo: composition.photo.clone(),
-                        location: composition.location.clone(),
-                        created_at: self.inbound.received_at,
-                        send_at: self.inbound.received_at,
-                        state: crate::domain::update::UpdateState::Scheduled,
-                        n_recipients: 0,
-                        n_undeliverable: 0,
-                    },
+                let mut draft = crate::domain::update::Update::draft(
+                    self.inbound.sender.clone(),
+                    composition.topic,
+                    composition.villages.clone(),
+                    self.inbound.received_at,
                 );
+                draft.text = composition.text.clone().unwrap_or_default();
+                draft.photo = composition.photo.clone();
+                draft.location = composition.location.clone();
+                let preview = crate::fanout::message_of(self.engine.settings(), &draft);
                 self.replies.extend(preview);
                 let text = render.text_with("update-confirm", &[("count", &audience.to_string())]);
                 self.replies.push(render.choices(

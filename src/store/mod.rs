@@ -122,6 +122,8 @@ pub struct Store {
     itemid_progress: sled::Tree,
     chatkey_subscription: sled::Tree,
     updateid_update: sled::Tree,
+    /// Updates not yet fully fanned out (scheduled or sending): what the fan-out polls.
+    pending_updateid: sled::Tree,
     /// The cases not closed: the queues, reminders and staff views read these alone.
     open_caseid: sled::Tree,
     commit: std::sync::Arc<GroupCommit>,
@@ -182,6 +184,7 @@ impl Store {
             itemid_progress: tree("itemid_progress")?,
             chatkey_subscription: tree("chatkey_subscription")?,
             updateid_update: tree("updateid_update")?,
+            pending_updateid: tree("pending_updateid")?,
             open_caseid: tree("open_caseid")?,
             commit: std::sync::Arc::new(GroupCommit::default()),
             db,

@@ -77,9 +77,45 @@ impl Store {
     /// Records a new update (its id is given here).
     pub fn create_update(&self, mut update: Update) -> Result<Update> {
         update.id = self.db.generate_id()?;
-        self.updateid_update
-            .insert(keys::id(update.id), encode(&update)?)?;
+        let record = encode(&update)?;
+        (&self.updateid_update, &self.pending_updateid)
+            .transaction(|(updates, pending)| {
+                updates.insert(&keys::id(update.id), record.as_slice())?;
+                pending.insert(&keys::id(update.id), &[])?;
+                Ok(())
+            })
+            .map_err(|error: TransactionError<()>| match error {
+                TransactionError::Storage(error) => Error::Sled(error),
+                TransactionError::Abort(()) => {
+                    Error::Sled(sled::Error::Unsupported("aborted".to_owned()))
+                }
+            })?;
         Ok(update)
+    }
+
+    /// Updates still to go out or going out, oldest first: what the fan-out works on,
+    /// without reading every update ever sent.
+    pub fn pending_updates(&self) -> Result<Vec<Update>> {
+        let mut pending = Vec::new();
+        for entry in self.pending_updateid.iter() {
+            let (key, _) = entry?;
+            match keys::parse_id(&key).map(|id| self.update(id)).transpose()? {
+                Some(Some(update))
+                    if matches!(
+                        update.state,
+                        UpdateState::Scheduled | UpdateState::Sending { .. }
+                    ) =>
+                {
+                    pending.push(update);
+                }
+                // Finished (a crash between its withdrawal and this index), gone, or an
+                // unreadable key: nothing to do for it.
+                _ => {
+                    self.pending_updateid.remove(key)?;
+                }
+            }
+        }
+        Ok(pending)
     }
 
     pub fn update(&self, id: u64) -> Result<Option<Update>> {
@@ -125,6 +161,9 @@ impl Store {
                 }
                 serde_json::to_vec(&update).ok()
             })?;
+        if withdrawn {
+            self.pending_updateid.remove(keys::id(id))?;
+        }
         Ok(withdrawn)
     }
 
@@ -142,8 +181,9 @@ impl Store {
             &self.updateid_update,
             &self.deliveryid_delivery,
             &self.due_deliveryid,
+            &self.pending_updateid,
         )
-            .transaction(|(updates, deliveries, due)| {
+            .transaction(|(updates, deliveries, due, pending)| {
                 let abort = ConflictableTransactionError::Abort;
                 let Some(bytes) = updates.get(key.as_slice())? else {
                     return Ok(false);
@@ -166,7 +206,10 @@ impl Store {
                     Some(cursor) => UpdateState::Sending {
                         cursor: cursor.clone(),
                     },
-                    None => UpdateState::Sent { finished_at: now },
+                    None => {
+                        pending.remove(key.as_slice())?;
+                        UpdateState::Sent { finished_at: now }
+                    }
                 };
                 updates.insert(&key, encode(&update).map_err(abort)?)?;
                 Ok(true)

@@ -80,6 +80,19 @@ fn pushed_to(line: &FakeLine, to: &str) -> Vec<String> {
         .collect()
 }
 
+/// The resident's events, in order, numbered from `first`: `(true, payload)` taps a
+/// button, `(false, text)` types.
+async fn resident_steps(app: &TestApp, line: &FakeLine, first: usize, steps: &[(bool, &str)]) {
+    for (n, (is_button, data)) in steps.iter().enumerate() {
+        let body = if *is_button {
+            postback(first + n, user(RESIDENT), data)
+        } else {
+            text(first + n, user(RESIDENT), data)
+        };
+        turn(app, line, body).await;
+    }
+}
+
 /// A browser of the dashboard: its cookies, no automatic redirects.
 pub struct Browser {
     base: String,
@@ -259,34 +272,30 @@ async fn a_case_reaches_the_division_group_and_answers_from_chat_and_dashboard_r
     assert!(seen.contains("ใช้ไม่ได้"), "a used code does nothing: {seen}");
 
     // A resident files a road complaint and a named corruption complaint.
-    for (n, (is_button, data)) in [
-        (true, "complain"),
-        (true, "cat:roads"),
-        (false, "ไฟถนนหน้าวัดดับมาสามคืน"),
-        (true, "skip"),
-        (true, "skip"),
-        (false, "089-123-4567"),
-        (true, "confirm"),
-        (true, "corrupt"),
-        (true, "continue"),
-        (true, "cat:cc-procure"),
-        (false, "ผู้รับเหมารายเดิมได้งานทุกครั้ง"),
-        (true, "skip"),
-        (true, "skip"),
-        (true, "anon:no"),
-        (false, "081-555-0000"),
-        (true, "confirm"),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let body = if is_button {
-            postback(10 + n, user(RESIDENT), data)
-        } else {
-            text(10 + n, user(RESIDENT), data)
-        };
-        turn(&app, &line, body).await;
-    }
+    resident_steps(
+        &app,
+        &line,
+        10,
+        &[
+            (true, "complain"),
+            (true, "cat:roads"),
+            (false, "ไฟถนนหน้าวัดดับมาสามคืน"),
+            (true, "skip"),
+            (true, "skip"),
+            (false, "089-123-4567"),
+            (true, "confirm"),
+            (true, "corrupt"),
+            (true, "continue"),
+            (true, "cat:cc-procure"),
+            (false, "ผู้รับเหมารายเดิมได้งานทุกครั้ง"),
+            (true, "skip"),
+            (true, "skip"),
+            (true, "anon:no"),
+            (false, "081-555-0000"),
+            (true, "confirm"),
+        ],
+    )
+    .await;
 
     // The division's group gets the road complaint as a card with buttons, and never
     // the corruption complaint.
@@ -667,25 +676,21 @@ async fn a_closed_case_is_rated_or_reopened_and_progress_and_statistics_are_publ
     let app = TestApp::spawn_line(dir.path(), &line.base_url).await;
     let year = tambon::thai::buddhist_year(chrono::Utc::now());
     let complaint = format!("CP-{year}-0001");
-    for (n, (is_button, data)) in [
-        (true, "complain"),
-        (true, "cat:water"),
-        (false, "น้ำประปาไม่ไหลสามวันแล้ว"),
-        (true, "skip"),
-        (true, "skip"),
-        (true, "skip"),
-        (true, "confirm"),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let body = if is_button {
-            postback(100 + n, user(RESIDENT), data)
-        } else {
-            text(100 + n, user(RESIDENT), data)
-        };
-        turn(&app, &line, body).await;
-    }
+    resident_steps(
+        &app,
+        &line,
+        100,
+        &[
+            (true, "complain"),
+            (true, "cat:water"),
+            (false, "น้ำประปาไม่ไหลสามวันแล้ว"),
+            (true, "skip"),
+            (true, "skip"),
+            (true, "skip"),
+            (true, "confirm"),
+        ],
+    )
+    .await;
 
     // Staff close it from the dashboard with a photo of the result.
     let mut somchai = Browser::logged_in(&app, "somchai").await;

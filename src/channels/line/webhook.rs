@@ -12,7 +12,7 @@ use axum::Router;
 use chrono::Utc;
 
 use crate::channels::line::{signature, wire, Line};
-use crate::channels::queue;
+use crate::channels::{queue, webhook};
 use crate::domain::Channel;
 use crate::store::Enqueued;
 
@@ -31,33 +31,19 @@ async fn receive(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => return (rejection.status(), "cannot read the body").into_response(),
-    };
     let signature = headers
         .get("x-line-signature")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if !signature::verify(&line.channel_secret, &body, signature) {
-        // Never log the body: it is unauthenticated and may hold personal data.
-        tracing::warn!(
-            n_bytes = body.len(),
-            has_signature = !signature.is_empty(),
-            "LINE webhook refused: bad signature"
-        );
-        return (StatusCode::UNAUTHORIZED, "bad signature").into_response();
-    }
-    let request: wire::CallbackRequest = match serde_json::from_slice(&body) {
+    let body = match webhook::authenticated_body("LINE", body, signature.as_bytes(), |body| {
+        signature::verify(&line.channel_secret, body, signature)
+    }) {
+        Ok(body) => body,
+        Err(refused) => return refused.into_response(),
+    };
+    let request: wire::CallbackRequest = match webhook::parse_json("LINE", &body) {
         Ok(request) => request,
-        Err(error) => {
-            tracing::warn!(
-                line = error.line(),
-                column = error.column(),
-                "LINE webhook refused: malformed JSON"
-            );
-            return (StatusCode::BAD_REQUEST, "malformed JSON").into_response();
-        }
+        Err(refused) => return refused.into_response(),
     };
     if request.events.is_empty() {
         // LINE's "verify" button sends no events.

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
 
 use crate::channels::messenger::{signature, wire, Messenger};
-use crate::channels::queue;
+use crate::channels::{queue, webhook};
 use crate::domain::Channel;
 use crate::store::Enqueued;
 
@@ -71,32 +71,19 @@ async fn receive(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => return (rejection.status(), "cannot read the body").into_response(),
-    };
     let signature = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if !signature::verify(&messenger.app_secret, &body, signature) {
-        tracing::warn!(
-            n_bytes = body.len(),
-            has_signature = !signature.is_empty(),
-            "Messenger webhook refused: bad signature"
-        );
-        return (StatusCode::UNAUTHORIZED, "bad signature").into_response();
-    }
-    let request: wire::Body = match serde_json::from_slice(&body) {
+    let body = match webhook::authenticated_body("Messenger", body, signature.as_bytes(), |body| {
+        signature::verify(&messenger.app_secret, body, signature)
+    }) {
+        Ok(body) => body,
+        Err(refused) => return refused.into_response(),
+    };
+    let request: wire::Body = match webhook::parse_json("Messenger", &body) {
         Ok(request) => request,
-        Err(error) => {
-            tracing::warn!(
-                line = error.line(),
-                column = error.column(),
-                "Messenger webhook refused: malformed JSON"
-            );
-            return (StatusCode::BAD_REQUEST, "malformed JSON").into_response();
-        }
+        Err(refused) => return refused.into_response(),
     };
     if request.object != "page" {
         tracing::info!("Messenger webhook for another object ignored");

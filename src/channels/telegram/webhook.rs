@@ -13,8 +13,8 @@ use axum::Router;
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq as _;
 
-use crate::channels::queue;
 use crate::channels::telegram::Telegram;
+use crate::channels::{queue, webhook};
 use crate::domain::Channel;
 
 pub fn routes(telegram: Arc<Telegram>) -> Router {
@@ -32,25 +32,19 @@ async fn receive(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => return (rejection.status(), "cannot read the body").into_response(),
-    };
     let given = headers
         .get("x-telegram-bot-api-secret-token")
         .map(|v| v.as_bytes())
         .unwrap_or_default();
-    let authentic = telegram
-        .webhook_secret
-        .as_ref()
-        .is_some_and(|secret| bool::from(given.ct_eq(secret.expose_secret().as_bytes())));
-    if !authentic {
-        tracing::warn!(
-            n_bytes = body.len(),
-            "Telegram webhook refused: bad secret token"
-        );
-        return (StatusCode::UNAUTHORIZED, "bad secret token").into_response();
-    }
+    let body = match webhook::authenticated_body("Telegram", body, given, |_| {
+        telegram
+            .webhook_secret
+            .as_ref()
+            .is_some_and(|secret| bool::from(given.ct_eq(secret.expose_secret().as_bytes())))
+    }) {
+        Ok(body) => body,
+        Err(refused) => return refused.into_response(),
+    };
     // Only the id is needed here; the worker parses the whole update with teloxide.
     let update_id = serde_json::from_slice::<serde_json::Value>(&body)
         .ok()
