@@ -4,6 +4,9 @@ use chrono::{DateTime, Datelike, FixedOffset, Timelike, Utc};
 
 use crate::domain::Lang;
 
+pub mod terms;
+pub mod words;
+
 /// Asia/Bangkok is UTC+7 all year (Thailand has had no daylight saving time since 1920),
 /// so a fixed offset is exact and spares us a time-zone database.
 #[must_use]

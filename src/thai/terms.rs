@@ -1,0 +1,390 @@
+//! Finding known terms among a text's words, in Thai or English, despite a typo or two.
+//!
+//! A Thai term is found where it equals a run of whole words (`words::Segmenter`), never
+//! inside a word: "งบ" is not in "ทำ|ไง|บ้าง". An English term is a phrase of whole
+//! words. When terms of different owners overlap, the longer one wins ("ป้องกันการทุจริต",
+//! a plan topic, swallows "ทุจริต", a report of corruption), as in dictionary-based
+//! segmentation itself.
+
+use super::words::{normalize, Script, Segmenter, Word};
+
+/// A text prepared for finding terms in it.
+pub struct Text {
+    words: Vec<Word>,
+    /// Which characters of the Thai block occur in the text: a term with more absent
+    /// characters than its typo budget cannot be in it and is not searched for.
+    thai_present: u128,
+    /// Indices of the Latin and number words, in order: English phrases are found here.
+    latin: Vec<usize>,
+}
+
+impl Text {
+    #[must_use]
+    pub fn new(segmenter: &Segmenter, text: &str) -> Self {
+        Self::from_words(segmenter.words(text))
+    }
+
+    #[must_use]
+    pub fn from_words(words: Vec<Word>) -> Self {
+        let thai_present = words
+            .iter()
+            .flat_map(|w| w.text.chars())
+            .filter_map(thai_bit)
+            .fold(0u128, |mask, bit| mask | bit);
+        let latin = words
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| matches!(w.script, Script::Latin | Script::Number))
+            .map(|(idx, _)| idx)
+            .collect();
+        Self {
+            words,
+            thai_present,
+            latin,
+        }
+    }
+
+    #[must_use]
+    pub fn words(&self) -> &[Word] {
+        &self.words
+    }
+
+    /// The Latin-script words, in order.
+    pub fn latin_words(&self) -> impl Iterator<Item = &str> {
+        self.latin.iter().map(|&idx| self.words[idx].text.as_str())
+    }
+}
+
+/// Where a term was found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hit {
+    /// Whose term it is (a concept, an intent…), as given to `TermSet::add`.
+    pub owner: usize,
+    /// The term as written in the configuration.
+    pub term: String,
+    /// The words it covers: `start..end` in `Text::words`.
+    pub start: usize,
+    pub end: usize,
+    /// Found to the letter, or despite typos.
+    pub exact: bool,
+}
+
+/// Terms, each belonging to an owner.
+#[derive(Default)]
+pub struct TermSet {
+    terms: Vec<Term>,
+}
+
+struct Term {
+    owner: usize,
+    written: String,
+    form: Form,
+}
+
+enum Form {
+    /// Thai (or mixed) script, normalised, without spaces: equal to a run of words.
+    Thai(Vec<char>),
+    /// Latin words: a phrase.
+    Phrase(Vec<String>),
+}
+
+impl TermSet {
+    /// Adds `term` for `owner`. A term with a Thai letter is matched against runs of
+    /// words; one without is an English phrase.
+    pub fn add(&mut self, owner: usize, term: &str) {
+        let normal = normalize(term);
+        let form = if normal.chars().any(super::is_thai) {
+            Form::Thai(normal.chars().filter(|c| !c.is_whitespace()).collect())
+        } else {
+            Form::Phrase(
+                normal
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            )
+        };
+        let empty = match &form {
+            Form::Thai(chars) => chars.is_empty(),
+            Form::Phrase(words) => words.is_empty(),
+        };
+        if !empty {
+            self.terms.push(Term {
+                owner,
+                written: term.to_owned(),
+                form,
+            });
+        }
+    }
+
+    /// Every term in `text`. With `fuzzy`, terms long enough to tolerate typos are also
+    /// found one or two edits away, unless their owner was found exactly.
+    #[must_use]
+    pub fn find(&self, text: &Text, fuzzy: bool) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        for term in &self.terms {
+            match &term.form {
+                Form::Thai(chars) => {
+                    for (start, end) in runs_equal(text, chars) {
+                        hits.push(term.hit(start, end, true));
+                    }
+                }
+                Form::Phrase(phrase) => {
+                    for (start, end) in phrase_at(text, phrase, false) {
+                        hits.push(term.hit(start, end, true));
+                    }
+                }
+            }
+        }
+        // The longer of two overlapping terms of different owners wins.
+        let n_chars = |hit: &Hit| -> usize {
+            text.words[hit.start..hit.end]
+                .iter()
+                .map(|w| w.text.chars().count())
+                .sum()
+        };
+        let swallowed: Vec<bool> = hits
+            .iter()
+            .map(|hit| {
+                hits.iter().any(|other| {
+                    other.owner != hit.owner
+                        && other.start <= hit.start
+                        && hit.end <= other.end
+                        && n_chars(other) > n_chars(hit)
+                })
+            })
+            .collect();
+        let mut kept: Vec<Hit> = hits
+            .into_iter()
+            .zip(swallowed)
+            .filter(|(_, swallowed)| !swallowed)
+            .map(|(hit, _)| hit)
+            .collect();
+        if fuzzy {
+            let near = self.near_misses(text, &kept);
+            kept.extend(near);
+        }
+        kept.sort_by_key(|hit| (hit.start, hit.end, hit.owner));
+        kept
+    }
+
+    fn near_misses(&self, text: &Text, exact: &[Hit]) -> Vec<Hit> {
+        let mut near = Vec::new();
+        for term in &self.terms {
+            if exact.iter().any(|hit| hit.owner == term.owner)
+                || near.iter().any(|hit: &Hit| hit.owner == term.owner)
+            {
+                continue;
+            }
+            let found = match &term.form {
+                Form::Thai(chars) => {
+                    let budget = edit_budget(chars.len());
+                    let n_absent = chars
+                        .iter()
+                        .filter(|&&c| thai_bit(c).is_some_and(|bit| text.thai_present & bit == 0))
+                        .count();
+                    if budget == 0 || n_absent > budget {
+                        None
+                    } else {
+                        runs_near(text, chars, budget)
+                    }
+                }
+                Form::Phrase(phrase) => phrase_at(text, phrase, true).into_iter().next(),
+            };
+            let Some((start, end)) = found else {
+                continue;
+            };
+            // A near miss that an exact term explains is no typo: "ลงบประมาณ" is one
+            // edit from "ปีงบประมาณ" only because it holds "งบประมาณ".
+            let explained = exact
+                .iter()
+                .any(|hit| hit.start < end && start < hit.end && hit.owner != term.owner);
+            if !explained {
+                near.push(term.hit(start, end, false));
+            }
+        }
+        near
+    }
+}
+
+impl Term {
+    fn hit(&self, start: usize, end: usize, exact: bool) -> Hit {
+        Hit {
+            owner: self.owner,
+            term: self.written.clone(),
+            start,
+            end,
+            exact,
+        }
+    }
+}
+
+/// Runs of whole words whose letters are exactly `chars`.
+fn runs_equal(text: &Text, chars: &[char]) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    for start in 0..text.words.len() {
+        let mut at = 0;
+        for (end, word) in text.words.iter().enumerate().skip(start) {
+            let word_chars = word.text.chars();
+            let mut matched = true;
+            for c in word_chars {
+                if chars.get(at) != Some(&c) {
+                    matched = false;
+                    break;
+                }
+                at += 1;
+            }
+            if !matched {
+                break;
+            }
+            if at == chars.len() {
+                found.push((start, end + 1));
+                break;
+            }
+        }
+    }
+    found
+}
+
+/// The first run of whole words within `budget` edits of `chars`.
+fn runs_near(text: &Text, chars: &[char], budget: usize) -> Option<(usize, usize)> {
+    let term: String = chars.iter().collect();
+    for start in 0..text.words.len() {
+        let mut joined = String::new();
+        let mut n_chars = 0;
+        for (end, word) in text.words.iter().enumerate().skip(start) {
+            joined.push_str(&word.text);
+            n_chars += word.text.chars().count();
+            if n_chars > chars.len() + budget {
+                break;
+            }
+            if n_chars + budget >= chars.len() && strsim::levenshtein(&joined, &term) <= budget {
+                return Some((start, end + 1));
+            }
+        }
+    }
+    None
+}
+
+/// Where `phrase` occurs among the Latin words, as word ranges of the text.
+fn phrase_at(text: &Text, phrase: &[String], fuzzy: bool) -> Vec<(usize, usize)> {
+    if phrase.is_empty() || text.latin.len() < phrase.len() {
+        return Vec::new();
+    }
+    text.latin
+        .windows(phrase.len())
+        .filter(|window| {
+            window
+                .iter()
+                .zip(phrase)
+                .all(|(&idx, term)| word_matches(&text.words[idx].text, term, fuzzy))
+        })
+        // Latin words must be adjacent in the text too (a Thai word between breaks it),
+        // apart from punctuation such as the hyphen of "e-plannacc".
+        .filter(|window| {
+            let first = window[0];
+            let last = window[window.len() - 1];
+            text.words[first..=last]
+                .iter()
+                .all(|w| w.script != Script::Thai)
+        })
+        .map(|window| (window[0], window[window.len() - 1] + 1))
+        .collect()
+}
+
+fn word_matches(word: &str, term: &str, fuzzy: bool) -> bool {
+    if word == term || word.strip_suffix('s') == Some(term) {
+        return true;
+    }
+    if !fuzzy {
+        return false;
+    }
+    let budget = edit_budget(term.len());
+    // Lengths that differ by more than the budget cannot be within it (English terms
+    // are ASCII, so bytes are characters).
+    budget > 0
+        && word.is_ascii()
+        && word.len().abs_diff(term.len()) <= budget
+        && strsim::levenshtein(word, term) <= budget
+}
+
+/// How many typos a term of this many characters tolerates: short terms none, or
+/// "แผน" would be found everywhere (Thai vowel and tone marks count as characters, so
+/// Thai terms are longer than they look).
+#[must_use]
+pub fn edit_budget(n_chars: usize) -> usize {
+    match n_chars {
+        0..=5 => 0,
+        6..=10 => 1,
+        _ => 2,
+    }
+}
+
+/// The bit of a Thai character in a 128-bit set of the Thai block (U+0E00–U+0E7F).
+fn thai_bit(c: char) -> Option<u128> {
+    let offset = u32::from(c).checked_sub(0x0E00)?;
+    (offset < 128).then(|| 1u128 << offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owners(segmenter: &Segmenter, set: &TermSet, text: &str) -> Vec<usize> {
+        let mut owners: Vec<usize> = set
+            .find(&Text::new(segmenter, text), true)
+            .into_iter()
+            .map(|hit| hit.owner)
+            .collect();
+        owners.dedup();
+        owners
+    }
+
+    #[test]
+    fn thai_terms_match_whole_words_only() {
+        let segmenter = Segmenter::new(["งบ", "ไอที", "โอไอที"]);
+        let mut set = TermSet::default();
+        set.add(0, "งบ");
+        set.add(1, "ไอที");
+        set.add(2, "โอไอที");
+        assert_eq!(owners(&segmenter, &set, "ทำไงบ้าง"), Vec::<usize>::new());
+        assert_eq!(owners(&segmenter, &set, "คะแนนโอไอทีเท่าไหร่"), vec![2]);
+        assert_eq!(owners(&segmenter, &set, "งบปี๖๔"), vec![0]);
+    }
+
+    #[test]
+    fn the_longer_of_two_overlapping_terms_wins() {
+        let segmenter = Segmenter::new(["ป้องกันการทุจริต"]);
+        let mut set = TermSet::default();
+        set.add(0, "ทุจริต");
+        set.add(1, "ป้องกันการทุจริต");
+        assert_eq!(
+            owners(&segmenter, &set, "มาตรการป้องกันการทุจริตมีอะไรบ้าง"),
+            vec![1]
+        );
+        assert_eq!(owners(&segmenter, &set, "อยากแจ้งทุจริต"), vec![0]);
+    }
+
+    #[test]
+    fn english_phrases_and_latin_glued_to_thai() {
+        let segmenter = Segmenter::new(Vec::<String>::new());
+        let mut set = TermSet::default();
+        set.add(0, "ITA");
+        set.add(1, "budget report");
+        assert_eq!(owners(&segmenter, &set, "ใครดูแลเรื่องITAคะ"), vec![0]);
+        assert_eq!(
+            owners(&segmenter, &set, "who handles the budget reports?"),
+            vec![1]
+        );
+    }
+
+    #[test]
+    fn typos_are_tolerated_in_long_terms() {
+        let segmenter = Segmenter::new(["งบประมาณ", "ร้องเรียน"]);
+        let mut set = TermSet::default();
+        set.add(0, "งบประมาณ");
+        set.add(1, "procurement");
+        assert_eq!(owners(&segmenter, &set, "งบประมาน ปีนี้"), vec![0]);
+        assert_eq!(owners(&segmenter, &set, "procurment plan"), vec![1]);
+    }
+}

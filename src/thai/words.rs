@@ -1,0 +1,266 @@
+//! A resident's text as words: normalised, then cut by a dictionary-based Thai segmenter.
+//!
+//! Thai is written without spaces between words, so "งบ" is a substring of "ทำไงบ้าง" and
+//! "ไอที" of "โอไอที". Matching on substrings finds words that are not there; matching on
+//! words does not. The segmenter is `kham-core` (maximal matching over a 62,000-word
+//! CC0 Thai word list, bounded by Thai character clusters), with the plan's and the
+//! bot's own terms added, so that a term of ours comes out as one word.
+//!
+//! Building the segmenter takes a few hundred milliseconds (its frequency table is
+//! decompressed), so `Segmenter::new` starts it on a thread of its own and the first
+//! text to be cut waits for it: start-up does not.
+
+use std::sync::{Arc, OnceLock};
+
+/// The segmenter with our own words added; cheap to clone.
+#[derive(Clone)]
+pub struct Segmenter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    tokenizer: OnceLock<kham_core::Tokenizer>,
+    /// Our terms, one a line, merged over the built-in word list.
+    extra_words: String,
+}
+
+/// One word of a text, normalised (see `normalize`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Word {
+    pub text: String,
+    pub script: Script,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Script {
+    Thai,
+    Latin,
+    Number,
+    /// Punctuation, emoji and anything else.
+    Other,
+}
+
+impl Segmenter {
+    /// A segmenter that also knows `extra_words` (any script; Thai ones matter).
+    /// Building starts at once on its own thread.
+    #[must_use]
+    pub fn new<I, S>(extra_words: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut list = String::new();
+        for word in extra_words {
+            let word = normalize(word.as_ref());
+            // Only Thai words shape the segmentation; spaces cannot be in a word.
+            if word.chars().any(super::is_thai) && !word.contains(char::is_whitespace) {
+                list.push_str(&word);
+                list.push('\n');
+            }
+        }
+        let segmenter = Self {
+            inner: Arc::new(Inner {
+                tokenizer: OnceLock::new(),
+                extra_words: list,
+            }),
+        };
+        let warm = segmenter.clone();
+        // If the thread cannot start, the first use builds it instead.
+        let _ = std::thread::Builder::new()
+            .name("thai-segmenter".to_owned())
+            .spawn(move || {
+                warm.tokenizer();
+            });
+        segmenter
+    }
+
+    fn tokenizer(&self) -> &kham_core::Tokenizer {
+        self.inner.tokenizer.get_or_init(|| {
+            kham_core::Tokenizer::builder()
+                .dict_merge(&self.inner.extra_words)
+                .build()
+        })
+    }
+
+    /// The words of `text`, normalised, without white space; Buddhist-era years written
+    /// short ("ปี๖๔") read in full ("2564").
+    #[must_use]
+    pub fn words(&self, text: &str) -> Vec<Word> {
+        let normal = normalize(text);
+        let mut words: Vec<Word> = self
+            .tokenizer()
+            .segment(&normal)
+            .into_iter()
+            .map(|token| Word {
+                text: token.text.to_owned(),
+                script: match token.kind {
+                    kham_core::TokenKind::Thai => Script::Thai,
+                    kham_core::TokenKind::Latin => Script::Latin,
+                    kham_core::TokenKind::Number => Script::Number,
+                    _ => Script::Other,
+                },
+            })
+            .filter(|word| !word.text.trim().is_empty())
+            .collect();
+        read_years(&mut words);
+        words
+    }
+
+    /// `text` cut into words as it is written (no normalisation), white space left out.
+    #[must_use]
+    pub fn cut<'t>(&self, text: &'t str) -> Vec<&'t str> {
+        self.tokenizer()
+            .segment(text)
+            .into_iter()
+            .map(|token| token.text)
+            .filter(|word| !word.trim().is_empty())
+            .collect()
+    }
+}
+
+/// The form every text is compared in: Thai marks in canonical order, Thai digits as
+/// ASCII, lower case, no zero-width characters, and a letter held down ("ค่าาาา",
+/// "helloooo") written once.
+#[must_use]
+pub fn normalize(text: &str) -> String {
+    let canonical = kham_core::normalizer::normalize(text);
+    let digits = super::normalize_digits(&canonical);
+    let mut out = String::with_capacity(digits.len());
+    let mut last: Option<char> = None;
+    let mut run = 0;
+    for c in digits.chars().flat_map(char::to_lowercase) {
+        if matches!(c, '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{feff}') {
+            continue;
+        }
+        if Some(c) == last {
+            run += 1;
+        } else {
+            run = 1;
+            last = Some(c);
+        }
+        // Three or more of one letter is a letter held down; digits are kept as typed
+        // ("0001" is a case number).
+        if run >= 3 && !c.is_ascii_digit() {
+            continue;
+        }
+        if run == 2 && !c.is_ascii_digit() && held_down(&digits, c) {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Whether `c` appears three or more times in a row somewhere in `text` (then its
+/// second occurrence is dropped too, so "ค่าาาา" becomes "ค่า", not "ค่าา").
+fn held_down(text: &str, c: char) -> bool {
+    let mut run = 0;
+    for other in text.chars().flat_map(char::to_lowercase) {
+        if other == c {
+            run += 1;
+            if run >= 3 {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
+/// Words that say the number after them is a year.
+const YEAR_MARKERS: &[&str] = &["ปี", "พ.ศ.", "พ.ศ", "พศ", "ปีงบ", "ปีงบประมาณ", "งบปี"];
+/// Words after a short number that say it counts something, not a year.
+const COUNT_UNITS: &[&str] = &[
+    "วัน",
+    "เดือน",
+    "ปี",
+    "คน",
+    "บาท",
+    "ครั้ง",
+    "หลัง",
+    "คัน",
+    "ชั่วโมง",
+    "นาที",
+    "จุด",
+    "ราย",
+    "ข้อ",
+    "ครอบครัว",
+    "days",
+    "day",
+    "months",
+    "hours",
+    "people",
+];
+
+/// Reads short Buddhist-era years in full: a two-digit number after "ปี" or "พ.ศ."
+/// ("ปี๖๔"), or alone between 60 and 79 and not counting something ("รายงานผล ๖๓"),
+/// becomes 25xx.
+fn read_years(words: &mut [Word]) {
+    for idx in 0..words.len() {
+        if words[idx].script != Script::Number || words[idx].text.len() != 2 {
+            continue;
+        }
+        let Ok(short) = words[idx].text.parse::<u32>() else {
+            continue;
+        };
+        let after_marker = idx
+            .checked_sub(1)
+            .and_then(|before| words.get(before))
+            .is_some_and(|w| YEAR_MARKERS.contains(&w.text.as_str()));
+        let before_unit = words
+            .get(idx + 1)
+            .is_some_and(|w| COUNT_UNITS.contains(&w.text.as_str()));
+        let next_is_punct = words
+            .get(idx + 1)
+            .is_some_and(|w| w.script == Script::Other && w.text != "?");
+        let alone_year = (60..80).contains(&short) && !before_unit && !next_is_punct;
+        if after_marker || alone_year {
+            words[idx].text = format!("25{short:02}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cut(segmenter: &Segmenter, text: &str) -> String {
+        segmenter
+            .words(text)
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect::<Vec<_>>()
+            .join("|")
+    }
+
+    #[test]
+    fn words_are_not_substrings() {
+        let segmenter = Segmenter::new(["โอไอที", "ไอที"]);
+        assert_eq!(cut(&segmenter, "ทำไงบ้าง"), "ทำ|ไง|บ้าง");
+        assert_eq!(cut(&segmenter, "คะแนนโอไอทีเท่าไหร่"), "คะแนน|โอไอที|เท่าไหร่");
+    }
+
+    #[test]
+    fn latin_glued_to_thai_is_a_word_of_its_own() {
+        let segmenter = Segmenter::new(Vec::<String>::new());
+        assert_eq!(cut(&segmenter, "ใครดูแลเรื่องITAคะ"), "ใคร|ดูแล|เรื่อง|ita|คะ");
+    }
+
+    #[test]
+    fn short_and_thai_digit_years_read_in_full() {
+        let segmenter = Segmenter::new(Vec::<String>::new());
+        assert_eq!(cut(&segmenter, "ปี๖๔"), "ปี|2564");
+        assert_eq!(cut(&segmenter, "รายงานผล ๖๓"), "รายงาน|ผล|2563");
+        assert_eq!(cut(&segmenter, "ไม่ไหล 3 วัน"), "ไม่|ไหล|3|วัน");
+        assert_eq!(cut(&segmenter, "รอ 65 วันแล้ว"), "รอ|65|วัน|แล้ว");
+    }
+
+    #[test]
+    fn held_down_letters_are_written_once() {
+        assert_eq!(normalize("ขอบคุณค่าาาา"), "ขอบคุณค่า");
+        assert_eq!(normalize("Helloooo"), "hello");
+        assert_eq!(normalize("CP-2569-0001"), "cp-2569-0001");
+        assert_eq!(normalize("๑๒๓"), "123");
+    }
+}
