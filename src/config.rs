@@ -338,6 +338,10 @@ impl Default for Server {
 pub struct Paths {
     pub measures: PathBuf,
     pub vocabulary: PathBuf,
+    /// The assessment's terms explained (ITA, IIT, EIT, OIT).
+    pub glossary: PathBuf,
+    /// What residents mean: intents, their terms and examples.
+    pub intents: PathBuf,
     pub locales: PathBuf,
 }
 
@@ -347,6 +351,8 @@ impl Default for Paths {
         Self {
             measures: PathBuf::from("measures.toml"),
             vocabulary: PathBuf::from("vocabulary.toml"),
+            glossary: PathBuf::from("glossary.toml"),
+            intents: PathBuf::from("intents.toml"),
             locales: PathBuf::from("../locales"),
         }
     }
@@ -426,6 +432,10 @@ pub struct Category {
     /// The division this category is routed to; ignored for corruption complaints.
     pub division: String,
     pub kinds: Vec<CaseKind>,
+    /// Words that name this category in a resident's message ("ไฟถนน", "pothole"): a
+    /// problem told plainly is filed under the category whose terms it names.
+    #[serde(default)]
+    pub terms: Vec<String>,
 }
 
 impl Category {
@@ -475,6 +485,8 @@ impl Settings {
         for file in [
             &mut settings.paths.measures,
             &mut settings.paths.vocabulary,
+            &mut settings.paths.glossary,
+            &mut settings.paths.intents,
             &mut settings.paths.locales,
             &mut settings.line.rich_menu,
             &mut settings.line.rich_menu_image,

@@ -18,12 +18,15 @@ use crate::config::{Secrets, Settings, TelegramMode};
 use crate::delivery::ChannelSender;
 use crate::delivery::Dispatcher;
 use crate::domain::Channel;
-use crate::engine::Engine;
+use crate::engine::intent::{Classifier, Definitions};
+use crate::engine::{Engine, Knowledge};
 use crate::http::{build_router, AppState};
 use crate::inbox::Inbox;
-use crate::kb::{Index, KnowledgeBase};
+use crate::kb::glossary::Glossary;
+use crate::kb::{Index, KnowledgeBase, Sources};
 use crate::locales::Locales;
 use crate::store::Store;
+use crate::thai::words::Segmenter;
 
 /// How long a processed event id is remembered for dedupe.
 const OUTCOME_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -251,24 +254,91 @@ impl Core {
     }
 }
 
-/// Loads the knowledge base, the vocabulary and the texts into an engine.
+/// Loads the knowledge base, the vocabulary, the intents and the texts into an engine.
 pub fn load_engine(settings: &Arc<Settings>) -> anyhow::Result<Engine> {
     let division_ids: Vec<&str> = settings.divisions.iter().map(|d| d.id.as_str()).collect();
-    let kb = KnowledgeBase::load(&settings.paths.measures, &division_ids)?;
+    let mut kb = KnowledgeBase::load(&settings.paths.measures, &division_ids)?;
     let divisions: Vec<(&str, &str, &str)> = settings
         .divisions
         .iter()
         .map(|d| (d.id.as_str(), d.th.as_str(), d.en.as_str()))
         .collect();
-    let index = Index::load(&settings.paths.vocabulary, &kb, &divisions)?;
+    let vocabulary = std::fs::read_to_string(&settings.paths.vocabulary).with_context(|| {
+        format!(
+            "cannot read the vocabulary {}",
+            settings.paths.vocabulary.display()
+        )
+    })?;
+    let intents = Definitions::load(&settings.paths.intents)?;
+    let glossary = Glossary::load(&settings.paths.glossary)?;
+    let spellings: Vec<(String, Vec<String>)> = glossary
+        .terms
+        .iter()
+        .map(|term| (term.id.clone(), term.spellings.clone()))
+        .collect();
+    // The segmenter knows the plan's terms as words, so that nothing is found inside
+    // them ("ไอที" in "โอไอที"); the intents' and categories' terms are found as runs of
+    // its words, and a word of its list that holds one is cut around it.
+    let mut own_words: Vec<String> = Index::vocabulary_terms(&vocabulary)
+        .with_context(|| format!("invalid vocabulary {}", settings.paths.vocabulary.display()))?;
+    for division in &settings.divisions {
+        own_words.push(division.th.trim_end_matches('ฯ').to_owned());
+    }
+    for (_, spelled) in &spellings {
+        own_words.extend(spelled.iter().cloned());
+    }
+    own_words.extend(OWN_WORDS.iter().map(|w| (*w).to_owned()));
+    own_words.extend(
+        settings
+            .office
+            .name_th
+            .split(|c: char| c.is_whitespace() || c == '.')
+            .map(str::to_owned),
+    );
+    let mut terms: Vec<String> = intents.words().map(str::to_owned).collect();
+    for category in &settings.categories {
+        terms.extend(category.terms.iter().cloned());
+    }
+    terms.extend(own_words.iter().cloned());
+    let segmenter = Segmenter::with_terms(own_words, terms);
+    kb.tidy(&segmenter);
+    let index = Index::build(
+        &vocabulary,
+        Sources {
+            kb: &kb,
+            divisions: &divisions,
+            spellings: &spellings,
+            segmenter: segmenter.clone(),
+        },
+    )
+    .with_context(|| format!("invalid vocabulary {}", settings.paths.vocabulary.display()))?;
+    let classifier = Classifier::new(intents, &settings.categories, segmenter);
     let locales = Locales::load(&settings.paths.locales)?;
     Ok(Engine::new(
         Arc::clone(settings),
-        Arc::new(kb),
-        Arc::new(index),
+        Knowledge {
+            kb,
+            index,
+            glossary,
+            classifier,
+        },
         Arc::new(locales),
     ))
 }
+
+/// Words residents write that the segmenter's list lacks.
+const OWN_WORDS: &[&str] = &[
+    "อบต",
+    "เฟสบุ๊ค",
+    "เฟซบุ๊ค",
+    "เฟสบุ๊ก",
+    "ไลน์",
+    "เทเลแกรม",
+    "บ้านเพชร",
+    "ชำนาญการ",
+    "ใช้จ่ายงบประมาณ",
+    "แผนการจัดซื้อจัดจ้าง",
+];
 
 /// The HTTP server with its background tasks.
 pub struct Application {

@@ -3,6 +3,7 @@
 use crate::config::INTEGRITY_DIVISION;
 use crate::domain::case::{Case, CaseCode, CaseKind, NewCase, Receipt, Status};
 use crate::domain::{Channel, Lang};
+use crate::engine::intent::{Intent, Reading};
 use crate::engine::reply::Render;
 use crate::engine::{
     Action, Choice, Conversation, Engine, Flow, Inbound, InboundKind, Intake, IntakeStep, Lookup,
@@ -42,6 +43,8 @@ pub mod payload {
     pub const RATE_PREFIX: &str = "rate:";
     /// `reopen:<case id>`: the resident says a resolved case is not fixed.
     pub const REOPEN_PREFIX: &str = "reopen:";
+    /// `kb:<item id>`: the whole item of the plan, after a short answer.
+    pub const KB_ITEM_PREFIX: &str = "kb:";
     /// `st:<command>:<case id>`: a button on a case card in a staff group chat.
     pub const STAFF_PREFIX: &str = "st:";
     /// Asks the client to share the device's location (web chat, LINE's location action).
@@ -217,20 +220,35 @@ impl<'a> Turn<'a> {
         Render::new(self.engine, self.lang())
     }
 
-    /// A chosen language sticks; otherwise each text's script decides, then the
-    /// platform's hint, then Thai.
+    /// A chosen language sticks. Otherwise Thai script switches to Thai, and only a clear
+    /// English sentence to English: a short Latin string, a code or an acronym does not
+    /// ("asdfgh", "CP-2569-0001", "ITA"). Then the platform's hint, then Thai.
     fn settle_language(&mut self) {
         if self.conversation.lang_chosen {
             return;
         }
         let from_text = match &self.inbound.kind {
-            // A case code or receipt says nothing of the language its sender reads.
+            InboundKind::Text(text) if text.chars().any(crate::thai::is_thai) => Some(Lang::Th),
+            // A code says nothing of the language its sender reads.
             InboundKind::Text(text)
-                if CaseCode::parse(text).is_none()
-                    && Receipt::parse(text).is_none()
-                    && enrol_code(text).is_none() =>
+                if CaseCode::parse(text).is_some()
+                    || Receipt::parse(text).is_some()
+                    || enrol_code(text).is_some() =>
             {
-                crate::thai::detect_lang(text)
+                None
+            }
+            InboundKind::Text(text) => {
+                // A first message may be a single English word ("hello"); later ones
+                // must be sentences to switch.
+                let min_words = if self.conversation.lang.is_none() {
+                    1
+                } else {
+                    2
+                };
+                self.engine
+                    .classifier
+                    .is_english(text, min_words)
+                    .then_some(Lang::En)
             }
             _ => None,
         };
@@ -387,6 +405,17 @@ impl<'a> Turn<'a> {
                     self.show_case_by_code(code)?;
                     return Ok(true);
                 }
+                if let Some(item_id) = data.strip_prefix(payload::KB_ITEM_PREFIX) {
+                    let render = self.render();
+                    match self.engine.kb().item(item_id) {
+                        Some(item) => {
+                            self.replies.push(Outbound::Card(render.item_card(item)));
+                            self.replies.push(render.menu(&render.text("kb-more")));
+                        }
+                        None => self.say_menu("button-expired"),
+                    }
+                    return Ok(true);
+                }
                 if let Some(button) = data.strip_prefix(payload::STAFF_PREFIX) {
                     let role = self.lookup.role_of(&self.inbound.sender)?;
                     return self.on_staff_button(&role, button);
@@ -466,29 +495,106 @@ impl<'a> Turn<'a> {
         if role.works_cases() && self.on_staff_command(&role, text)? {
             return Ok(());
         }
-        let render = self.render();
-        match self.engine.index.answer(text) {
-            Answer::NotFound => {
-                let question: String = text.chars().take(MAX_TEXT_CHARS).collect();
-                self.conversation.flow = Flow::OfferingStaffQuestion { question };
-                self.replies.push(render.choices(
-                    render.text("kb-not-found"),
-                    vec![
-                        render.choice("button-staff-question", payload::STAFF_QUESTION),
-                        render.choice("menu-ask", payload::ASK),
-                        render.choice("menu-suggest", payload::SUGGEST),
-                        render.choice("menu-complain", payload::COMPLAIN),
-                        render.choice("menu-corruption", payload::CORRUPTION),
-                        render.choice("menu-follow", payload::FOLLOW),
-                    ],
-                ));
+        let reading = self.engine.read(text);
+        match reading.intent {
+            Intent::Follow => match (&reading.code, &reading.receipt) {
+                (Some(code), _) => self.show_case_by_code(&code.to_string()),
+                (None, Some(receipt)) => self.show_case_by_text(receipt.digits()),
+                (None, None) => self.on_menu_button(payload::FOLLOW).map(|_| ()),
+            },
+            Intent::Complain | Intent::Suggest | Intent::Corruption => {
+                self.start_intake_from(&reading, text);
+                Ok(())
             }
-            answer => {
+            Intent::Subscribe => self.start_subscribing(),
+            Intent::Link => {
+                self.action = Some(Action::IssueLinkCode);
+                Ok(())
+            }
+            Intent::Greeting => {
+                self.say_menu("greeting");
+                Ok(())
+            }
+            Intent::Thanks => {
+                self.say_menu("thanks-reply");
+                Ok(())
+            }
+            Intent::Help => {
+                self.say_menu("help-reply");
+                Ok(())
+            }
+            Intent::Plan => {
+                let answer = self.engine.index.read(text);
+                if answer.answer == Answer::NotFound {
+                    self.not_sure(&reading, text, "kb-not-found");
+                    return Ok(());
+                }
+                let render = self.render();
                 self.replies.extend(render.answer(&answer));
                 self.replies.push(render.menu(&render.text("kb-more")));
+                Ok(())
+            }
+            Intent::Unknown => {
+                // A question the plan does not answer may go to staff; anything else
+                // is not understood.
+                let id = if reading.asks {
+                    "kb-not-found"
+                } else {
+                    "not-sure"
+                };
+                self.not_sure(&reading, text, id);
+                Ok(())
             }
         }
-        Ok(())
+    }
+
+    /// Nothing certain: say so briefly, and offer the two likeliest actions and staff.
+    fn not_sure(&mut self, reading: &Reading, text: &str, id: &str) {
+        let question: String = text.chars().take(MAX_TEXT_CHARS).collect();
+        self.conversation.flow = Flow::OfferingStaffQuestion { question };
+        let render = self.render();
+        let mut choices: Vec<Choice> = reading
+            .likely_actions(2)
+            .into_iter()
+            .map(|intent| match intent {
+                Intent::Complain => render.choice("menu-complain", payload::COMPLAIN),
+                Intent::Suggest => render.choice("menu-suggest", payload::SUGGEST),
+                Intent::Corruption => render.choice("menu-corruption", payload::CORRUPTION),
+                Intent::Follow => render.choice("menu-follow", payload::FOLLOW),
+                _ => render.choice("menu-ask", payload::ASK),
+            })
+            .collect();
+        choices.push(render.choice("button-staff-question", payload::STAFF_QUESTION));
+        choices.push(render.choice("button-menu", payload::MENU));
+        self.replies.push(render.choices(render.text(id), choices));
+    }
+
+    /// Starts the flow of the case the message asks for, with what it already says: its
+    /// text as the description when it tells the matter, and a guessed category to
+    /// confirm with one tap.
+    fn start_intake_from(&mut self, reading: &Reading, text: &str) {
+        let Some(kind) = reading.intent.case_kind() else {
+            return;
+        };
+        let description =
+            (reading.describes && text.chars().count() <= MAX_TEXT_CHARS).then(|| text.to_owned());
+        if kind == CaseKind::Corruption && reading.asks_anonymity {
+            self.say("corruption-anonymous-yes");
+        }
+        self.start_intake(kind);
+        if let Flow::Intake(intake) = &mut self.conversation.flow {
+            intake.description = description;
+            intake.category = reading.category.clone();
+        }
+        if kind == CaseKind::Corruption {
+            // The privacy notice comes first; the category follows it.
+            return;
+        }
+        // Ask again, now with what the message gave.
+        self.replies.pop();
+        if let Flow::Intake(intake) = self.conversation.flow.clone() {
+            self.prompt(&intake);
+        }
     }
 
     fn start_intake(&mut self, kind: CaseKind) {
@@ -536,10 +642,19 @@ impl<'a> Turn<'a> {
         let reply = match intake.step {
             IntakeStep::PrivacyNotice => return,
             IntakeStep::Category => {
-                let mut choices: Vec<Choice> = self
-                    .engine
-                    .settings()
-                    .categories_for(intake.kind)
+                let guess = intake
+                    .category
+                    .as_deref()
+                    .and_then(|id| self.engine.settings().category(id));
+                // The guessed category first, so that confirming it is one tap.
+                let mut categories: Vec<&crate::config::Category> =
+                    self.engine.settings().categories_for(intake.kind).collect();
+                if let Some(guess) = guess {
+                    categories.retain(|c| c.id != guess.id);
+                    categories.insert(0, guess);
+                }
+                let mut choices: Vec<Choice> = categories
+                    .into_iter()
                     .take(super::MAX_CHOICES - 1)
                     .map(|category| Choice {
                         label: category.name(self.lang()).to_owned(),
@@ -547,10 +662,21 @@ impl<'a> Turn<'a> {
                     })
                     .collect();
                 choices.push(cancel);
-                render.choices(
-                    render.text(&format!("category-prompt-{}", intake.kind.as_str())),
-                    choices,
-                )
+                let mut text = String::new();
+                if let Some(description) = &intake.description {
+                    text.push_str(&render.text_with(
+                        "intake-description-taken",
+                        &[("text", &crate::thai::truncate(description, 120))],
+                    ));
+                    text.push('\n');
+                }
+                text.push_str(&match guess {
+                    Some(guess) => {
+                        render.text_with("category-guess", &[("category", guess.name(self.lang()))])
+                    }
+                    None => render.text(&format!("category-prompt-{}", intake.kind.as_str())),
+                });
+                render.choices(text, choices)
             }
             IntakeStep::Description => Outbound::Text {
                 text: render.text(&format!("description-prompt-{}", intake.kind.as_str())),
@@ -594,6 +720,7 @@ impl<'a> Turn<'a> {
         };
         intake.step = match intake.step {
             IntakeStep::PrivacyNotice => IntakeStep::Category,
+            IntakeStep::Category if intake.description.is_some() => IntakeStep::Location,
             IntakeStep::Category => IntakeStep::Description,
             IntakeStep::Description => IntakeStep::Location,
             IntakeStep::Location => IntakeStep::Photo,
@@ -626,7 +753,10 @@ impl<'a> Turn<'a> {
                 return Ok(());
             }
             IntakeStep::Category => {
-                let chosen = self.match_category(intake.kind, &input);
+                let confirms_guess = matches!(input, Input::Text(t) if is_word(t, CONFIRM_WORDS));
+                let chosen = self
+                    .match_category(intake.kind, &input)
+                    .or_else(|| intake.category.clone().filter(|_| confirms_guess));
                 let Some(category) = chosen else {
                     self.say("category-invalid");
                     self.prompt(&intake);

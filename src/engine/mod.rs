@@ -6,6 +6,7 @@
 //! only then sends the replies.
 
 mod dialogue;
+pub mod intent;
 mod reply;
 mod staff;
 mod updates;
@@ -23,6 +24,7 @@ use crate::config::Settings;
 use crate::domain::case::{Case, CaseCode, CaseKind, FiledCase, NewCase, Receipt, Status};
 use crate::domain::role::Role;
 use crate::domain::{Channel, ChatKey, Lang, Location};
+use crate::kb::glossary::Glossary;
 use crate::kb::{Index, KnowledgeBase};
 use crate::locales::Locales;
 
@@ -323,28 +325,42 @@ pub trait Lookup {
     fn updates_since(&self, author: &ChatKey, since: DateTime<Utc>) -> anyhow::Result<u32>;
 }
 
+/// What the engine knows: the plan, its index, the assessment's glossary and how to
+/// read what residents mean.
+pub struct Knowledge {
+    pub kb: KnowledgeBase,
+    pub index: Index,
+    pub glossary: Glossary,
+    pub classifier: intent::Classifier,
+}
+
 /// The engine and what it reads: settings, the knowledge base and the texts.
 #[derive(Clone)]
 pub struct Engine {
     settings: Arc<Settings>,
     kb: Arc<KnowledgeBase>,
     index: Arc<Index>,
+    classifier: Arc<intent::Classifier>,
+    glossary: Arc<Glossary>,
     locales: Arc<Locales>,
     progress: Arc<crate::kb::progress::ProgressBoard>,
 }
 
 impl Engine {
     #[must_use]
-    pub fn new(
-        settings: Arc<Settings>,
-        kb: Arc<KnowledgeBase>,
-        index: Arc<Index>,
-        locales: Arc<Locales>,
-    ) -> Self {
-        Self {
-            settings,
+    pub fn new(settings: Arc<Settings>, knowledge: Knowledge, locales: Arc<Locales>) -> Self {
+        let Knowledge {
             kb,
             index,
+            glossary,
+            classifier,
+        } = knowledge;
+        Self {
+            settings,
+            kb: Arc::new(kb),
+            index: Arc::new(index),
+            classifier: Arc::new(classifier),
+            glossary: Arc::new(glossary),
             locales,
             progress: Arc::default(),
         }
@@ -382,7 +398,7 @@ impl Engine {
     /// The answer to a question from the knowledge base alone, as a resident would see it.
     #[must_use]
     pub fn answer_question(&self, lang: Lang, question: &str) -> Vec<Outbound> {
-        reply::Render::new(self, lang).answer(&self.index.answer(question))
+        reply::Render::new(self, lang).answer(&self.index.read(question))
     }
 
     /// What a resident is told on their own channel when staff answer or move their case.
@@ -434,10 +450,23 @@ impl Engine {
         vec![render.menu(&render.text(id))]
     }
 
-    /// How the knowledge base reads a question, for tuning the vocabulary.
+    /// How a message is read: which intent won and why, then how the knowledge base
+    /// reads it; for tuning `intents.toml` and the vocabulary.
     #[must_use]
     pub fn explain_question(&self, question: &str) -> String {
-        self.index.explain(question)
+        let reading = self.read(question);
+        format!(
+            "{}\n{}",
+            self.classifier.explain(&reading),
+            self.index.explain(question)
+        )
+    }
+
+    /// What a free-text message means.
+    #[must_use]
+    pub fn read(&self, text: &str) -> intent::Reading {
+        let plan_found = self.index.answer(text) != crate::kb::Answer::NotFound;
+        self.classifier.read(text, plan_found)
     }
 
     /// A case as a card for the staff of its division (a bound group chat), in Thai.
@@ -454,6 +483,11 @@ impl Engine {
     #[must_use]
     pub fn kb(&self) -> &KnowledgeBase {
         &self.kb
+    }
+
+    #[must_use]
+    pub fn glossary(&self) -> &Glossary {
+        &self.glossary
     }
 
     #[must_use]

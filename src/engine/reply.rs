@@ -4,10 +4,12 @@ use crate::domain::case::{Case, CaseEventKind, CaseKind, FiledCase, Notice, Stat
 use crate::domain::Lang;
 use crate::engine::dialogue::payload;
 use crate::engine::{Card, Choice, Engine, Intake, Outbound, MAX_CHOICES};
-use crate::kb::{Answer, Item};
+use crate::kb::{Answer, Aspect, Item, Reading};
 
 /// How much of a case's own text its timeline card repeats.
 const CASE_TEXT_PREVIEW_CHARS: usize = 300;
+/// Buttons a division's answer offers, one per item.
+const MAX_ITEM_BUTTONS: usize = 3;
 
 pub struct Render<'a> {
     engine: &'a Engine,
@@ -107,9 +109,9 @@ impl<'a> Render<'a> {
         }
     }
 
-    /// An item as a card: the weaknesses found, the measures (or, where the plan lists
-    /// none, the guidelines), who is responsible and the status, quoted from the plan.
-    fn item_card(&self, item: &Item) -> Card {
+    /// An item as a card, whole: the weaknesses found, the guidelines, the measures, who
+    /// is responsible and the status, quoted from the plan. Shown when asked for.
+    pub fn item_card(&self, item: &Item) -> Card {
         let lang = self.lang;
         let mut lines = Vec::new();
         let weaknesses: Vec<&str> = item.weaknesses.iter().map(|t| t.get(lang)).collect();
@@ -118,10 +120,9 @@ impl<'a> Render<'a> {
             self.text("kb-label-weakness"),
             weaknesses.join(" / ")
         ));
-        if item.measures.is_empty() {
-            lines.push(format!("{}:", self.text("kb-label-guidelines")));
-            lines.extend(item.guidelines.iter().map(|g| format!("• {}", g.get(lang))));
-        } else {
+        lines.push(format!("{}:", self.text("kb-label-guidelines")));
+        lines.extend(item.guidelines.iter().map(|g| format!("• {}", g.get(lang))));
+        if !item.measures.is_empty() {
             lines.push(format!("{}:", self.text("kb-label-measures")));
             for measure in &item.measures {
                 lines.push(format!("• {}", measure.name.get(lang)));
@@ -146,65 +147,48 @@ impl<'a> Render<'a> {
         }
     }
 
-    /// One line for an item: its first weakness, measures and status.
-    fn item_line(&self, item: &Item) -> String {
-        let lang = self.lang;
-        let measures: Vec<&str> = item.measures.iter().map(|m| m.name.get(lang)).collect();
-        let status = match self.status_of(item) {
+    /// The status in a few words: "✓ ดำเนินการแล้ว".
+    fn status_word(&self, item: &Item) -> String {
+        match self.status_of(item) {
             crate::kb::Status::Done => self.text("kb-status-done"),
             crate::kb::Status::NotDone => self.text("kb-status-not-done"),
-        };
-        let assessment = self
-            .engine
-            .kb()
-            .assessment(&item.assessment)
-            .map(crate::kb::Assessment::acronym)
-            .unwrap_or_default();
-        let weakness = item
-            .weaknesses
-            .first()
-            .map(|w| w.get(lang))
-            .unwrap_or_default();
-        if measures.is_empty() {
-            format!("• [{assessment}] {weakness} — {status}")
-        } else {
-            format!(
-                "• [{assessment}] {weakness} ({}) — {status}",
-                measures.join(", ")
-            )
         }
     }
 
-    pub fn answer(&self, answer: &Answer) -> Vec<Outbound> {
+    /// One line for an item: its assessment, indicator and status.
+    fn item_line(&self, item: &Item) -> String {
+        let weakness = item
+            .weaknesses
+            .first()
+            .map(|w| crate::thai::truncate(w.get(self.lang), 60))
+            .unwrap_or_default();
+        format!(
+            "• {}: {weakness} — {}",
+            self.item_assessment(item),
+            self.status_word(item)
+        )
+    }
+
+    fn item_assessment(&self, item: &Item) -> String {
+        self.engine
+            .kb()
+            .assessment(&item.assessment)
+            .map(crate::kb::Assessment::acronym)
+            .unwrap_or_default()
+    }
+
+    /// The answer to a question about the plan: a line that answers what was asked,
+    /// the plan's words that support it, and a button for the whole item.
+    pub fn answer(&self, reading: &Reading) -> Vec<Outbound> {
         let kb = self.engine.kb();
         let items =
             |ids: &[String]| -> Vec<&Item> { ids.iter().filter_map(|id| kb.item(id)).collect() };
-        match answer {
-            Answer::Scores(ids) => {
-                let mut lines = Vec::new();
-                for assessment in &kb.assessments {
-                    if !ids.is_empty() && !ids.contains(&assessment.id) {
-                        continue;
-                    }
-                    lines.push(self.text_with(
-                        "kb-score-line",
-                        &[
-                            ("assessment", &assessment.acronym()),
-                            ("title", assessment.title(self.lang)),
-                            ("indicator", assessment.indicator(self.lang)),
-                            ("score", &format!("{:.2}", assessment.score)),
-                        ],
-                    ));
-                }
-                vec![Outbound::Card(Card {
-                    title: self.text("kb-scores-title"),
-                    lines,
-                    buttons: Vec::new(),
-                })]
-            }
-            Answer::Items(ids) => items(ids)
+        match &reading.answer {
+            Answer::Scores(ids) => vec![Outbound::Card(self.scores_card(ids))],
+            Answer::Meaning(ids) => vec![Outbound::Card(self.meaning_card(ids))],
+            Answer::Items { ids, aspect } => items(ids)
                 .into_iter()
-                .map(|i| Outbound::Card(self.item_card(i)))
+                .map(|item| Outbound::Card(self.direct_card(reading, item, *aspect)))
                 .collect(),
             Answer::Division {
                 division,
@@ -216,11 +200,15 @@ impl<'a> Render<'a> {
                     "kb-division-intro",
                     &[("division", &name), ("count", &found.len().to_string())],
                 )];
-                lines.extend(found.into_iter().map(|i| self.item_line(i)));
+                lines.extend(found.iter().map(|i| self.item_line(i)));
                 vec![Outbound::Card(Card {
                     title: name,
                     lines,
-                    buttons: Vec::new(),
+                    buttons: found
+                        .iter()
+                        .take(MAX_ITEM_BUTTONS)
+                        .map(|i| self.item_button(i))
+                        .collect(),
                 })]
             }
             Answer::Overview => {
@@ -235,6 +223,209 @@ impl<'a> Render<'a> {
             Answer::NotFound => vec![Outbound::Text {
                 text: self.text("kb-not-found"),
             }],
+        }
+    }
+
+    fn item_button(&self, item: &Item) -> Choice {
+        Choice {
+            label: self.text_with("kb-button-item", &[("item", &self.item_title_short(item))]),
+            payload: format!("{}{}", payload::KB_ITEM_PREFIX, item.id),
+        }
+    }
+
+    fn item_title_short(&self, item: &Item) -> String {
+        let n_of_assessment = self
+            .engine
+            .kb()
+            .items
+            .iter()
+            .filter(|i| i.assessment == item.assessment)
+            .count();
+        let acronym = self.item_assessment(item);
+        let position = item.id.rsplit('-').next().unwrap_or_default();
+        if n_of_assessment > 1 {
+            format!("{acronym} {position}")
+        } else {
+            acronym
+        }
+    }
+
+    /// One item answering one question: the direct line first.
+    fn direct_card(&self, reading: &Reading, item: &Item, aspect: Aspect) -> Card {
+        let index = &self.engine.index;
+        let mut support = index.support(reading, &item.id, self.lang, 2);
+        let divisions = self.division_names(&item.divisions);
+        let status = self.status_word(item);
+        let quote = |text: &str| self.text_with("kb-quote", &[("text", text)]);
+        let mut lines = Vec::new();
+        let mut footer = true;
+        match aspect {
+            Aspect::Responsible => {
+                footer = false;
+                let names_a_person = support
+                    .first()
+                    .is_some_and(|p| self.mentions_responsibility(p));
+                if names_a_person {
+                    let passage = support.remove(0);
+                    lines.push(self.text_with("kb-direct-plan-says", &[("text", &passage)]));
+                } else {
+                    lines.push(self.text_with(
+                        "kb-direct-responsible",
+                        &[("divisions", &divisions), ("status", &status)],
+                    ));
+                }
+            }
+            Aspect::Status => {
+                footer = false;
+                lines.push(self.text_with(
+                    "kb-direct-status",
+                    &[("status", &status), ("divisions", &divisions)],
+                ));
+                if let Some(progress) = self.engine.progress().latest(&item.id) {
+                    let at = crate::thai::format_date(progress.at, self.lang);
+                    lines.push(self.text_with("kb-progress-updated", &[("date", &at)]));
+                    if let Some(note) = &progress.note {
+                        lines.push(format!("{}: {note}", self.text("kb-label-progress")));
+                    }
+                }
+            }
+            Aspect::Channels => {
+                let channels: Vec<String> = index
+                    .channels_of(&item.id)
+                    .into_iter()
+                    .map(|c| self.text(&format!("kb-channel-{c}")))
+                    .collect();
+                if channels.is_empty() {
+                    lines.push(self.text("kb-direct-no-channels"));
+                } else {
+                    lines.push(
+                        self.text_with("kb-direct-channels", &[("channels", &channels.join(", "))]),
+                    );
+                }
+            }
+            Aspect::Measures if !item.measures.is_empty() => {
+                let names: Vec<&str> = item
+                    .measures
+                    .iter()
+                    .map(|m| m.name.get(self.lang))
+                    .collect();
+                support.retain(|p| !names.contains(&p.as_str()));
+                lines
+                    .push(self.text_with("kb-direct-measures", &[("measures", &names.join("; "))]));
+                support.truncate(1);
+            }
+            Aspect::Measures | Aspect::General => {
+                if !support.is_empty() {
+                    let passage = support.remove(0);
+                    lines.push(self.text_with("kb-direct-plan-says", &[("text", &passage)]));
+                } else if let Some(weakness) = item.weaknesses.first() {
+                    lines.push(self.text_with(
+                        "kb-direct-plan-says",
+                        &[("text", &crate::thai::truncate(weakness.get(self.lang), 160))],
+                    ));
+                }
+                support.truncate(1);
+            }
+        }
+        lines.extend(support.iter().map(|p| quote(p)));
+        // Staff's latest report on the item, whatever was asked: the answer shows the
+        // status as it is now.
+        if aspect != Aspect::Status {
+            if let Some(progress) = self.engine.progress().latest(&item.id) {
+                let at = crate::thai::format_date(progress.at, self.lang);
+                lines.push(self.text_with("kb-progress-updated", &[("date", &at)]));
+                if let Some(note) = &progress.note {
+                    lines.push(format!("{}: {note}", self.text("kb-label-progress")));
+                }
+            }
+        }
+        if footer {
+            lines.push(self.text_with(
+                "kb-direct-footer",
+                &[("status", &status), ("divisions", &divisions)],
+            ));
+        }
+        Card {
+            title: self.item_title(item),
+            lines,
+            buttons: vec![Choice {
+                label: self.text("kb-button-whole"),
+                payload: format!("{}{}", payload::KB_ITEM_PREFIX, item.id),
+            }],
+        }
+    }
+
+    fn mentions_responsibility(&self, text: &str) -> bool {
+        let word = self.text("kb-word-responsible");
+        text.to_lowercase().contains(&word.to_lowercase())
+    }
+
+    /// The scores asked for: one line each.
+    fn scores_card(&self, ids: &[String]) -> Card {
+        let kb = self.engine.kb();
+        let lines = kb
+            .assessments
+            .iter()
+            .filter(|a| ids.is_empty() || ids.contains(&a.id))
+            .map(|assessment| {
+                self.text_with(
+                    "kb-score-line",
+                    &[
+                        ("assessment", &assessment.acronym()),
+                        ("indicator", assessment.indicator(self.lang)),
+                        ("score", &format!("{:.2}", assessment.score)),
+                    ],
+                )
+            })
+            .collect();
+        Card {
+            title: self.text("kb-scores-title"),
+            lines,
+            buttons: Vec::new(),
+        }
+    }
+
+    /// What the assessment's terms mean, from the glossary, with the office's score.
+    fn meaning_card(&self, ids: &[String]) -> Card {
+        let kb = self.engine.kb();
+        let mut lines = Vec::new();
+        let mut title = Vec::new();
+        for id in ids {
+            let score = kb.assessment(id).map(|a| {
+                self.text_with(
+                    "kb-score-line",
+                    &[
+                        ("assessment", &a.acronym()),
+                        ("indicator", a.indicator(self.lang)),
+                        ("score", &format!("{:.2}", a.score)),
+                    ],
+                )
+            });
+            match self.engine.glossary().term(id) {
+                Some(term) => {
+                    title.push(term.acronym.clone());
+                    lines.push(self.text_with(
+                        "kb-direct-meaning",
+                        &[("acronym", &term.acronym), ("name", term.name(self.lang))],
+                    ));
+                    lines.push(term.meaning(self.lang).to_owned());
+                }
+                None => {
+                    if let Some(a) = kb.assessment(id) {
+                        title.push(a.acronym());
+                        lines.push(self.text_with(
+                            "kb-direct-meaning",
+                            &[("acronym", &a.acronym()), ("name", a.title(self.lang))],
+                        ));
+                    }
+                }
+            }
+            lines.extend(score);
+        }
+        Card {
+            title: self.text_with("kb-meaning-title", &[("terms", &title.join(", "))]),
+            lines,
+            buttons: Vec::new(),
         }
     }
 

@@ -452,3 +452,5 @@ fn receipt_guessing_is_limited_per_sender() {
     let seen = dialogue.text("1234 5678 9012 3459");
     assert!(seen.contains("หลายครั้งเกินไป"), "{seen}");
 }
+
+mod understanding;

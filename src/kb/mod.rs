@@ -3,6 +3,8 @@
 //!
 //! Pure data and pure functions: loading happens once at start-up, lookups do no I/O.
 
+pub mod display;
+pub mod glossary;
 pub mod progress;
 mod search;
 
@@ -15,7 +17,7 @@ use toml::Spanned;
 
 use crate::domain::Lang;
 
-pub use search::{Answer, Index};
+pub use search::{Answer, Aspect, Index, Reading, Sources};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -115,14 +117,27 @@ pub struct Measure {
 /// A text in both languages.
 #[derive(Clone, Debug)]
 pub struct Text {
+    /// As the plan has it, verbatim.
     pub th: String,
     pub en: String,
+    /// The Thai as residents are shown it: the plan's words without the spaces the
+    /// PDF's line wraps left in them (`KnowledgeBase::tidy`).
+    pub shown_th: String,
 }
 
 impl Text {
+    fn new(th: String, en: String) -> Self {
+        Self {
+            shown_th: th.clone(),
+            th,
+            en,
+        }
+    }
+
+    /// The text to show a resident.
     #[must_use]
     pub fn get(&self, lang: Lang) -> &str {
-        pick(lang, &self.th, &self.en)
+        pick(lang, &self.shown_th, &self.en)
     }
 }
 
@@ -204,10 +219,7 @@ impl KnowledgeBase {
                     "line {line}: empty measure"
                 );
                 measures.push(Measure {
-                    name: Text {
-                        th: measure.th.into_inner(),
-                        en: measure.en,
-                    },
+                    name: Text::new(measure.th.into_inner(), measure.en),
                     details: pair(measure.details_th, measure.details_en)
                         .with_context(|| format!("line {line}: measure details"))?,
                 });
@@ -227,6 +239,25 @@ impl KnowledgeBase {
             assessments: file.assessments,
             items,
         })
+    }
+
+    /// Prepares the Thai shown to residents: the plan's words without the spaces its
+    /// PDF's line wraps left in them.
+    pub fn tidy(&mut self, segmenter: &crate::thai::words::Segmenter) {
+        for item in &mut self.items {
+            let texts = item
+                .weaknesses
+                .iter_mut()
+                .chain(&mut item.guidelines)
+                .chain(
+                    item.measures
+                        .iter_mut()
+                        .flat_map(|m| std::iter::once(&mut m.name).chain(m.details.iter_mut())),
+                );
+            for text in texts {
+                text.shown_th = display::tidy_thai(&text.th, segmenter);
+            }
+        }
     }
 
     #[must_use]
@@ -255,7 +286,7 @@ fn pair(th: Vec<String>, en: Vec<String>) -> anyhow::Result<Vec<Text>> {
     Ok(th
         .into_iter()
         .zip(en)
-        .map(|(th, en)| Text { th, en })
+        .map(|(th, en)| Text::new(th, en))
         .collect())
 }
 

@@ -172,3 +172,17 @@ fn mismatched_translations_are_refused() {
         "{error}"
     );
 }
+
+#[test]
+fn the_e_plannacc_paragraph_continues_oit_row_2() {
+    let kb = shipped();
+    let has_it = |id: &str| {
+        kb.item(id)
+            .unwrap()
+            .guidelines
+            .iter()
+            .any(|g| g.th.contains("e-plannacc"))
+    };
+    assert!(has_it("oit-2"));
+    assert!(!has_it("oit-3"));
+}

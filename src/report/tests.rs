@@ -397,6 +397,7 @@ fn csv_quotes_commas_and_quotes() {
         en: "Lanes".to_owned(),
         division: "engineering".to_owned(),
         kinds: vec![CaseKind::Complaint],
+        terms: Vec::new(),
     });
     let report = year_report(
         [case(
@@ -427,6 +428,7 @@ fn html_escapes_what_comes_from_the_data() {
         en: "x".to_owned(),
         division: "engineering".to_owned(),
         kinds: vec![CaseKind::Complaint],
+        terms: Vec::new(),
     });
     let report = year_report(
         [case(CaseKind::Complaint, "xss", bangkok(2026, 5, 5, 9, 0))],

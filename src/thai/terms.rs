@@ -246,7 +246,8 @@ fn runs_equal(text: &Text, chars: &[char]) -> Vec<(usize, usize)> {
     found
 }
 
-/// The first run of whole words within `budget` edits of `chars`.
+/// The first run of whole words within `budget` edits of `chars` (a swap of two
+/// neighbouring letters is one edit).
 fn runs_near(text: &Text, chars: &[char], budget: usize) -> Option<(usize, usize)> {
     let term: String = chars.iter().collect();
     for start in 0..text.words.len() {
@@ -258,7 +259,12 @@ fn runs_near(text: &Text, chars: &[char], budget: usize) -> Option<(usize, usize
             if n_chars > chars.len() + budget {
                 break;
             }
-            if n_chars + budget >= chars.len() && strsim::levenshtein(&joined, &term) <= budget {
+            // A piece of the term is a shorter word, not a typo of it ("การประเมิน" is
+            // not "ผลการประเมิน" misspelt).
+            if n_chars + budget >= chars.len()
+                && !term.contains(joined.as_str())
+                && strsim::osa_distance(&joined, &term) <= budget
+            {
                 return Some((start, end + 1));
             }
         }
@@ -299,13 +305,16 @@ fn word_matches(word: &str, term: &str, fuzzy: bool) -> bool {
     if !fuzzy {
         return false;
     }
-    let budget = edit_budget(term.len());
+    let budget = edit_budget_latin(term.len());
     // Lengths that differ by more than the budget cannot be within it (English terms
-    // are ASCII, so bytes are characters).
+    // are ASCII, so bytes are characters). A word that only adds or drops an ending is
+    // another word, not a typo ("office", "officer").
     budget > 0
+        && !word.starts_with(term)
+        && !term.starts_with(word)
         && word.is_ascii()
         && word.len().abs_diff(term.len()) <= budget
-        && strsim::levenshtein(word, term) <= budget
+        && strsim::osa_distance(word, term) <= budget
 }
 
 /// How many typos a term of this many characters tolerates: short terms none, or
@@ -316,6 +325,16 @@ pub fn edit_budget(n_chars: usize) -> usize {
     match n_chars {
         0..=5 => 0,
         6..=10 => 1,
+        _ => 2,
+    }
+}
+
+/// Typos an English word of this many letters tolerates: Latin letters are whole
+/// letters, so a long word bears two ("corupption").
+fn edit_budget_latin(n_letters: usize) -> usize {
+    match n_letters {
+        0..=5 => 0,
+        6..=8 => 1,
         _ => 2,
     }
 }

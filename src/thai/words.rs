@@ -6,10 +6,16 @@
 //! CC0 Thai word list, bounded by Thai character clusters), with the plan's and the
 //! bot's own terms added, so that a term of ours comes out as one word.
 //!
+//! The word list holds compounds ("มาตรการป้องกัน", "เสียหลาย") that would hide a term we
+//! look for, so such a word is cut around the term when what is left on either side is a
+//! word too ("มาตรการ|ป้องกัน"). Our own words ("โอไอที") are never cut, so that nothing
+//! is found inside them.
+//!
 //! Building the segmenter takes a few hundred milliseconds (its frequency table is
 //! decompressed), so `Segmenter::new` starts it on a thread of its own and the first
 //! text to be cut waits for it: start-up does not.
 
+use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 
 /// The segmenter with our own words added; cheap to clone.
@@ -19,9 +25,27 @@ pub struct Segmenter {
 }
 
 struct Inner {
-    tokenizer: OnceLock<kham_core::Tokenizer>,
+    built: OnceLock<Built>,
     /// Our terms, one a line, merged over the built-in word list.
     extra_words: String,
+    /// Our own words, normalised: never cut.
+    own_words: HashSet<String>,
+    /// Terms looked for, normalised: a word of the list that holds one is cut around it.
+    terms: HashSet<String>,
+    /// Beginnings of those terms: a word that ends with one is cut before it, so that
+    /// the term can run on into the next word ("แล้ว|ยังไม่มีใครมา").
+    term_starts: HashSet<String>,
+}
+
+/// The shortest beginning of a term that cuts a word before it.
+const MIN_TERM_START_CHARS: usize = 3;
+/// How many times a word's pieces are cut again.
+const MAX_CUT_DEPTH: usize = 3;
+
+struct Built {
+    tokenizer: kham_core::Tokenizer,
+    /// The same word list, for cutting compounds into their words.
+    dict: kham_core::dict::Dict,
 }
 
 /// One word of a text, normalised (see `normalize`).
@@ -41,27 +65,65 @@ pub enum Script {
 }
 
 impl Segmenter {
-    /// A segmenter that also knows `extra_words` (any script; Thai ones matter).
-    /// Building starts at once on its own thread.
+    /// A segmenter that also knows `extra_words` as words (any script; Thai ones
+    /// matter). Building starts at once on its own thread.
     #[must_use]
     pub fn new<I, S>(extra_words: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
+        Self::with_terms(extra_words, Vec::<String>::new())
+    }
+
+    /// Like `new`, and a word of the list that holds one of `terms` is cut around it.
+    #[must_use]
+    pub fn with_terms<I, S, T, U>(extra_words: I, terms: T) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+        T: IntoIterator<Item = U>,
+        U: AsRef<str>,
+    {
+        let terms_set: HashSet<String> = terms
+            .into_iter()
+            .map(|t| normalize(t.as_ref()))
+            .filter(|t| t.chars().any(super::is_thai) && !t.contains(char::is_whitespace))
+            .collect();
         let mut list = String::new();
+        // Our terms are words of the list too (so that a typo'd one we know, "ขอบคุน",
+        // is one word), but only our own words are never cut.
+        for term in &terms_set {
+            list.push_str(term);
+            list.push('\n');
+        }
+        let mut own_words = HashSet::new();
         for word in extra_words {
             let word = normalize(word.as_ref());
             // Only Thai words shape the segmentation; spaces cannot be in a word.
             if word.chars().any(super::is_thai) && !word.contains(char::is_whitespace) {
                 list.push_str(&word);
                 list.push('\n');
+                own_words.insert(word);
             }
         }
         let segmenter = Self {
             inner: Arc::new(Inner {
-                tokenizer: OnceLock::new(),
+                built: OnceLock::new(),
                 extra_words: list,
+                own_words,
+                term_starts: terms_set
+                    .iter()
+                    .flat_map(|term| {
+                        let bounds: Vec<usize> = term.char_indices().map(|(i, _)| i).collect();
+                        bounds
+                            .into_iter()
+                            .skip(MIN_TERM_START_CHARS)
+                            .map(|end| term[..end].to_owned())
+                            .collect::<Vec<_>>()
+                    })
+                    .collect(),
+                terms: terms_set,
             }),
         };
         let warm = segmenter.clone();
@@ -75,11 +137,76 @@ impl Segmenter {
     }
 
     fn tokenizer(&self) -> &kham_core::Tokenizer {
-        self.inner.tokenizer.get_or_init(|| {
-            kham_core::Tokenizer::builder()
+        &self.built().tokenizer
+    }
+
+    fn built(&self) -> &Built {
+        self.inner.built.get_or_init(|| Built {
+            tokenizer: kham_core::Tokenizer::builder()
                 .dict_merge(&self.inner.extra_words)
-                .build()
+                .build(),
+            dict: kham_core::dict::builtin_dict().with_overlay(&self.inner.extra_words),
         })
+    }
+
+    /// A word of the list cut around the longest term it holds, when what is left on
+    /// either side is a word too, else before the beginning of a term it ends with; the
+    /// pieces are cut again the same way. Never one of our own words.
+    fn split_compound(&self, word: &str) -> Option<Vec<String>> {
+        self.split_compound_within(word, MAX_CUT_DEPTH)
+    }
+
+    fn split_compound_within(&self, word: &str, depth: usize) -> Option<Vec<String>> {
+        if depth == 0 || self.inner.own_words.contains(word) {
+            return None;
+        }
+        let dict = &self.built().dict;
+        let bounds: Vec<usize> = word
+            .char_indices()
+            .map(|(idx, _)| idx)
+            .chain(std::iter::once(word.len()))
+            .collect();
+        let last = bounds.len() - 1;
+        let is_word = |piece: &str| piece.is_empty() || dict.contains(piece);
+        let mut best: Option<(usize, usize)> = None;
+        for start in 0..last {
+            for end in (start + 1)..=last {
+                if (start, end) == (0, last) || end - start <= best.map_or(0, |(s, e)| e - s) {
+                    continue;
+                }
+                let (before, term, after) = (
+                    &word[..bounds[start]],
+                    &word[bounds[start]..bounds[end]],
+                    &word[bounds[end]..],
+                );
+                if self.inner.terms.contains(term) && is_word(before) && is_word(after) {
+                    best = Some((start, end));
+                }
+            }
+        }
+        if best.is_none() {
+            // A term that begins inside the word and runs on past its end.
+            best = (1..last)
+                .find(|&start| {
+                    self.inner.term_starts.contains(&word[bounds[start]..])
+                        && dict.contains(&word[..bounds[start]])
+                })
+                .map(|start| (start, last));
+        }
+        let (start, end) = best?;
+        let pieces = [
+            &word[..bounds[start]],
+            &word[bounds[start]..bounds[end]],
+            &word[bounds[end]..],
+        ];
+        let mut words = Vec::new();
+        for piece in pieces.into_iter().filter(|piece| !piece.is_empty()) {
+            match self.split_compound_within(piece, depth - 1) {
+                Some(parts) => words.extend(parts),
+                None => words.push(piece.to_owned()),
+            }
+        }
+        Some(words)
     }
 
     /// The words of `text`, normalised, without white space; Buddhist-era years written
@@ -87,21 +214,28 @@ impl Segmenter {
     #[must_use]
     pub fn words(&self, text: &str) -> Vec<Word> {
         let normal = normalize(text);
-        let mut words: Vec<Word> = self
-            .tokenizer()
-            .segment(&normal)
-            .into_iter()
-            .map(|token| Word {
-                text: token.text.to_owned(),
-                script: match token.kind {
-                    kham_core::TokenKind::Thai => Script::Thai,
-                    kham_core::TokenKind::Latin => Script::Latin,
-                    kham_core::TokenKind::Number => Script::Number,
-                    _ => Script::Other,
-                },
-            })
-            .filter(|word| !word.text.trim().is_empty())
-            .collect();
+        let mut words: Vec<Word> = Vec::new();
+        for token in self.tokenizer().segment(&normal) {
+            if token.text.trim().is_empty() {
+                continue;
+            }
+            let script = match token.kind {
+                kham_core::TokenKind::Thai => Script::Thai,
+                kham_core::TokenKind::Latin => Script::Latin,
+                kham_core::TokenKind::Number => Script::Number,
+                _ => Script::Other,
+            };
+            let parts = (script == Script::Thai)
+                .then(|| self.split_compound(token.text))
+                .flatten();
+            match parts {
+                Some(parts) => words.extend(parts.into_iter().map(|text| Word { text, script })),
+                None => words.push(Word {
+                    text: token.text.to_owned(),
+                    script,
+                }),
+            }
+        }
         read_years(&mut words);
         words
     }
@@ -239,6 +373,17 @@ mod tests {
         let segmenter = Segmenter::new(["โอไอที", "ไอที"]);
         assert_eq!(cut(&segmenter, "ทำไงบ้าง"), "ทำ|ไง|บ้าง");
         assert_eq!(cut(&segmenter, "คะแนนโอไอทีเท่าไหร่"), "คะแนน|โอไอที|เท่าไหร่");
+    }
+
+    #[test]
+    fn compounds_of_the_word_list_are_cut_but_ours_stay_whole() {
+        let segmenter = Segmenter::with_terms(["โอไอที"], ["มาตรการ", "เสีย", "ไอที"]);
+        assert_eq!(
+            cut(&segmenter, "มาตรการป้องกันการทุจริต"),
+            "มาตรการ|ป้องกัน|การ|ทุจริต"
+        );
+        assert_eq!(cut(&segmenter, "ไฟเสียหลายวัน"), "ไฟ|เสีย|หลาย|วัน");
+        assert_eq!(cut(&segmenter, "คะแนนโอไอที"), "คะแนน|โอไอที");
     }
 
     #[test]

@@ -222,7 +222,12 @@ async fn a_resident_asks_files_a_suggestion_with_photo_and_location_and_follows_
     assert_eq!(answer.body["messages"][0]["type"], "flex");
     let shown = seen(&answer);
     assert!(shown.contains("OIT · การป้องกันการทุจริต (37.50)"), "{shown}");
-    assert!(shown.contains("สถานะ: ✓ ดำเนินการแล้ว"), "{shown}");
+    // One line answers the question: the measures, then who is responsible.
+    assert!(
+        shown.contains("มาตรการ: มาตรการในการส่งเสริมความโปร่งใสในการจัดซื้อจัดจ้าง"),
+        "{shown}"
+    );
+    assert!(shown.contains("✓ ดำเนินการแล้ว"), "{shown}");
     // The profile said Thai; the menu is the quick reply of the last message.
     let items = answer.body["messages"].as_array().unwrap().last().unwrap()["quickReply"]["items"]
         .as_array()

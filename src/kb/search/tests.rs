@@ -1,6 +1,7 @@
 use std::path::Path;
 
 use super::*;
+use crate::thai::words::Segmenter;
 
 fn index() -> (KnowledgeBase, Index) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -13,13 +14,25 @@ fn index() -> (KnowledgeBase, Index) {
     ];
     let ids: Vec<&str> = divisions.iter().map(|d| d.0).collect();
     let kb = KnowledgeBase::load(&root.join("config/measures.toml"), &ids).unwrap();
-    let index = Index::load(&root.join("config/vocabulary.toml"), &kb, &divisions).unwrap();
+    let vocabulary = std::fs::read_to_string(root.join("config/vocabulary.toml")).unwrap();
+    let terms = Index::vocabulary_terms(&vocabulary).unwrap();
+    let segmenter = Segmenter::with_terms(terms.clone(), terms);
+    let index = Index::build(
+        &vocabulary,
+        Sources {
+            kb: &kb,
+            divisions: &divisions,
+            spellings: &[],
+            segmenter,
+        },
+    )
+    .unwrap();
     (kb, index)
 }
 
 fn items(answer: Answer) -> Vec<String> {
     match answer {
-        Answer::Items(ids) => ids,
+        Answer::Items { ids, .. } => ids,
         other => panic!("expected items, got {other:?}"),
     }
 }
@@ -88,9 +101,11 @@ fn thai_digits_and_typos_are_tolerated() {
         Some("oit-")
     );
     // A fiscal-year date is not a question about the budget.
-    let found: Vec<&str> = find_concepts(&index.concepts, &Query::new("ปีงบประมาณ ๒๕๖๔"), false)
+    let reading = index.read("ปีงบประมาณ ๒๕๖๔");
+    let found: Vec<&str> = reading
+        .concepts
         .keys()
-        .map(|idx| index.concepts[*idx].id.as_str())
+        .map(|idx| index.concept_ids[*idx].as_str())
         .collect();
     assert!(found.contains(&"fiscal_year"), "{found:?}");
     assert!(!found.contains(&"budget"), "{found:?}");
@@ -111,11 +126,54 @@ fn progress_alone_gives_the_overview() {
 }
 
 #[test]
-fn approximate_matching_allows_the_given_number_of_edits() {
-    let text: Vec<char> = "xxงบประมานxx".chars().collect();
-    let term: Vec<char> = "งบประมาณ".chars().collect();
-    assert!(approx_contains(&text, &term, 1));
-    assert!(!approx_contains(&text, &term, 0));
+fn words_are_matched_whole_not_inside_other_words() {
+    let (_, index) = index();
+    // "งบ" is inside "ทำไงบ้าง", "ไอที" inside "โอไอที": neither is asked about.
+    assert_eq!(index.answer("ทำไงบ้าง"), Answer::NotFound);
+    assert_eq!(
+        index.answer("คะแนนโอไอทีเท่าไหร่"),
+        Answer::Scores(vec!["oit".to_owned()])
+    );
+    // A Latin acronym glued to Thai is still a word.
+    let Answer::Items { ids, aspect } = index.answer("ใครดูแลเรื่องITAคะ")
+    else {
+        panic!("expected items");
+    };
+    assert_eq!(ids, ["oit-2"]);
+    assert_eq!(aspect, Aspect::Responsible);
+}
+
+#[test]
+fn the_aspect_asked_shapes_the_answer() {
+    let (_, index) = index();
+    let aspect = |q: &str| match index.answer(q) {
+        Answer::Items { aspect, .. } => aspect,
+        other => panic!("{q}: expected items, got {other:?}"),
+    };
+    assert_eq!(
+        aspect("who handles the budget report?"),
+        Aspect::Responsible
+    );
+    assert_eq!(aspect("แผนจัดซื้อจัดจ้างปี๖๔ทำแล้วยัง"), Aspect::Status);
+    assert_eq!(aspect("อบต.มีเฟสบุ๊คมั้ย"), Aspect::Channels);
+    assert_eq!(
+        index.answer("EIT คืออะไร"),
+        Answer::Meaning(vec!["eit".to_owned()])
+    );
+}
+
+#[test]
+fn short_years_read_as_buddhist_era() {
+    let (_, index) = index();
+    let reading = index.read("รายงานปี๖๓");
+    assert!(
+        reading
+            .concepts
+            .keys()
+            .any(|idx| index.concept_ids[*idx] == "year_2563"),
+        "{}",
+        index.explain("รายงานปี๖๓")
+    );
 }
 
 #[test]
