@@ -2,7 +2,11 @@
 # Run:   docker run -p 8080:8080 -v tambon-data:/data tambon
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
+# Cargo reads every target the manifest declares, benches included, even to build one
+# binary: without benches/ it stops at "can't find `fanout` bench".
+# scripts/check-docker-build rebuilds this stage from exactly these files.
 COPY Cargo.toml Cargo.lock ./
+COPY benches ./benches
 COPY src ./src
 RUN cargo build --release --locked --bin tambon
 

@@ -14,7 +14,7 @@ const USER: &str = "U4af4980629aaaaaaaaaaaaaaaaaaaaaa";
 
 fn fixtures() -> PathBuf {
     std::env::var_os("TAMBON_FIXTURES").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"),
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
         PathBuf::from,
     )
 }

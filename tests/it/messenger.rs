@@ -22,7 +22,7 @@ const JPEG: &[u8] = b"\xff\xd8\xff\xe0\x00\x10JFIF fake jpeg";
 
 fn fixtures() -> PathBuf {
     std::env::var_os("TAMBON_FIXTURES").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"),
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
         PathBuf::from,
     )
 }

@@ -733,7 +733,7 @@ mod tests {
     #[test]
     fn messenger_fake_accepts_metas_samples() {
         let root = std::env::var_os("TAMBON_FIXTURES").map_or_else(
-            || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"),
+            || Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
             std::path::PathBuf::from,
         );
         let collection: Value = serde_json::from_slice(

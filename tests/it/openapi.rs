@@ -1,5 +1,5 @@
 //! Checks JSON values against the schemas of LINE's official Messaging API OpenAPI document
-//! (`shared/fixtures/line/openapi/messaging-api.yml`), so that tests can prove that what
+//! (`tests/fixtures/line/openapi/messaging-api.yml`), so that tests can prove that what
 //! tambon sends to LINE is what LINE accepts.
 //!
 //! Only the subset of OpenAPI 3.0 that the document uses is implemented: local `$ref`s,
@@ -23,11 +23,11 @@ pub struct Spec {
     doc: &'static Value,
 }
 
-/// `<fixtures>/`: `$TAMBON_FIXTURES` if set, else `shared/fixtures` beside the repository.
+/// `<fixtures>/`: `$TAMBON_FIXTURES` if set, else the repository's `tests/fixtures`.
 fn fixtures_dir() -> PathBuf {
     match std::env::var_os("TAMBON_FIXTURES") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
     }
 }
 

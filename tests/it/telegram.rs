@@ -24,7 +24,7 @@ const SUPERGROUP: i64 = -1_001_234_567_890;
 
 fn fixtures() -> PathBuf {
     std::env::var_os("TAMBON_FIXTURES").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"),
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
         PathBuf::from,
     )
 }
