@@ -23,7 +23,7 @@ use crate::engine::{Engine, Knowledge};
 use crate::http::{build_router, AppState};
 use crate::inbox::Inbox;
 use crate::kb::glossary::Glossary;
-use crate::kb::{Index, KnowledgeBase, Sources};
+use crate::kb::{Index, KnowledgeBase, Sources, Vocabulary};
 use crate::locales::Locales;
 use crate::store::Store;
 use crate::thai::words::Segmenter;
@@ -254,23 +254,31 @@ impl Core {
     }
 }
 
-/// Loads the knowledge base, the vocabulary, the intents and the texts into an engine.
+/// Loads the knowledge base, the vocabulary, the glossary, the intents and the texts into
+/// an engine. Every file is read and checked here, so a mistake stops start-up; what needs
+/// the Thai segmenter (cutting the plan into words) is built on a thread of its own.
 pub fn load_engine(settings: &Arc<Settings>) -> anyhow::Result<Engine> {
     let division_ids: Vec<&str> = settings.divisions.iter().map(|d| d.id.as_str()).collect();
-    let mut kb = KnowledgeBase::load(&settings.paths.measures, &division_ids)?;
-    let divisions: Vec<(&str, &str, &str)> = settings
-        .divisions
-        .iter()
-        .map(|d| (d.id.as_str(), d.th.as_str(), d.en.as_str()))
-        .collect();
-    let vocabulary = std::fs::read_to_string(&settings.paths.vocabulary).with_context(|| {
-        format!(
-            "cannot read the vocabulary {}",
-            settings.paths.vocabulary.display()
-        )
-    })?;
+    let kb = KnowledgeBase::load(&settings.paths.measures, &division_ids)?;
+    let vocabulary = Vocabulary::load(&settings.paths.vocabulary)?;
     let intents = Definitions::load(&settings.paths.intents)?;
     let glossary = Glossary::load(&settings.paths.glossary)?;
+    let locales = Locales::load(&settings.paths.locales)?;
+    let build_settings = Arc::clone(settings);
+    Ok(Engine::building(
+        Arc::clone(settings),
+        move || build_knowledge(&build_settings, kb, &vocabulary, intents, glossary),
+        Arc::new(locales),
+    ))
+}
+
+fn build_knowledge(
+    settings: &Settings,
+    mut kb: KnowledgeBase,
+    vocabulary: &Vocabulary,
+    intents: Definitions,
+    glossary: Glossary,
+) -> Knowledge {
     let spellings: Vec<(String, Vec<String>)> = glossary
         .terms
         .iter()
@@ -279,8 +287,7 @@ pub fn load_engine(settings: &Arc<Settings>) -> anyhow::Result<Engine> {
     // The segmenter knows the plan's terms as words, so that nothing is found inside
     // them ("ไอที" in "โอไอที"); the intents' and categories' terms are found as runs of
     // its words, and a word of its list that holds one is cut around it.
-    let mut own_words: Vec<String> = Index::vocabulary_terms(&vocabulary)
-        .with_context(|| format!("invalid vocabulary {}", settings.paths.vocabulary.display()))?;
+    let mut own_words: Vec<String> = vocabulary.terms().map(str::to_owned).collect();
     for division in &settings.divisions {
         own_words.push(division.th.trim_end_matches('ฯ').to_owned());
     }
@@ -302,28 +309,27 @@ pub fn load_engine(settings: &Arc<Settings>) -> anyhow::Result<Engine> {
     terms.extend(own_words.iter().cloned());
     let segmenter = Segmenter::with_terms(own_words, terms);
     kb.tidy(&segmenter);
+    let divisions: Vec<(&str, &str, &str)> = settings
+        .divisions
+        .iter()
+        .map(|d| (d.id.as_str(), d.th.as_str(), d.en.as_str()))
+        .collect();
     let index = Index::build(
-        &vocabulary,
+        vocabulary,
         Sources {
             kb: &kb,
             divisions: &divisions,
             spellings: &spellings,
             segmenter: segmenter.clone(),
         },
-    )
-    .with_context(|| format!("invalid vocabulary {}", settings.paths.vocabulary.display()))?;
+    );
     let classifier = Classifier::new(intents, &settings.categories, segmenter);
-    let locales = Locales::load(&settings.paths.locales)?;
-    Ok(Engine::new(
-        Arc::clone(settings),
-        Knowledge {
-            kb,
-            index,
-            glossary,
-            classifier,
-        },
-        Arc::new(locales),
-    ))
+    Knowledge {
+        kb,
+        index,
+        glossary,
+        classifier,
+    }
 }
 
 /// Words residents write that the segmenter's list lacks.

@@ -246,7 +246,7 @@ impl<'a> Turn<'a> {
                     2
                 };
                 self.engine
-                    .classifier
+                    .classifier()
                     .is_english(text, min_words)
                     .then_some(Lang::En)
             }
@@ -524,7 +524,7 @@ impl<'a> Turn<'a> {
                 Ok(())
             }
             Intent::Plan => {
-                let answer = self.engine.index.read(text);
+                let answer = self.engine.index().read(text);
                 if answer.answer == Answer::NotFound {
                     self.not_sure(&reading, text, "kb-not-found");
                     return Ok(());

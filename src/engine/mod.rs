@@ -334,14 +334,15 @@ pub struct Knowledge {
     pub classifier: intent::Classifier,
 }
 
+/// Knowledge built on first use: cutting the plan into words needs the segmenter, which
+/// takes a few hundred milliseconds to build; start-up does not wait for it.
+type LazyKnowledge = std::sync::LazyLock<Knowledge, Box<dyn FnOnce() -> Knowledge + Send>>;
+
 /// The engine and what it reads: settings, the knowledge base and the texts.
 #[derive(Clone)]
 pub struct Engine {
     settings: Arc<Settings>,
-    kb: Arc<KnowledgeBase>,
-    index: Arc<Index>,
-    classifier: Arc<intent::Classifier>,
-    glossary: Arc<Glossary>,
+    knowledge: Arc<LazyKnowledge>,
     locales: Arc<Locales>,
     progress: Arc<crate::kb::progress::ProgressBoard>,
 }
@@ -349,18 +350,27 @@ pub struct Engine {
 impl Engine {
     #[must_use]
     pub fn new(settings: Arc<Settings>, knowledge: Knowledge, locales: Arc<Locales>) -> Self {
-        let Knowledge {
-            kb,
-            index,
-            glossary,
-            classifier,
-        } = knowledge;
+        Self::building(settings, move || knowledge, locales)
+    }
+
+    /// An engine whose knowledge `build` makes, on a thread of its own from now on; the
+    /// first turn that needs it waits for it.
+    #[must_use]
+    pub fn building<F>(settings: Arc<Settings>, build: F, locales: Arc<Locales>) -> Self
+    where
+        F: FnOnce() -> Knowledge + Send + 'static,
+    {
+        let knowledge: Arc<LazyKnowledge> = Arc::new(std::sync::LazyLock::new(Box::new(build)));
+        let warm = Arc::clone(&knowledge);
+        // If the thread cannot start, the first turn builds it instead.
+        let _ = std::thread::Builder::new()
+            .name("knowledge".to_owned())
+            .spawn(move || {
+                std::sync::LazyLock::force(&warm);
+            });
         Self {
             settings,
-            kb: Arc::new(kb),
-            index: Arc::new(index),
-            classifier: Arc::new(classifier),
-            glossary: Arc::new(glossary),
+            knowledge,
             locales,
             progress: Arc::default(),
         }
@@ -398,7 +408,7 @@ impl Engine {
     /// The answer to a question from the knowledge base alone, as a resident would see it.
     #[must_use]
     pub fn answer_question(&self, lang: Lang, question: &str) -> Vec<Outbound> {
-        reply::Render::new(self, lang).answer(&self.index.read(question))
+        reply::Render::new(self, lang).answer(&self.index().read(question))
     }
 
     /// What a resident is told on their own channel when staff answer or move their case.
@@ -457,16 +467,16 @@ impl Engine {
         let reading = self.read(question);
         format!(
             "{}\n{}",
-            self.classifier.explain(&reading),
-            self.index.explain(question)
+            self.classifier().explain(&reading),
+            self.index().explain(question)
         )
     }
 
     /// What a free-text message means.
     #[must_use]
     pub fn read(&self, text: &str) -> intent::Reading {
-        let plan_found = self.index.answer(text) != crate::kb::Answer::NotFound;
-        self.classifier.read(text, plan_found)
+        let plan_found = self.index().answer(text) != crate::kb::Answer::NotFound;
+        self.classifier().read(text, plan_found)
     }
 
     /// A case as a card for the staff of its division (a bound group chat), in Thai.
@@ -482,12 +492,20 @@ impl Engine {
 
     #[must_use]
     pub fn kb(&self) -> &KnowledgeBase {
-        &self.kb
+        &self.knowledge.kb
     }
 
     #[must_use]
     pub fn glossary(&self) -> &Glossary {
-        &self.glossary
+        &self.knowledge.glossary
+    }
+
+    fn index(&self) -> &Index {
+        &self.knowledge.index
+    }
+
+    fn classifier(&self) -> &intent::Classifier {
+        &self.knowledge.classifier
     }
 
     #[must_use]

@@ -252,7 +252,7 @@ impl<'a> Render<'a> {
 
     /// One item answering one question: the direct line first.
     fn direct_card(&self, reading: &Reading, item: &Item, aspect: Aspect) -> Card {
-        let index = &self.engine.index;
+        let index = self.engine.index();
         let mut support = index.support(reading, &item.id, self.lang, 2);
         let divisions = self.division_names(&item.divisions);
         let status = self.status_word(item);

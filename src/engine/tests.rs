@@ -454,3 +454,75 @@ fn receipt_guessing_is_limited_per_sender() {
 }
 
 mod understanding;
+
+#[test]
+fn a_problem_told_plainly_is_filed_without_typing_it_again() {
+    let mut dialogue = Dialogue::new(Channel::Web);
+    let told = "ถนนหน้าบ้านเป็นหลุม รถล้มไปสองคันแล้ว";
+    let seen = dialogue.text(told);
+    assert!(seen.contains(&format!("“{told}”")), "{seen}");
+    // The guessed category comes first: one tap confirms it.
+    assert!(
+        seen.contains("หมวด “ถนน ทางระบายน้ำ ไฟฟ้าสาธารณะ” แตะเพื่อยืนยัน หรือเลือกหมวดอื่นค่ะ\n[ถนน ทางระบายน้ำ ไฟฟ้าสาธารณะ|cat:roads]"),
+        "{seen}"
+    );
+    // Then the place, not the description again.
+    let seen = dialogue.tap("cat:roads");
+    assert!(seen.contains("สถานที่"), "{seen}");
+    assert!(!seen.contains("เล่ารายละเอียด"), "{seen}");
+    dialogue.tap("skip");
+    dialogue.tap("skip");
+    let summary = dialogue.tap("skip");
+    assert!(summary.contains(told), "{summary}");
+    dialogue.tap("confirm");
+    let filed = dialogue.filed();
+    assert_eq!(filed.kind, CaseKind::Complaint);
+    assert_eq!(filed.category, "roads");
+    assert_eq!(filed.division, "engineering");
+    assert_eq!(filed.text, told);
+}
+
+#[test]
+fn asking_to_report_corruption_anonymously_is_answered_yes() {
+    let mut dialogue = Dialogue::new(Channel::Web);
+    let seen = dialogue.text("อยากแจ้งทุจริตแต่ไม่อยากบอกชื่อได้มั้ยคะ");
+    assert!(
+        seen.starts_with("ได้ค่ะ แจ้งเบาะแสการทุจริตแบบไม่ระบุตัวตนได้"),
+        "{seen}"
+    );
+    // The privacy notice follows, then the guided report.
+    assert!(seen.contains("|continue]"), "{seen}");
+    let seen = dialogue.tap("continue");
+    assert!(seen.contains("|cat:cc-bribe]"), "{seen}");
+}
+
+#[test]
+fn only_a_clear_english_sentence_switches_the_language() {
+    let mut dialogue = Dialogue::new(Channel::Web);
+    dialogue.text("สวัสดีค่ะ");
+    for text in ["asdfgh", "EIT", "CP-2569-0099", "ok"] {
+        let seen = dialogue.text(text);
+        assert!(seen.chars().any(crate::thai::is_thai), "{text}: {seen}");
+    }
+    let seen = dialogue.text("who handles the budget report?");
+    assert!(seen.contains("Responsible: Finance Division"), "{seen}");
+    // Thai script switches back at once.
+    let seen = dialogue.text("ขอบคุณค่ะ");
+    assert!(seen.contains("ยินดีค่ะ"), "{seen}");
+}
+
+#[test]
+fn a_short_answer_offers_the_whole_item() {
+    let mut dialogue = Dialogue::new(Channel::Web);
+    let seen = dialogue.text("รายงานรอบ ๖ เดือนมีไหม");
+    assert!(seen.contains("รอบ ๖ เดือน"), "{seen}");
+    assert!(seen.contains("[ดูทั้งหมด|kb:iit-1]"), "{seen}");
+    let whole = dialogue.tap("kb:iit-1");
+    // Guidelines are part of the whole item even though it has measures.
+    assert!(whole.contains("แนวทางการดำเนินการ:"), "{whole}");
+    assert!(whole.contains("มาตรการ:"), "{whole}");
+    assert!(whole.contains("อบต.บ้านเพชร"), "{whole}");
+    assert!(!whole.contains("อบต.บ้าน เพชร"), "{whole}");
+    let seen = dialogue.tap("kb:no-such-item");
+    assert!(seen.contains("ปุ่มนี้หมดอายุ"), "{seen}");
+}

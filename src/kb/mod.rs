@@ -17,7 +17,7 @@ use toml::Spanned;
 
 use crate::domain::Lang;
 
-pub use search::{Answer, Aspect, Index, Reading, Sources};
+pub use search::{Answer, Aspect, Index, Reading, Sources, Vocabulary};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

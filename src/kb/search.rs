@@ -52,6 +52,42 @@ struct VocabularyFile {
     concepts: Vec<RawConcept>,
 }
 
+/// The vocabulary file, read and checked.
+pub struct Vocabulary {
+    concepts: Vec<RawConcept>,
+}
+
+impl Vocabulary {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let source = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the vocabulary {}", path.display()))?;
+        Self::parse(&source).with_context(|| format!("invalid vocabulary {}", path.display()))
+    }
+
+    pub fn parse(source: &str) -> anyhow::Result<Self> {
+        let file: VocabularyFile = toml::from_str(source)?;
+        let mut seen = HashSet::new();
+        for concept in &file.concepts {
+            anyhow::ensure!(
+                seen.insert(concept.id.as_str()),
+                "concept `{}` is defined twice",
+                concept.id
+            );
+        }
+        Ok(Self {
+            concepts: file.concepts,
+        })
+    }
+
+    /// Every term, for the segmenter's word list.
+    pub fn terms(&self) -> impl Iterator<Item = &str> {
+        self.concepts
+            .iter()
+            .flat_map(|c| c.th.iter().chain(&c.en))
+            .map(String::as_str)
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConcept {
@@ -148,42 +184,21 @@ pub struct Sources<'a> {
 }
 
 impl Index {
-    /// Builds the index from the vocabulary file.
-    pub fn load(vocabulary: &Path, sources: Sources<'_>) -> anyhow::Result<Self> {
-        let source = std::fs::read_to_string(vocabulary)
-            .with_context(|| format!("cannot read the vocabulary {}", vocabulary.display()))?;
-        Self::build(&source, sources)
-            .with_context(|| format!("invalid vocabulary {}", vocabulary.display()))
-    }
-
-    /// Every term of a vocabulary file, for the segmenter's word list.
-    pub fn vocabulary_terms(vocabulary_source: &str) -> anyhow::Result<Vec<String>> {
-        let file: VocabularyFile = toml::from_str(vocabulary_source)?;
-        Ok(file
-            .concepts
-            .into_iter()
-            .flat_map(|c| c.th.into_iter().chain(c.en))
-            .collect())
-    }
-
-    pub fn build(vocabulary_source: &str, sources: Sources<'_>) -> anyhow::Result<Self> {
+    /// Builds the index: the concepts of the vocabulary, the division names and the
+    /// glossary's spellings, found in every text of the plan.
+    #[must_use]
+    pub fn build(vocabulary: &Vocabulary, sources: Sources<'_>) -> Self {
         let Sources {
             kb,
             divisions,
             spellings,
             segmenter,
         } = sources;
-        let file: VocabularyFile = toml::from_str(vocabulary_source)?;
-        let mut concept_ids: Vec<String> = Vec::with_capacity(file.concepts.len());
+        let mut concept_ids: Vec<String> = Vec::with_capacity(vocabulary.concepts.len());
         let mut terms = TermSet::default();
-        for raw in file.concepts {
-            anyhow::ensure!(
-                !concept_ids.contains(&raw.id),
-                "concept `{}` is defined twice",
-                raw.id
-            );
+        for raw in &vocabulary.concepts {
             let idx = concept_ids.len();
-            concept_ids.push(raw.id);
+            concept_ids.push(raw.id.clone());
             for term in raw.th.iter().chain(&raw.en) {
                 terms.add(idx, term);
             }
@@ -281,7 +296,7 @@ impl Index {
                 }
             })
             .collect();
-        Ok(index)
+        index
     }
 
     /// What the question asks for.
@@ -424,6 +439,16 @@ impl Index {
                 // "Which measures…" is best answered by an item that lists measures.
                 if aspect == Aspect::Measures && !self.item_has_measures[item_idx] {
                     score *= 0.5;
+                }
+                // "Is there a Facebook page?" is best answered where the plan lists the
+                // office's channels together.
+                if aspect == Aspect::Channels {
+                    score += CHANNELS
+                        .iter()
+                        .filter_map(|c| self.concept(c))
+                        .filter(|idx| weights.contains_key(idx))
+                        .map(|idx| 0.5 * self.idf[idx])
+                        .sum::<f32>();
                 }
                 (item_idx, score)
             })

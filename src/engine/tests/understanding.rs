@@ -158,19 +158,18 @@ fn resident_messages_are_understood() {
     for expect in &rows {
         let seen = see(&engine, expect.message);
         if expect.intent == "plan" {
-            plan_lengths.push(seen.n_chars);
+            plan_lengths.push((seen.n_chars, expect.message));
         }
         failures.extend(check(&engine, expect, &seen));
     }
     plan_lengths.sort_unstable();
     let median = plan_lengths
         .get(plan_lengths.len() / 2)
-        .copied()
-        .unwrap_or(0);
-    let longest = plan_lengths.last().copied().unwrap_or(0);
+        .map_or(0, |(n, _)| *n);
+    let (longest, longest_message) = plan_lengths.last().copied().unwrap_or((0, ""));
     eprintln!(
         "resident messages: {} of {} understood; plan answers: median {median} characters, \
-         longest {longest}",
+         longest {longest} (\"{longest_message}\")",
         rows.len() - failures.len(),
         rows.len()
     );

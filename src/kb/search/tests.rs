@@ -14,8 +14,8 @@ fn index() -> (KnowledgeBase, Index) {
     ];
     let ids: Vec<&str> = divisions.iter().map(|d| d.0).collect();
     let kb = KnowledgeBase::load(&root.join("config/measures.toml"), &ids).unwrap();
-    let vocabulary = std::fs::read_to_string(root.join("config/vocabulary.toml")).unwrap();
-    let terms = Index::vocabulary_terms(&vocabulary).unwrap();
+    let vocabulary = Vocabulary::load(&root.join("config/vocabulary.toml")).unwrap();
+    let terms: Vec<&str> = vocabulary.terms().collect();
     let segmenter = Segmenter::with_terms(terms.clone(), terms);
     let index = Index::build(
         &vocabulary,
@@ -25,8 +25,7 @@ fn index() -> (KnowledgeBase, Index) {
             spellings: &[],
             segmenter,
         },
-    )
-    .unwrap();
+    );
     (kb, index)
 }
 
