@@ -3,7 +3,7 @@
 use crate::config::INTEGRITY_DIVISION;
 use crate::domain::case::{Case, CaseCode, CaseKind, NewCase, Receipt, Status};
 use crate::domain::{Channel, Lang};
-use crate::engine::intent::{Intent, Reading};
+use crate::engine::intent::{find_case_code, find_receipt, Intent, Reading};
 use crate::engine::reply::Render;
 use crate::engine::{
     Action, Choice, Conversation, Engine, Flow, Inbound, InboundKind, Intake, IntakeStep, Lookup,
@@ -757,6 +757,17 @@ impl<'a> Turn<'a> {
                 let chosen = self
                     .match_category(intake.kind, &input)
                     .or_else(|| intake.category.clone().filter(|_| confirms_guess));
+                // Told the matter instead of tapping a category: keep it as the
+                // description and guess the category from it.
+                if let (None, Input::Text(text), None) = (&chosen, &input, &intake.description) {
+                    if !text.is_empty() && text.chars().count() <= MAX_TEXT_CHARS {
+                        intake.description = Some((*text).to_owned());
+                        intake.category = self.engine.guess_category(intake.kind, text);
+                        self.prompt(&intake);
+                        self.conversation.flow = Flow::Intake(intake);
+                        return Ok(());
+                    }
+                }
                 let Some(category) = chosen else {
                     self.say("category-invalid");
                     self.prompt(&intake);
@@ -905,6 +916,22 @@ impl<'a> Turn<'a> {
                 if CaseCode::parse(text).is_some() || Receipt::parse(text).is_some() =>
             {
                 self.show_case_by_text(text)
+            }
+            // A code written inside a sentence.
+            Input::Text(text) if find_case_code(text).is_some() => {
+                let code = find_case_code(text)
+                    .map(|c| c.to_string())
+                    .unwrap_or_default();
+                self.show_case_by_code(&code)
+            }
+            Input::Text(text) if find_receipt(text).is_some() => {
+                let receipt = find_receipt(text).map(|r| r.digits().to_owned());
+                self.show_case_by_text(&receipt.unwrap_or_default())
+            }
+            // Words, not a mistyped code: the resident moved on.
+            Input::Text(text) if text.chars().any(char::is_alphabetic) => {
+                self.conversation.flow = Flow::Idle;
+                self.on_free_text(text)
             }
             _ => {
                 self.conversation.flow = Flow::AwaitingCode;

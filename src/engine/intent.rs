@@ -518,6 +518,13 @@ impl Classifier {
         lines.join("\n")
     }
 
+    /// The category of `kind` whose terms `text` names most.
+    #[must_use]
+    pub fn guess_category_of(&self, kind: CaseKind, text: &str) -> Option<String> {
+        let prepared = Text::new(&self.segmenter, text);
+        self.guess_category(kind, &self.category_terms.find(&prepared, true))
+    }
+
     fn guess_category(&self, kind: CaseKind, hits: &[Hit]) -> Option<String> {
         let mut counts: Vec<(usize, usize)> = Vec::new();
         for hit in hits {

@@ -472,6 +472,12 @@ impl Engine {
         )
     }
 
+    /// The category of `kind` that a resident's words suggest.
+    #[must_use]
+    pub fn guess_category(&self, kind: CaseKind, text: &str) -> Option<String> {
+        self.classifier().guess_category_of(kind, text)
+    }
+
     /// What a free-text message means.
     #[must_use]
     pub fn read(&self, text: &str) -> intent::Reading {

@@ -526,3 +526,30 @@ fn a_short_answer_offers_the_whole_item() {
     let seen = dialogue.tap("kb:no-such-item");
     assert!(seen.contains("ปุ่มนี้หมดอายุ"), "{seen}");
 }
+
+#[test]
+fn the_matter_typed_where_a_category_was_asked_is_kept() {
+    let mut dialogue = Dialogue::new(Channel::Web);
+    dialogue.tap("corrupt");
+    dialogue.tap("continue");
+    let told = "เจ้าหน้าที่เรียกเงินใต้โต๊ะตอนขออนุญาตก่อสร้าง ๕๐๐๐ บาท";
+    let seen = dialogue.text(told);
+    assert!(seen.contains(&format!("“{told}”")), "{seen}");
+    assert!(seen.contains("“การเรียกรับสินบน” แตะเพื่อยืนยัน"), "{seen}");
+    // One tap confirms; the description is not asked again.
+    let seen = dialogue.tap("cat:cc-bribe");
+    assert!(seen.contains("สถานที่"), "{seen}");
+}
+
+#[test]
+fn words_where_a_code_was_asked_are_read_as_a_new_message() {
+    let mut dialogue = Dialogue::new(Channel::Web);
+    dialogue.tap("follow");
+    let seen = dialogue.text("12345");
+    assert!(
+        seen.contains("|cancel]"),
+        "a mistyped code is asked again: {seen}"
+    );
+    let seen = dialogue.text("ไฟถนนดับ");
+    assert!(seen.contains("“ไฟถนนดับ”"), "{seen}");
+}

@@ -573,11 +573,18 @@ impl Index {
                 break;
             }
         }
-        let text = passages[first..=last]
+        let mut text = passages[first..=last]
             .iter()
             .map(|p| p.text.as_str())
             .collect::<Vec<_>>()
             .join(" ");
+        // A parenthesis the cut left open ends the passage before it.
+        if text.matches('(').count() > text.matches(')').count() {
+            if let Some(open) = text.rfind('(') {
+                text.truncate(open);
+                text.truncate(text.trim_end().len());
+            }
+        }
         crate::thai::truncate(&text, MAX_PASSAGE_CHARS)
     }
 
