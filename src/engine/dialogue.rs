@@ -495,7 +495,7 @@ impl<'a> Turn<'a> {
         if role.works_cases() && self.on_staff_command(&role, text)? {
             return Ok(());
         }
-        let reading = self.engine.read(text);
+        let (reading, answer) = self.engine.understand(text);
         match reading.intent {
             Intent::Follow => match (&reading.code, &reading.receipt) {
                 (Some(code), _) => self.show_case_by_code(&code.to_string()),
@@ -524,7 +524,6 @@ impl<'a> Turn<'a> {
                 Ok(())
             }
             Intent::Plan => {
-                let answer = self.engine.index().read(text);
                 if answer.answer == Answer::NotFound {
                     self.not_sure(&reading, text, "kb-not-found");
                     return Ok(());

@@ -316,18 +316,23 @@ impl Classifier {
     /// Reads `text`. `plan_found` says whether the plan has an answer to it.
     #[must_use]
     pub fn read(&self, text: &str, plan_found: bool) -> Reading {
+        self.read_prepared(text, &Text::new(&self.segmenter, text), plan_found)
+    }
+
+    /// Reads `text`, already cut into words as `prepared`.
+    #[must_use]
+    pub fn read_prepared(&self, text: &str, prepared: &Text, plan_found: bool) -> Reading {
         let code = find_case_code(text);
         let receipt = find_receipt(text);
-        let words = self.segmenter.words(text);
-        let prepared = Text::from_words(words.clone());
-        let hits = self.terms.find(&prepared, true);
+        let words = prepared.words();
+        let hits = self.terms.find(prepared, true);
         // Problem words are short: a typo of one is another word ("ไม่ไหว", "ไม่ไหล").
-        let problem_hits = self.problem.find(&prepared, false);
-        let category_hits = self.category_terms.find(&prepared, true);
-        let how_to = !self.how.find(&prepared, false).is_empty();
-        let asks_anonymity = !self.anonymous.find(&prepared, false).is_empty();
-        let asks = text.contains('?') || !self.question.find(&prepared, false).is_empty();
-        let content = self.content_words(&words);
+        let problem_hits = self.problem.find(prepared, false);
+        let category_hits = self.category_terms.find(prepared, true);
+        let how_to = !self.how.find(prepared, false).is_empty();
+        let asks_anonymity = !self.anonymous.find(prepared, false).is_empty();
+        let asks = text.contains('?') || !self.question.find(prepared, false).is_empty();
+        let content = self.content_words(words);
 
         let mut reasons = Vec::new();
         let mut scores: Vec<(Intent, f32)> = self.intents.iter().map(|i| (*i, 0.0)).collect();

@@ -481,8 +481,18 @@ impl Engine {
     /// What a free-text message means.
     #[must_use]
     pub fn read(&self, text: &str) -> intent::Reading {
-        let plan_found = self.index().answer(text) != crate::kb::Answer::NotFound;
-        self.classifier().read(text, plan_found)
+        self.understand(text).0
+    }
+
+    /// What a free-text message means, and how the plan reads it: the message is cut
+    /// into words once for both.
+    #[must_use]
+    pub fn understand(&self, text: &str) -> (intent::Reading, crate::kb::Reading) {
+        let prepared = self.index().prepare(text);
+        let plan = self.index().read_text(&prepared);
+        let plan_found = plan.answer != crate::kb::Answer::NotFound;
+        let reading = self.classifier().read_prepared(text, &prepared, plan_found);
+        (reading, plan)
     }
 
     /// A case as a card for the staff of its division (a bound group chat), in Thai.

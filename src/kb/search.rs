@@ -308,7 +308,20 @@ impl Index {
     /// The question read: its answer and the concepts it names.
     #[must_use]
     pub fn read(&self, question: &str) -> Reading {
-        let hits = self.hits(question);
+        self.read_text(&self.prepare(question))
+    }
+
+    /// `question` prepared for reading: cut short, cut into words.
+    #[must_use]
+    pub fn prepare(&self, question: &str) -> Text {
+        let question: String = question.chars().take(MAX_QUERY_CHARS).collect();
+        Text::new(&self.segmenter, &question)
+    }
+
+    /// A question already cut into words, read.
+    #[must_use]
+    pub fn read_text(&self, text: &Text) -> Reading {
+        let hits = self.terms.find(text, true);
         let mut concepts: HashMap<usize, f32> = HashMap::new();
         for hit in &hits {
             let confidence = if hit.exact { 1.0 } else { 0.8 };
@@ -320,9 +333,7 @@ impl Index {
     }
 
     fn hits(&self, question: &str) -> Vec<Hit> {
-        let question: String = question.chars().take(MAX_QUERY_CHARS).collect();
-        self.terms
-            .find(&Text::new(&self.segmenter, &question), true)
+        self.terms.find(&self.prepare(question), true)
     }
 
     fn concept(&self, id: &str) -> Option<usize> {

@@ -14,6 +14,9 @@ pub struct Text {
     /// Which characters of the Thai block occur in the text: a term with more absent
     /// characters than its typo budget cannot be in it and is not searched for.
     thai_present: u128,
+    /// The same for each word: a run of words that lacks more of a term's letters than
+    /// its typo budget cannot be a typo of it, and is not compared letter by letter.
+    word_masks: Vec<u128>,
     /// Indices of the Latin and number words, in order: English phrases are found here.
     latin: Vec<usize>,
 }
@@ -26,11 +29,8 @@ impl Text {
 
     #[must_use]
     pub fn from_words(words: Vec<Word>) -> Self {
-        let thai_present = words
-            .iter()
-            .flat_map(|w| w.text.chars())
-            .filter_map(thai_bit)
-            .fold(0u128, |mask, bit| mask | bit);
+        let word_masks: Vec<u128> = words.iter().map(|w| thai_mask(&w.text)).collect();
+        let thai_present = word_masks.iter().fold(0u128, |mask, word| mask | word);
         let latin = words
             .iter()
             .enumerate()
@@ -40,6 +40,7 @@ impl Text {
         Self {
             words,
             thai_present,
+            word_masks,
             latin,
         }
     }
@@ -250,18 +251,24 @@ fn runs_equal(text: &Text, chars: &[char]) -> Vec<(usize, usize)> {
 /// neighbouring letters is one edit).
 fn runs_near(text: &Text, chars: &[char], budget: usize) -> Option<(usize, usize)> {
     let term: String = chars.iter().collect();
+    let term_mask = thai_mask(&term);
     for start in 0..text.words.len() {
         let mut joined = String::new();
         let mut n_chars = 0;
+        let mut run_mask = 0u128;
         for (end, word) in text.words.iter().enumerate().skip(start) {
             joined.push_str(&word.text);
             n_chars += word.text.chars().count();
+            run_mask |= text.word_masks[end];
             if n_chars > chars.len() + budget {
                 break;
             }
+            // Letters of the term the run lacks: each costs at least one edit.
+            let n_missing = (term_mask & !run_mask).count_ones() as usize;
             // A piece of the term is a shorter word, not a typo of it ("การประเมิน" is
             // not "ผลการประเมิน" misspelt).
             if n_chars + budget >= chars.len()
+                && n_missing <= budget
                 && !term.contains(joined.as_str())
                 && strsim::osa_distance(&joined, &term) <= budget
             {
@@ -337,6 +344,13 @@ fn edit_budget_latin(n_letters: usize) -> usize {
         6..=8 => 1,
         _ => 2,
     }
+}
+
+/// The Thai characters of `text` as a 128-bit set of the Thai block.
+fn thai_mask(text: &str) -> u128 {
+    text.chars()
+        .filter_map(thai_bit)
+        .fold(0u128, |mask, bit| mask | bit)
 }
 
 /// The bit of a Thai character in a 128-bit set of the Thai block (U+0E00–U+0E7F).
