@@ -44,8 +44,6 @@ const MAX_CUT_DEPTH: usize = 3;
 
 struct Built {
     tokenizer: kham_core::Tokenizer,
-    /// The same word list, for cutting compounds into their words.
-    dict: kham_core::dict::Dict,
 }
 
 /// One word of a text, normalised (see `normalize`).
@@ -145,8 +143,16 @@ impl Segmenter {
             tokenizer: kham_core::Tokenizer::builder()
                 .dict_merge(&self.inner.extra_words)
                 .build(),
-            dict: kham_core::dict::builtin_dict().with_overlay(&self.inner.extra_words),
         })
+    }
+
+    /// Whether `piece` is one word of the list (the segmenter reads it as one known
+    /// word). Asking the segmenter spares a second copy of the list in memory.
+    fn is_listed(&self, piece: &str) -> bool {
+        let tokens = self.tokenizer().segment(piece);
+        tokens.len() == 1
+            && tokens[0].kind == kham_core::TokenKind::Thai
+            && tokens[0].confidence > 0.0
     }
 
     /// A word of the list cut around the longest term it holds, when what is left on
@@ -160,14 +166,13 @@ impl Segmenter {
         if depth == 0 || self.inner.own_words.contains(word) {
             return None;
         }
-        let dict = &self.built().dict;
         let bounds: Vec<usize> = word
             .char_indices()
             .map(|(idx, _)| idx)
             .chain(std::iter::once(word.len()))
             .collect();
         let last = bounds.len() - 1;
-        let is_word = |piece: &str| piece.is_empty() || dict.contains(piece);
+        let is_word = |piece: &str| piece.is_empty() || self.is_listed(piece);
         let mut best: Option<(usize, usize)> = None;
         for start in 0..last {
             for end in (start + 1)..=last {
@@ -189,7 +194,7 @@ impl Segmenter {
             best = (1..last)
                 .find(|&start| {
                     self.inner.term_starts.contains(&word[bounds[start]..])
-                        && dict.contains(&word[..bounds[start]])
+                        && self.is_listed(&word[..bounds[start]])
                 })
                 .map(|start| (start, last));
         }
