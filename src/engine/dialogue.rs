@@ -652,11 +652,17 @@ impl<'a> Turn<'a> {
                     categories.retain(|c| c.id != guess.id);
                     categories.insert(0, guess);
                 }
+                let guessed_id = guess.map(|g| g.id.clone());
                 let mut choices: Vec<Choice> = categories
                     .into_iter()
                     .take(super::MAX_CHOICES - 1)
                     .map(|category| Choice {
-                        label: category.name(self.lang()).to_owned(),
+                        // The guess is marked: one tap confirms it.
+                        label: if guessed_id.as_deref() == Some(category.id.as_str()) {
+                            format!("✓ {}", category.name(self.lang()))
+                        } else {
+                            category.name(self.lang()).to_owned()
+                        },
                         payload: format!("{}{}", payload::CATEGORY_PREFIX, category.id),
                     })
                     .collect();

@@ -463,7 +463,7 @@ fn a_problem_told_plainly_is_filed_without_typing_it_again() {
     assert!(seen.contains(&format!("“{told}”")), "{seen}");
     // The guessed category comes first: one tap confirms it.
     assert!(
-        seen.contains("หมวด “ถนน ทางระบายน้ำ ไฟฟ้าสาธารณะ” แตะเพื่อยืนยัน หรือเลือกหมวดอื่นค่ะ\n[ถนน ทางระบายน้ำ ไฟฟ้าสาธารณะ|cat:roads]"),
+        seen.contains("หมวด “ถนน ทางระบายน้ำ ไฟฟ้าสาธารณะ” แตะเพื่อยืนยัน หรือเลือกหมวดอื่นค่ะ\n[✓ ถนน ทางระบายน้ำ ไฟฟ้าสาธารณะ|cat:roads]"),
         "{seen}"
     );
     // Then the place, not the description again.
