@@ -95,6 +95,10 @@ pub struct Dashboard {
     /// Failed passwords in a row before a login is locked.
     pub max_failures: u32,
     pub lockout_minutes: u32,
+    /// Password checks (Argon2id, about 19 MiB each) run at once; the others wait.
+    pub max_parallel_password_checks: usize,
+    /// How long a login attempt waits for its turn before it is answered 429.
+    pub password_check_wait_seconds: u64,
 }
 
 impl Default for Dashboard {
@@ -104,6 +108,8 @@ impl Default for Dashboard {
             session_hours: 8,
             max_failures: 5,
             lockout_minutes: 15,
+            max_parallel_password_checks: 2,
+            password_check_wait_seconds: 10,
         }
     }
 }

@@ -376,9 +376,10 @@ impl Application {
         let state = AppState {
             settings: Arc::clone(&self.core.settings),
             inbox: Arc::clone(&self.core.inbox),
-            dashboard: Arc::new(crate::dashboard::Dashboard::new(Arc::clone(
-                &self.core.holidays,
-            ))?),
+            dashboard: Arc::new(crate::dashboard::Dashboard::new(
+                Arc::clone(&self.core.holidays),
+                &self.core.settings.dashboard,
+            )?),
         };
         let mut background = self.core.spawn_background();
         tracing::info!(address = %self.listener.local_addr()?, "tambon is serving");

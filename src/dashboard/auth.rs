@@ -106,36 +106,54 @@ pub fn log_in(
     password: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<LoginOutcome> {
-    let Some(mut login) = store.login(username)? else {
-        // Spend the same time as for a real login, so timing does not tell which names
-        // exist.
-        let _ = password_matches(password, dummy_hash());
-        return Ok(LoginOutcome::Refused);
-    };
-    if let Some(until) = login.locked_until.filter(|until| *until > now) {
-        return Ok(LoginOutcome::Locked { until });
-    }
-    let role = store.role_of(&dashboard_identity(username))?;
-    if !password_matches(password, &login.password_hash) {
+    // Each attempt is counted as a failure before its password is checked, in one
+    // atomic change of the login: attempts made in parallel each see the count of the
+    // ones before them, so the lockout holds however many arrive at once.
+    let admitted = store.update_login(username, |login| {
+        if let Some(until) = login.locked_until.filter(|until| *until > now) {
+            return Err(until);
+        }
+        login.locked_until = None;
         login.failures += 1;
         if login.failures >= settings.max_failures {
+            // This is the last attempt allowed: should it fail, the lock holds.
             login.failures = 0;
-            let until = now + Duration::minutes(i64::from(settings.lockout_minutes));
-            login.locked_until = Some(until);
-            store.put_login(&login)?;
+            login.locked_until = Some(now + Duration::minutes(i64::from(settings.lockout_minutes)));
+        }
+        Ok(login.password_hash.clone())
+    })?;
+    let password_hash = match admitted {
+        None => {
+            // Spend the same time as for a real login, so timing does not tell which
+            // names exist.
+            let _ = password_matches(password, dummy_hash());
+            return Ok(LoginOutcome::Refused);
+        }
+        Some(Err(until)) => return Ok(LoginOutcome::Locked { until }),
+        Some(Ok(hash)) => hash,
+    };
+    if !password_matches(password, &password_hash) {
+        let locked = store
+            .login(username)?
+            .and_then(|login| login.locked_until)
+            .filter(|until| *until > now);
+        if let Some(until) = locked {
             tracing::warn!("a dashboard login was locked after repeated failures");
             return Ok(LoginOutcome::Locked { until });
         }
-        store.put_login(&login)?;
         return Ok(LoginOutcome::Refused);
     }
+    let role = store.role_of(&dashboard_identity(username))?;
     if !role.works_cases() {
         // The password is right but the role was revoked.
         return Ok(LoginOutcome::Refused);
     }
-    login.failures = 0;
-    login.locked_until = None;
-    store.put_login(&login)?;
+    // The right password: the failures counted so far, this attempt's included, and a
+    // lock it may have set are undone.
+    store.update_login(username, |login| {
+        login.failures = 0;
+        login.locked_until = None;
+    })?;
     let token = random_token();
     store.put_session(
         &token_hash(&token),
@@ -205,6 +223,35 @@ pub fn set_cookie(
         SET_COOKIE,
         HeaderValue::from_str(&header).unwrap_or_else(|_| HeaderValue::from_static("")),
     )
+}
+
+/// A token for the login form: random, and signed with the installation's secret, so
+/// that only a token this server issued is accepted (a script cannot pick its own value
+/// for both the cookie and the field).
+#[must_use]
+pub fn login_csrf_token(secret: &[u8]) -> String {
+    let nonce = random_token();
+    let signature = login_csrf_signature(secret, &nonce);
+    format!("{nonce}.{signature}")
+}
+
+/// Whether `token` is one `login_csrf_token` made with this secret.
+#[must_use]
+pub fn login_csrf_valid(secret: &[u8], token: &str) -> bool {
+    let Some((nonce, signature)) = token.split_once('.') else {
+        return false;
+    };
+    csrf_matches(&login_csrf_signature(secret, nonce), signature)
+}
+
+fn login_csrf_signature(secret: &[u8], nonce: &str) -> String {
+    use hmac::Mac as _;
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret) else {
+        return String::new();
+    };
+    mac.update(b"dashboard login form\0");
+    mac.update(nonce.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
 /// Whether a submitted CSRF token is the expected one, in constant time.

@@ -24,17 +24,23 @@ use minijinja::Environment;
 
 use crate::http::AppState;
 
-pub use auth::{add_user, dashboard_identity, Staff};
+pub use auth::{add_user, dashboard_identity, Staff, LOGIN_CSRF_COOKIE};
 
 /// What the dashboard holds for its whole life: its compiled templates and the
 /// holidays its deadlines skip.
 pub struct Dashboard {
     templates: Environment<'static>,
     holidays: Arc<crate::calendar::Holidays>,
+    /// Turns for password checks: Argon2id takes about 19 MiB a check, so parallel
+    /// attempts (for names that exist or not) must not each take their own.
+    password_checks: Arc<tokio::sync::Semaphore>,
 }
 
 impl Dashboard {
-    pub fn new(holidays: Arc<crate::calendar::Holidays>) -> anyhow::Result<Self> {
+    pub fn new(
+        holidays: Arc<crate::calendar::Holidays>,
+        settings: &crate::config::Dashboard,
+    ) -> anyhow::Result<Self> {
         let mut templates = Environment::new();
         for (name, source) in [
             ("base.html", include_str!("templates/base.html")),
@@ -50,6 +56,9 @@ impl Dashboard {
         Ok(Self {
             templates,
             holidays,
+            password_checks: Arc::new(tokio::sync::Semaphore::new(
+                settings.max_parallel_password_checks.max(1),
+            )),
         })
     }
 
@@ -150,9 +159,10 @@ mod auth_pages {
         status: StatusCode,
         error: Option<&str>,
     ) -> Response {
+        let secret = state.inbox.store().installation_secret();
         let csrf = auth::cookie(headers, auth::LOGIN_CSRF_COOKIE)
-            .filter(|value| value.len() == 43)
-            .unwrap_or_else(auth::random_token);
+            .filter(|value| auth::login_csrf_valid(&secret, value))
+            .unwrap_or_else(|| auth::login_csrf_token(&secret));
         let page = dashboard.page(
             "login.html",
             context! {
@@ -178,7 +188,9 @@ mod auth_pages {
         Form(form): Form<LoginForm>,
     ) -> Response {
         let expected = auth::cookie(&headers, auth::LOGIN_CSRF_COOKIE).unwrap_or_default();
-        if !auth::csrf_matches(&expected, &form.csrf) {
+        let secret = state.inbox.store().installation_secret();
+        if !auth::csrf_matches(&expected, &form.csrf) || !auth::login_csrf_valid(&secret, &expected)
+        {
             return login_form(
                 &state,
                 &dashboard,
@@ -187,10 +199,33 @@ mod auth_pages {
                 Some("แบบฟอร์มหมดอายุ กรุณาลองอีกครั้ง"),
             );
         }
+        // Wait for a turn to check a password; past the wait, ask to come back.
+        let wait =
+            std::time::Duration::from_secs(state.settings.dashboard.password_check_wait_seconds);
+        let turn =
+            tokio::time::timeout(wait, Arc::clone(&dashboard.password_checks).acquire_owned())
+                .await;
+        let Ok(Ok(turn)) = turn else {
+            tracing::warn!("a dashboard login waited too long for a password check");
+            let mut response = login_form(
+                &state,
+                &dashboard,
+                &headers,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some("มีผู้เข้าสู่ระบบพร้อมกันจำนวนมาก กรุณาลองใหม่ในอีกสักครู่"),
+            );
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+            return response;
+        };
         let store = state.inbox.store().clone();
         let settings = state.settings.dashboard.clone();
         let username = form.username.trim().to_owned();
         let outcome = tokio::task::spawn_blocking(move || {
+            // The turn is held until the check is done.
+            let _turn = turn;
             auth::log_in(
                 &store,
                 &settings,

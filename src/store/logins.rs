@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::store::{encode, get_json, Result, Store, RECORD_VERSION};
+use crate::store::{decode, encode, get_json, Result, Store, RECORD_VERSION};
 
 /// A dashboard login as stored.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -36,6 +36,34 @@ impl Store {
         self.username_login
             .insert(login.username.as_bytes(), encode(login)?)?;
         Ok(())
+    }
+
+    /// Changes a login atomically: `change` sees the login as stored and says what to
+    /// store instead, and is run again if another writer got there first. Returns what
+    /// `change` returned for the login that was stored, or `None` for an unknown name.
+    ///
+    /// Parallel login attempts count their failures through this, so none of them
+    /// overwrites another's count.
+    pub fn update_login<T>(
+        &self,
+        username: &str,
+        mut change: impl FnMut(&mut Login) -> T,
+    ) -> Result<Option<T>> {
+        let key = username.as_bytes();
+        loop {
+            let Some(old_bytes) = self.username_login.get(key)? else {
+                return Ok(None);
+            };
+            let mut login: Login = decode("username_login", &old_bytes)?;
+            let result = change(&mut login);
+            let new_bytes = encode(&login)?;
+            let swapped =
+                self.username_login
+                    .compare_and_swap(key, Some(&old_bytes), Some(new_bytes))?;
+            if swapped.is_ok() {
+                return Ok(Some(result));
+            }
+        }
     }
 
     pub fn login(&self, username: &str) -> Result<Option<Login>> {

@@ -220,6 +220,106 @@ impl Browser {
     }
 }
 
+/// 32 wrong passwords sent at once: the lockout counts each of them (it is counted
+/// atomically, never read and written back over a parallel attempt), so the right
+/// password is refused afterwards; attempts for names that do not exist are checked in
+/// turns and never fail the server.
+#[tokio::test]
+async fn parallel_wrong_passwords_lock_the_login_and_parallel_attempts_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = reopen(dir.path());
+        tambon::dashboard::add_user(&store, "somchai", PASSWORD, &Role::Admin).unwrap();
+    }
+    let app = TestApp::spawn(dir.path(), None).await;
+    let mut browsers = Vec::new();
+    for _ in 0..32 {
+        let mut browser = Browser::new(&app);
+        let csrf = browser.csrf("/staff/login").await;
+        browsers.push((browser, csrf));
+    }
+    let mut attempts = tokio::task::JoinSet::new();
+    for (mut browser, csrf) in browsers {
+        attempts.spawn(async move {
+            browser
+                .post(
+                    "/staff/login",
+                    &[
+                        ("username", "somchai"),
+                        ("password", "wrong password!"),
+                        ("csrf", &csrf),
+                    ],
+                )
+                .await
+                .0
+        });
+    }
+    let statuses = attempts.join_all().await;
+    assert!(
+        statuses
+            .iter()
+            .all(|s| matches!(*s, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS)),
+        "{statuses:?}"
+    );
+    let n_refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert!(
+        n_refused < 5,
+        "at most 4 wrong passwords before the lock: {statuses:?}"
+    );
+    let mut owner = Browser::new(&app);
+    let (status, page) = owner.log_in("somchai", PASSWORD).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{page}");
+    // A script cannot skip the login page by choosing its own value for both the
+    // cookie and the field: only a token the server signed counts.
+    let mut script = Browser::new(&app);
+    let chosen = "a".repeat(43);
+    script.cookies.insert(
+        tambon::dashboard::LOGIN_CSRF_COOKIE.to_owned(),
+        chosen.clone(),
+    );
+    let (status, _) = script
+        .post(
+            "/staff/login",
+            &[("username", "nobody"), ("password", "x"), ("csrf", &chosen)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("ระงับชั่วคราว"), "{page}");
+
+    // Names that do not exist, many at once: each is checked (against a dummy hash, in
+    // turns), refused like a wrong password, or asked to come back later.
+    let mut browsers = Vec::new();
+    for _ in 0..16 {
+        let mut browser = Browser::new(&app);
+        let csrf = browser.csrf("/staff/login").await;
+        browsers.push((browser, csrf));
+    }
+    let mut attempts = tokio::task::JoinSet::new();
+    for (n, (mut browser, csrf)) in browsers.into_iter().enumerate() {
+        attempts.spawn(async move {
+            let name = format!("nobody{n}");
+            browser
+                .post(
+                    "/staff/login",
+                    &[("username", &name), ("password", "x"), ("csrf", &csrf)],
+                )
+                .await
+                .0
+        });
+    }
+    let statuses = attempts.join_all().await;
+    assert!(
+        statuses
+            .iter()
+            .all(|s| matches!(*s, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS)),
+        "{statuses:?}"
+    );
+    app.stop().await;
+}
+
 fn csrf_in(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
     page[at..].split('"').next().unwrap().to_owned()
