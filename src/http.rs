@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
@@ -29,6 +31,49 @@ pub fn build_router(state: AppState) -> Router {
         .merge(crate::channels::web::routes(&state))
         .merge(crate::dashboard::routes(Arc::clone(&state.dashboard)))
         .with_state(state)
+        .layer(axum::middleware::map_response(security_headers))
+}
+
+/// The Content Security Policy of every HTML page: nothing from elsewhere, no frames,
+/// forms posting only here, and no inline script but the web chat's own (by its hash).
+fn content_security_policy() -> &'static HeaderValue {
+    static POLICY: std::sync::OnceLock<HeaderValue> = std::sync::OnceLock::new();
+    POLICY.get_or_init(|| {
+        let policy = format!(
+            "default-src 'none'; script-src {}; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data: blob:; connect-src 'self'; form-action 'self'; \
+             base-uri 'none'; frame-ancestors 'none'",
+            crate::channels::web::page_script_source()
+        );
+        HeaderValue::from_str(&policy)
+            .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
+    })
+}
+
+/// Headers every response carries, and those of HTML pages: a page is never framed,
+/// never sniffed as another type, and sends no referrer to other sites.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    let is_html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_html {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            content_security_policy().clone(),
+        );
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        );
+    }
+    response
 }
 
 /// Liveness, with the depth of the inbound queue (platform events received and not yet

@@ -664,9 +664,64 @@ impl Lookup for StoreLookup<'_> {
 /// The slow hash under which an anonymous receipt is stored: Argon2id, salted with the
 /// installation secret. Deterministic, so a receipt finds its case by hash lookup; slow,
 /// so that trying all 10^16 receipts against a stolen store is out of reach.
+///
+/// Each hash takes 19 MiB while it runs, so at most `MAX_PARALLEL_RECEIPT_HASHES` run at
+/// once and the others wait their turn: many lookups at once cannot exhaust memory.
 struct ReceiptHasher {
     salt: Vec<u8>,
     argon2: Argon2<'static>,
+    turns: Turns,
+}
+
+/// Receipt hashes run at once.
+const MAX_PARALLEL_RECEIPT_HASHES: usize = 2;
+
+/// A counting limit for blocking threads: `take` waits until fewer than `max` turns are
+/// out.
+struct Turns {
+    out: std::sync::Mutex<usize>,
+    returned: std::sync::Condvar,
+    max: usize,
+}
+
+/// A turn, given back when dropped.
+struct HashTurn<'a>(&'a Turns);
+
+impl Turns {
+    fn new(max: usize) -> Self {
+        Self {
+            out: std::sync::Mutex::new(0),
+            returned: std::sync::Condvar::new(),
+            max: max.max(1),
+        }
+    }
+
+    fn take(&self) -> HashTurn<'_> {
+        let mut out = self
+            .out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *out >= self.max {
+            out = self
+                .returned
+                .wait(out)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        *out += 1;
+        HashTurn(self)
+    }
+}
+
+impl Drop for HashTurn<'_> {
+    fn drop(&mut self) {
+        let mut out = self
+            .0
+            .out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *out -= 1;
+        self.0.returned.notify_one();
+    }
 }
 
 impl ReceiptHasher {
@@ -676,14 +731,44 @@ impl ReceiptHasher {
         Self {
             salt,
             argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+            turns: Turns::new(MAX_PARALLEL_RECEIPT_HASHES),
         }
     }
 
     fn hash(&self, receipt: &Receipt) -> anyhow::Result<Vec<u8>> {
+        let _turn = self.turns.take();
         let mut out = vec![0u8; 32];
         self.argon2
             .hash_password_into(receipt.digits().as_bytes(), &self.salt, &mut out)
             .map_err(|error| anyhow::anyhow!("cannot hash a receipt: {error}"))?;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[test]
+    fn no_more_than_the_allowed_turns_run_at_once() {
+        let turns = Turns::new(2);
+        let running = AtomicUsize::new(0);
+        let peak = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    let _turn = turns.take();
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        assert_eq!(peak.load(Ordering::SeqCst), 2);
+        // Every turn was given back.
+        assert_eq!(*turns.out.lock().unwrap(), 0);
     }
 }

@@ -188,6 +188,22 @@ mod auth_pages {
         Form(form): Form<LoginForm>,
     ) -> Response {
         let expected = auth::cookie(&headers, auth::LOGIN_CSRF_COOKIE).unwrap_or_default();
+        if expected.is_empty() && cookies_dropped(&state, &headers) {
+            // Over plain http the browser drops a `Secure` cookie: say so, rather than
+            // that the form expired.
+            tracing::warn!(
+                "a dashboard login came over plain http, so the browser dropped the secure \
+                 cookie: serve the dashboard over HTTPS, or set [dashboard] secure_cookies \
+                 = false on a trusted network"
+            );
+            return login_form(
+                &state,
+                &dashboard,
+                &headers,
+                StatusCode::BAD_REQUEST,
+                Some(INSECURE_CONNECTION),
+            );
+        }
         let secret = state.inbox.store().installation_secret();
         if !auth::csrf_matches(&expected, &form.csrf) || !auth::login_csrf_valid(&secret, &expected)
         {
@@ -276,6 +292,33 @@ mod auth_pages {
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
             }
         }
+    }
+
+    /// What the login page says when the browser cannot keep its cookies.
+    const INSECURE_CONNECTION: &str =
+        "เข้าสู่ระบบผ่าน http ธรรมดาไม่ได้ เพราะเบราว์เซอร์จะไม่เก็บคุกกี้ที่ปลอดภัย \
+         กรุณาเปิดหน้านี้ผ่าน HTTPS หรือหากเป็นเครือข่ายภายในที่เชื่อถือได้ ให้ผู้ดูแลตั้งค่า \
+         [dashboard] secure_cookies = false";
+
+    /// Whether the browser drops this server's cookies: they are `Secure`, and the page
+    /// was reached over plain http at an address other than localhost (browsers keep
+    /// `Secure` cookies for `http://localhost` only).
+    fn cookies_dropped(state: &AppState, headers: &HeaderMap) -> bool {
+        if !state.settings.dashboard.secure_cookies {
+            return false;
+        }
+        let https = headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let hostname = host.rsplit_once(':').map_or(host, |(name, _)| name);
+        let local = matches!(hostname, "localhost" | "127.0.0.1" | "[::1]")
+            || hostname.ends_with(".localhost");
+        !https && !local
     }
 
     pub async fn logout(

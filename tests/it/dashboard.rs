@@ -320,6 +320,47 @@ async fn parallel_wrong_passwords_lock_the_login_and_parallel_attempts_are_bound
     app.stop().await;
 }
 
+/// Over plain http at a LAN address the browser drops the `Secure` login cookie: the
+/// page says to use HTTPS (or `secure_cookies = false`), not that the form expired.
+#[tokio::test]
+async fn a_login_over_plain_http_says_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path(), None).await;
+    let client = reqwest::Client::new();
+    let page = client
+        .get(format!("{}/staff/login", app.address))
+        .header("host", "192.168.1.20:8080")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_in(&page);
+    // The browser kept no cookie: it came over http.
+    let response = client
+        .post(format!("{}/staff/login", app.address))
+        .header("host", "192.168.1.20:8080")
+        .form(&[("username", "somchai"), ("password", "x"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("HTTPS"), "{page}");
+    assert!(page.contains("secure_cookies = false"), "{page}");
+    assert!(!page.contains("แบบฟอร์มหมดอายุ"), "{page}");
+    // On localhost the same missing cookie is an expired form.
+    let response = client
+        .post(format!("{}/staff/login", app.address))
+        .form(&[("username", "somchai"), ("password", "x"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    app.stop().await;
+}
+
 fn csrf_in(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
     page[at..].split('"').next().unwrap().to_owned()

@@ -30,6 +30,36 @@ async fn health_and_page_are_served() {
 }
 
 #[tokio::test]
+async fn pages_carry_security_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path(), None).await;
+    let client = reqwest::Client::new();
+    for path in ["/", "/staff/login", "/report"] {
+        let response = client
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'none'"), "{path}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        // The web chat's own script, by its hash; no other inline script.
+        assert!(csp.contains("script-src 'sha256-"), "{path}: {csp}");
+        let script_src = csp
+            .split(';')
+            .map(str::trim)
+            .find(|d| d.starts_with("script-src"))
+            .unwrap();
+        assert!(!script_src.contains("unsafe"), "{path}: {script_src}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert_eq!(headers["referrer-policy"], "same-origin", "{path}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn questions_in_thai_and_english_quote_the_plan() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path(), None).await;
