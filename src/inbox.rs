@@ -368,7 +368,13 @@ impl Inbox {
         replies.extend(extra_replies);
         let mut kept_replies = replies.clone();
         if let (true, Some(case)) = (filing, case) {
-            tracing::info!(case = %log_code(&case), kind = case.kind.as_str(), "case filed");
+            if case.anonymous {
+                // Outside the event's span: its person tag would tie the anonymous case
+                // to the chat account that filed it.
+                tracing::info!(parent: None, case = %log_code(&case), kind = case.kind.as_str(), "case filed");
+            } else {
+                tracing::info!(case = %log_code(&case), kind = case.kind.as_str(), "case filed");
+            }
             replies.extend(filed_replies(&case));
             let filed = FiledCase { case, receipt };
             kept_replies.extend(self.engine.filed_replies(lang, &filed, false));

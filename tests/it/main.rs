@@ -10,6 +10,7 @@ mod linking;
 mod messenger;
 mod messenger_fake;
 mod openapi;
+mod privacy;
 mod staff;
 mod telegram;
 mod telegram_fake;
