@@ -326,6 +326,12 @@ pub struct Server {
     pub max_body_bytes: usize,
     /// Largest photo a resident may upload, in bytes.
     pub max_photo_bytes: usize,
+    /// Web chat messages one session may send a minute (0: no limit).
+    pub web_chat_per_session_per_minute: u32,
+    /// Web chat requests (messages and uploads) one client address may make a minute
+    /// (0: no limit). Behind a proxy every request comes from the proxy's address: raise
+    /// it there.
+    pub web_chat_per_address_per_minute: u32,
 }
 
 impl Default for Server {
@@ -335,6 +341,8 @@ impl Default for Server {
             data_dir: PathBuf::from("data"),
             max_body_bytes: 64 * 1024,
             max_photo_bytes: 5 * 1024 * 1024,
+            web_chat_per_session_per_minute: 60,
+            web_chat_per_address_per_minute: 300,
         }
     }
 }

@@ -19,6 +19,27 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub inbox: Arc<Inbox>,
     pub dashboard: Arc<crate::dashboard::Dashboard>,
+    pub limits: Arc<WebLimits>,
+}
+
+/// The web chat's rate limits, per session and per client address.
+pub struct WebLimits {
+    pub per_session: crate::limits::Limiter<String>,
+    pub per_address: crate::limits::Limiter<std::net::IpAddr>,
+}
+
+impl WebLimits {
+    #[must_use]
+    pub fn new(settings: &crate::config::Server) -> Self {
+        Self {
+            per_session: crate::limits::Limiter::per_minute(
+                settings.web_chat_per_session_per_minute,
+            ),
+            per_address: crate::limits::Limiter::per_minute(
+                settings.web_chat_per_address_per_minute,
+            ),
+        }
+    }
 }
 
 /// The whole application's routes; tests call it without a socket.

@@ -20,6 +20,7 @@
 //! - `reminders`: the daily list of overdue cases sent to each division's chat.
 //! - `report`: the yearly statistics the office publishes for the ITA.
 //! - `http`, `startup`: the router and the application's lifecycle.
+//! - `limits`: rate limits (token buckets) for the web chat.
 //! - `locales`, `thai`, `telemetry`: texts, Thai-aware helpers, logging.
 
 pub mod calendar;
@@ -33,6 +34,7 @@ pub mod fanout;
 pub mod http;
 pub mod inbox;
 pub mod kb;
+pub mod limits;
 pub mod locales;
 pub mod reminders;
 pub mod report;

@@ -380,6 +380,7 @@ impl Application {
                 Arc::clone(&self.core.holidays),
                 &self.core.settings.dashboard,
             )?),
+            limits: Arc::new(crate::http::WebLimits::new(&self.core.settings.server)),
         };
         let mut background = self.core.spawn_background();
         tracing::info!(address = %self.listener.local_addr()?, "tambon is serving");
@@ -399,7 +400,12 @@ impl Application {
                 messenger,
             )));
         }
-        let server = axum::serve(self.listener, router).with_graceful_shutdown(shutdown);
+        // The client's address reaches handlers, for the per-address rate limit.
+        let server = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown);
         let result = tokio::select! {
             result = server => result.context("the HTTP server failed"),
             result = &mut background => match result {

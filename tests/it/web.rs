@@ -2,6 +2,7 @@
 //! redelivery and bad input.
 
 use hmac::{Hmac, Mac};
+use reqwest::StatusCode;
 use serde_json::json;
 use sha2::Sha256;
 use tambon::store::DeliveryState;
@@ -26,6 +27,47 @@ async fn health_and_page_are_served() {
     );
     let info: serde_json::Value = app.get("/api/info").await.json().await.unwrap();
     assert_eq!(info["office_th"], "องค์การบริหารส่วนตำบลบ้านเพชร");
+    app.stop().await;
+}
+
+/// One web chat session sending without pause is asked to wait (429 with Retry-After
+/// and a polite text the page shows), and nobody else is slowed by it.
+#[tokio::test]
+async fn a_flood_from_one_session_is_slowed_politely() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path(), None).await;
+    let session = "flooding-session-0001";
+    // The shipped limit: 60 a minute, all at once after a quiet spell.
+    for n in 0..60 {
+        let (status, answer) = app
+            .chat(json!({ "session": session, "id": format!("m{n}"), "text": "สวัสดีค่ะ" }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "message {n}: {answer}");
+    }
+    let response = app
+        .post_raw(
+            "/api/chat",
+            "application/json",
+            serde_json::to_vec(&json!({ "session": session, "id": "m60", "text": "สวัสดีค่ะ" }))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 429);
+    let wait: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&wait), "{wait}");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("กรุณารอสักครู่"),
+        "{body}"
+    );
+    let (status, _) = app
+        .chat(json!({ "session": "another-session-0001", "id": "m0", "text": "สวัสดีค่ะ" }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
     app.stop().await;
 }
 

@@ -4,11 +4,14 @@ pub mod wire;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Query, State};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use chrono::Utc;
 use serde::Deserialize;
 
@@ -84,6 +87,9 @@ pub enum ApiError {
     Validation(String),
     #[error("the request is too large")]
     TooLarge,
+    /// Too many requests: come back after this long.
+    #[error("too many requests")]
+    TooMany(Duration),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -93,6 +99,18 @@ impl IntoResponse for ApiError {
         let (status, message) = match &self {
             Self::Validation(message) => (StatusCode::BAD_REQUEST, message.clone()),
             Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, self.to_string()),
+            Self::TooMany(wait) => {
+                let seconds = wait.as_secs().max(1).to_string();
+                let body = Json(ErrorBody {
+                    error: "ส่งข้อความถี่เกินไป กรุณารอสักครู่แล้วลองใหม่ค่ะ / You are sending messages too fast: please wait a moment and try again".to_owned(),
+                });
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::RETRY_AFTER, seconds)],
+                    body,
+                )
+                    .into_response();
+            }
             Self::Unexpected(error) => {
                 tracing::error!(error = ?error, "web chat request failed");
                 (
@@ -103,6 +121,22 @@ impl IntoResponse for ApiError {
         };
         (status, Json(ErrorBody { error: message })).into_response()
     }
+}
+
+/// The per-address limit; requests that reach the router without a socket (tests
+/// calling it directly) are not limited by address.
+fn limit_address(
+    state: &AppState,
+    client: Option<&Extension<ConnectInfo<SocketAddr>>>,
+) -> Result<(), ApiError> {
+    let Some(Extension(ConnectInfo(address))) = client else {
+        return Ok(());
+    };
+    state
+        .limits
+        .per_address
+        .take(&address.ip(), Instant::now())
+        .map_err(ApiError::TooMany)
 }
 
 fn body_error(rejection: &BytesRejection) -> ApiError {
@@ -129,13 +163,20 @@ fn check_id(name: &str, value: &str, min_len: usize) -> Result<(), ApiError> {
 
 async fn chat(
     State(state): State<AppState>,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ChatResponse>, ApiError> {
+    limit_address(&state, client.as_ref())?;
     let body = body.map_err(|rejection| body_error(&rejection))?;
     let request: ChatRequest = serde_json::from_slice(&body)
         .map_err(|error| ApiError::Validation(format!("malformed JSON: {error}")))?;
     check_id("session", &request.session, MIN_SESSION_LEN)?;
     check_id("id", &request.id, 1)?;
+    state
+        .limits
+        .per_session
+        .take(&request.session, Instant::now())
+        .map_err(ApiError::TooMany)?;
     let kind = match (
         request.text,
         request.postback,
@@ -200,10 +241,12 @@ struct UploadQuery {
 
 async fn upload(
     State(state): State<AppState>,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
     Query(query): Query<UploadQuery>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<UploadResponse>, ApiError> {
+    limit_address(&state, client.as_ref())?;
     let body = body.map_err(|rejection| body_error(&rejection))?;
     check_id("session", &query.session, MIN_SESSION_LEN)?;
     let content_type = headers

@@ -1,0 +1,116 @@
+//! Rate limits: how many requests one key (a web chat session, a client address) may
+//! make, as token buckets that refill at a steady rate and hold a burst.
+//!
+//! In memory: a restart forgets them, which costs an abuser nothing they did not have
+//! before, and keeps every request free of I/O.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Buckets kept before full ones are forgotten: a flood of new keys cannot grow memory
+/// without bound.
+const MAX_KEYS: usize = 100_000;
+
+/// A token bucket per key.
+pub struct Limiter<K> {
+    /// Tokens a key gains per second.
+    rate_per_second: f64,
+    /// Tokens a key can hold: the burst it may send at once.
+    burst: f64,
+    buckets: Mutex<HashMap<K, Bucket>>,
+}
+
+#[derive(Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl<K> Limiter<K>
+where
+    K: Eq + Hash + Clone,
+{
+    /// At most `per_minute` requests a minute for each key, all of them at once if it
+    /// has been quiet. `per_minute = 0` turns the limit off.
+    #[must_use]
+    pub fn per_minute(per_minute: u32) -> Self {
+        Self {
+            rate_per_second: f64::from(per_minute) / 60.0,
+            burst: f64::from(per_minute),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one request for `key` at `now`: `Err` with the time to wait when the key
+    /// has none left.
+    pub fn take(&self, key: &K, now: Instant) -> Result<(), Duration> {
+        if self.burst <= 0.0 {
+            return Ok(());
+        }
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if buckets.len() >= MAX_KEYS && !buckets.contains_key(key) {
+            self.forget_full(&mut buckets, now);
+        }
+        let bucket = buckets.entry(key.clone()).or_insert(Bucket {
+            tokens: self.burst,
+            at: now,
+        });
+        let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * self.rate_per_second).min(self.burst);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            return Ok(());
+        }
+        let missing = 1.0 - bucket.tokens;
+        Err(Duration::from_secs_f64(missing / self.rate_per_second))
+    }
+
+    /// Drops the buckets that would be full by now (their keys have been quiet), or all
+    /// of them if none would.
+    fn forget_full(&self, buckets: &mut HashMap<K, Bucket>, now: Instant) {
+        buckets.retain(|_, bucket| {
+            let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
+            bucket.tokens + elapsed * self.rate_per_second < self.burst
+        });
+        if buckets.len() >= MAX_KEYS {
+            buckets.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_is_allowed_then_the_rate() {
+        let limiter = Limiter::per_minute(60);
+        let start = Instant::now();
+        for _ in 0..60 {
+            assert!(limiter.take(&"a", start).is_ok());
+        }
+        let wait = limiter.take(&"a", start).unwrap_err();
+        assert!(wait <= Duration::from_secs(1), "{wait:?}");
+        // Another key is not slowed by the first.
+        assert!(limiter.take(&"b", start).is_ok());
+        // One token a second comes back.
+        let later = start + Duration::from_millis(1_050);
+        assert!(limiter.take(&"a", later).is_ok());
+        assert!(limiter.take(&"a", later).is_err());
+    }
+
+    #[test]
+    fn zero_turns_the_limit_off() {
+        let limiter = Limiter::per_minute(0);
+        let now = Instant::now();
+        for _ in 0..1_000 {
+            assert!(limiter.take(&1, now).is_ok());
+        }
+    }
+}
