@@ -346,6 +346,24 @@ impl Inbox {
                 sensitive: case.is_some_and(|c| c.anonymous) && filing,
             })
         };
+        // Only the web chat answers a redelivery with the first answer; platforms' answers
+        // go through the outbox and are not kept twice. The kept answer shows a notice
+        // instead of a receipt, which is never stored in clear.
+        let keep_plan = |case: Option<&Case>| {
+            if inbound.event_id.is_none() || !matches!(envelope.answer, AnswerVia::Inline) {
+                return None;
+            }
+            let mut kept: Vec<Outbound> = step.replies.clone();
+            kept.extend(extra_replies.iter().cloned());
+            if let (true, Some(case)) = (filing, case) {
+                let filed = FiledCase {
+                    case: case.clone(),
+                    receipt: None,
+                };
+                kept.extend(self.engine.filed_replies(lang, &filed, false));
+            }
+            serde_json::to_value(&kept).ok()
+        };
         let actor = if step.audit.is_empty() {
             String::new()
         } else {
@@ -360,13 +378,13 @@ impl Inbox {
             now: inbound.received_at,
             forwards: &forwards,
             reply: Some(&reply_plan),
+            keep: Some(&keep_plan),
             dequeue: envelope.queued.map(|seq| (channel, seq)),
             release_held: held.len(),
             audit,
         })?;
         let mut replies = step.replies;
         replies.extend(extra_replies);
-        let mut kept_replies = replies.clone();
         if let (true, Some(case)) = (filing, case) {
             if case.anonymous {
                 // Outside the event's span: its person tag would tie the anonymous case
@@ -376,14 +394,6 @@ impl Inbox {
                 tracing::info!(case = %log_code(&case), kind = case.kind.as_str(), "case filed");
             }
             replies.extend(filed_replies(&case));
-            let filed = FiledCase { case, receipt };
-            kept_replies.extend(self.engine.filed_replies(lang, &filed, false));
-        }
-        // Only the web chat answers a redelivery with the first answer; platforms' answers
-        // were sent through the outbox and are not kept twice.
-        if let (Some(event_id), AnswerVia::Inline) = (&inbound.event_id, &envelope.answer) {
-            self.store
-                .record_replies(channel, event_id, serde_json::to_value(&kept_replies)?)?;
         }
         Ok((Handled::Replies(replies), n_outgoing.get()))
     }
@@ -447,6 +457,7 @@ impl Inbox {
                 now: chrono::Utc::now(),
                 forwards: &forwards,
                 reply: None,
+                keep: None,
                 dequeue: None,
                 audit: audit_notes(&label, audit),
                 release_held: 0,

@@ -181,6 +181,7 @@ mod tests {
                 now: at,
                 forwards: &|_, _| Vec::new(),
                 reply: None,
+                keep: None,
                 dequeue: None,
                 audit: Vec::new(),
                 release_held: 0,

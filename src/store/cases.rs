@@ -233,6 +233,9 @@ pub type Forwards<'a> = &'a dyn Fn(&Case, &Notice) -> Vec<Outgoing>;
 /// The answer to the resident, when it goes through the outbox (platform chats); given
 /// the case the turn filed or changed, if any.
 pub type ReplyPlan<'a> = &'a dyn Fn(Option<&Case>) -> Option<Outgoing>;
+/// The answer kept for a redelivery of the event (web chat), given the case the turn
+/// filed or changed: written with the processed marker, in the turn's transaction.
+pub type KeepPlan<'a> = &'a dyn Fn(Option<&Case>) -> Option<serde_json::Value>;
 
 /// Everything one processed event changes.
 pub struct Turn<'a> {
@@ -245,6 +248,8 @@ pub struct Turn<'a> {
     pub now: DateTime<Utc>,
     pub forwards: Forwards<'a>,
     pub reply: Option<ReplyPlan<'a>>,
+    /// The answer to keep for a redelivery, with the processed marker (`event`).
+    pub keep: Option<KeepPlan<'a>>,
     /// The inbound queue entry this turn consumes: its channel and sequence number.
     pub dequeue: Option<(Channel, u64)>,
     /// What this turn writes to the audit log, in the same transaction.
@@ -270,12 +275,6 @@ impl Store {
                 })
             })
             .transpose()?;
-        let outcome = encode(&OutcomeRecord {
-            v: RECORD_VERSION,
-            at_ms: turn.now.timestamp_millis(),
-            pending: false,
-            replies: None,
-        })?;
         let result = (
             &self.meta,
             &self.chatkey_conversation,
@@ -332,12 +331,6 @@ impl Store {
                             held.insert(chat_key.as_slice(), encode(&still_held).map_err(abort)?)?;
                         }
                     }
-                    if let Some((channel, event_id)) = turn.event {
-                        outcomes.insert(
-                            keys::event(&self.secret, channel, event_id),
-                            outcome.as_slice(),
-                        )?;
-                    }
                     if let Some((channel, seq)) = turn.dequeue {
                         inbound.remove(keys::queued(channel, seq))?;
                     }
@@ -388,6 +381,20 @@ impl Store {
                     };
                     if let Some(reply) = turn.reply.and_then(|plan| plan(case.as_ref())) {
                         outbox.enqueue_all(vec![reply], case.as_ref().map(|c| c.id), turn.now)?;
+                    }
+                    // The processed marker, with the answer kept for a redelivery: a
+                    // redelivery after a crash finds both or neither.
+                    if let Some((channel, event_id)) = turn.event {
+                        let outcome = OutcomeRecord {
+                            v: RECORD_VERSION,
+                            at_ms: turn.now.timestamp_millis(),
+                            pending: false,
+                            replies: turn.keep.and_then(|keep| keep(case.as_ref())),
+                        };
+                        outcomes.insert(
+                            keys::event(&self.secret, channel, event_id),
+                            encode(&outcome).map_err(abort)?,
+                        )?;
                     }
                     Ok(case)
                 },

@@ -70,6 +70,7 @@ fn file(
             now,
             forwards: &log_and_hook,
             reply: None,
+            keep: None,
             dequeue: None,
             release_held: 0,
             audit: Vec::new(),
@@ -178,6 +179,7 @@ fn withdrawing_records_the_event_and_status() {
             now: Utc::now(),
             forwards: &no_forwards,
             reply: None,
+            keep: None,
             dequeue: None,
             release_held: 0,
             audit: Vec::new(),
@@ -207,6 +209,7 @@ fn a_missing_case_aborts_the_whole_turn() {
         now: Utc::now(),
         forwards: &no_forwards,
         reply: None,
+        keep: None,
         dequeue: None,
         release_held: 0,
         audit: Vec::new(),
@@ -236,6 +239,7 @@ async fn state_survives_a_reopen() {
                 now: Utc::now(),
                 forwards: &no_forwards,
                 reply: None,
+                keep: None,
                 dequeue: None,
                 release_held: 0,
                 audit: Vec::new(),
@@ -317,6 +321,7 @@ fn an_inbound_event_is_queued_once_and_consumed_by_its_turn() {
             now,
             forwards: &no_forwards,
             reply: None,
+            keep: None,
             dequeue: Some((Channel::Line, queued[0].seq)),
             release_held: 0,
             audit: Vec::new(),
@@ -373,6 +378,7 @@ fn a_sensitive_delivery_is_wiped_once_delivered() {
             now: Utc::now(),
             forwards: &no_forwards,
             reply: Some(&reply),
+            keep: None,
             dequeue: None,
             release_held: 0,
             audit: Vec::new(),
@@ -426,6 +432,7 @@ fn the_open_case_index_follows_closing_and_reopening() {
                 now,
                 forwards: &no_forwards,
                 reply: None,
+                keep: None,
                 dequeue: None,
                 release_held: 0,
                 audit: Vec::new(),
@@ -442,4 +449,41 @@ fn the_open_case_index_follows_closing_and_reopening() {
     assert_eq!(open_ids(&store), vec![first.id, second.id]);
     change(CaseChange::Withdraw { case_id: second.id });
     assert_eq!(open_ids(&store), vec![first.id]);
+}
+
+/// The answer kept for a redelivery is written with the processed marker, in the turn's
+/// transaction: a crash can leave both or neither, never a marker with no answer (which
+/// a retry would get as an empty answer).
+#[test]
+fn the_kept_answer_is_committed_with_the_turn() {
+    let store = Store::temporary().unwrap();
+    let chat = ChatKey::new(Channel::Web, "session-1");
+    let keep = |case: Option<&crate::domain::case::Case>| {
+        Some(serde_json::json!([{ "filed": case.map(|c| c.code.clone()) }]))
+    };
+    let case = store
+        .commit_turn(Turn {
+            chat: &chat,
+            event: Some((Channel::Web, "session-1:m1")),
+            conversation: Some(&Conversation::default()),
+            change: Some(CaseChange::File {
+                case: Box::new(new_case(CaseKind::Complaint, &chat)),
+                receipt_hash: None,
+            }),
+            now: Utc::now(),
+            forwards: &no_forwards,
+            reply: None,
+            keep: Some(&keep),
+            dequeue: None,
+            release_held: 0,
+            audit: Vec::new(),
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.outcome(Channel::Web, "session-1:m1").unwrap(),
+        Some(Outcome::Processed(Some(
+            serde_json::json!([{ "filed": case.code }])
+        )))
+    );
 }

@@ -753,6 +753,7 @@ fn seen_at(store: &Store, psid: &str, at: chrono::DateTime<Utc>) {
             now: at,
             forwards: &|_, _| Vec::new(),
             reply: None,
+            keep: None,
             dequeue: None,
             release_held: 0,
             audit: Vec::new(),
