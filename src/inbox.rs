@@ -755,9 +755,13 @@ impl ReceiptHasher {
     fn hash(&self, receipt: &Receipt) -> anyhow::Result<Vec<u8>> {
         let _turn = self.turns.take();
         let mut out = vec![0u8; 32];
-        self.argon2
-            .hash_password_into(receipt.digits().as_bytes(), &self.salt, &mut out)
-            .map_err(|error| anyhow::anyhow!("cannot hash a receipt: {error}"))?;
+        crate::hashing::hash_into(
+            &self.argon2,
+            receipt.digits().as_bytes(),
+            &self.salt,
+            &mut out,
+        )
+        .map_err(|error| anyhow::anyhow!("cannot hash a receipt: {error}"))?;
         Ok(out)
     }
 }

@@ -20,6 +20,7 @@
 //! - `reminders`: the daily list of overdue cases sent to each division's chat.
 //! - `report`: the yearly statistics the office publishes for the ITA.
 //! - `http`, `startup`: the router and the application's lifecycle.
+//! - `hashing`: Argon2id with its memory mapped for each hash and given back after.
 //! - `limits`: rate limits (token buckets) for the web chat.
 //! - `locales`, `thai`, `telemetry`: texts, Thai-aware helpers, logging.
 
@@ -31,6 +32,7 @@ pub mod delivery;
 pub mod domain;
 pub mod engine;
 pub mod fanout;
+pub mod hashing;
 pub mod http;
 pub mod inbox;
 pub mod kb;

@@ -232,7 +232,6 @@ enum KbCommand {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    startup::return_large_allocations_to_the_os();
     let cli = Cli::parse();
     tambon::telemetry::init();
     let mut settings = Settings::load(&cli.config)?;

@@ -254,24 +254,6 @@ impl Core {
     }
 }
 
-/// Makes glibc hand large allocations back to the system when they are freed.
-///
-/// Each Argon2 check (a login, a receipt) allocates 19 MiB. By default glibc raises its
-/// mmap threshold after the first such block is freed, and from then on serves them from
-/// its heap arenas, which keep the memory: 64 logins in parallel left the server at
-/// 511 MiB for good. A fixed threshold keeps every such block mmapped, so it is unmapped
-/// when freed.
-pub fn return_large_allocations_to_the_os() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        // 128 KiB, glibc's own default; setting it turns the dynamic raise off.
-        // SAFETY: mallopt only sets an allocator parameter; it takes no pointers.
-        unsafe {
-            libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
-        }
-    }
-}
-
 /// Loads the knowledge base, the vocabulary, the glossary, the intents and the texts into
 /// an engine. Every file is read and checked here, so a mistake stops start-up; what needs
 /// the Thai segmenter (cutting the plan into words) is built on a thread of its own.

@@ -5,7 +5,7 @@
 //! copy of the data directory cannot be used to log in. The role is read from the store
 //! on every request: revoking it logs the person out at once.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::password_hash::{PasswordHasher as _, SaltString};
 use argon2::Argon2;
 use axum::extract::FromRequestParts;
 use axum::http::header::{COOKIE, SET_COOKIE};
@@ -79,11 +79,7 @@ fn hash_password(password: &str) -> anyhow::Result<String> {
 }
 
 fn password_matches(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|hash| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &hash)
-            .is_ok()
-    })
+    crate::hashing::verify(password, phc)
 }
 
 /// What a login attempt came to.
