@@ -313,13 +313,8 @@ impl Classifier {
         classifier
     }
 
-    /// Reads `text`. `plan_found` says whether the plan has an answer to it.
-    #[must_use]
-    pub fn read(&self, text: &str, plan_found: bool) -> Reading {
-        self.read_prepared(text, &Text::new(&self.segmenter, text), plan_found)
-    }
-
-    /// Reads `text`, already cut into words as `prepared`.
+    /// Reads `text`, already cut into words as `prepared`. `plan_found` says whether the
+    /// plan has an answer to it.
     #[must_use]
     pub fn read_prepared(&self, text: &str, prepared: &Text, plan_found: bool) -> Reading {
         let code = find_case_code(text);

@@ -264,47 +264,22 @@ impl Segmenter {
 pub fn normalize(text: &str) -> String {
     let canonical = kham_core::normalizer::normalize(text);
     let digits = super::normalize_digits(&canonical);
+    let chars: Vec<char> = digits
+        .chars()
+        .flat_map(char::to_lowercase)
+        .filter(|c| !matches!(c, '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{feff}'))
+        .collect();
     let mut out = String::with_capacity(digits.len());
-    let mut last: Option<char> = None;
-    let mut run = 0;
-    for c in digits.chars().flat_map(char::to_lowercase) {
-        if matches!(c, '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{feff}') {
-            continue;
-        }
-        if Some(c) == last {
-            run += 1;
+    for run in chars.chunk_by(|a, b| a == b) {
+        // Three or more of one letter is a letter held down: written once. Digits are
+        // kept as typed ("0001" is a case number), and so is a letter written twice.
+        if run.len() >= 3 && !run[0].is_ascii_digit() {
+            out.push(run[0]);
         } else {
-            run = 1;
-            last = Some(c);
+            out.extend(run);
         }
-        // Three or more of one letter is a letter held down; digits are kept as typed
-        // ("0001" is a case number).
-        if run >= 3 && !c.is_ascii_digit() {
-            continue;
-        }
-        if run == 2 && !c.is_ascii_digit() && held_down(&digits, c) {
-            continue;
-        }
-        out.push(c);
     }
     out
-}
-
-/// Whether `c` appears three or more times in a row somewhere in `text` (then its
-/// second occurrence is dropped too, so "ค่าาาา" becomes "ค่า", not "ค่าา").
-fn held_down(text: &str, c: char) -> bool {
-    let mut run = 0;
-    for other in text.chars().flat_map(char::to_lowercase) {
-        if other == c {
-            run += 1;
-            if run >= 3 {
-                return true;
-            }
-        } else {
-            run = 0;
-        }
-    }
-    false
 }
 
 /// Words that say the number after them is a year.
@@ -410,6 +385,8 @@ mod tests {
     fn held_down_letters_are_written_once() {
         assert_eq!(normalize("ขอบคุณค่าาาา"), "ขอบคุณค่า");
         assert_eq!(normalize("Helloooo"), "hello");
+        // Only the held-down run is written once, not every double letter of the text.
+        assert_eq!(normalize("good soooo"), "good so");
         assert_eq!(normalize("CP-2569-0001"), "cp-2569-0001");
         assert_eq!(normalize("๑๒๓"), "123");
     }
