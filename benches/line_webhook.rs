@@ -241,21 +241,8 @@ async fn fake_line(answered: Arc<AtomicUsize>) -> anyhow::Result<String> {
 
 fn write_config(dir: &Path, fake: &str) -> anyhow::Result<std::path::PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
-    let mut config = std::fs::read_to_string(root.join("tambon.toml"))?;
-    for (name, file) in [
-        ("measures", "measures.toml"),
-        ("vocabulary", "vocabulary.toml"),
-        ("holidays", "holidays.toml"),
-    ] {
-        config = config.replace(
-            &format!("{name} = \"{file}\""),
-            &format!("{name} = {:?}", root.join(file)),
-        );
-    }
-    config = config.replace(
-        "locales = \"../locales\"",
-        &format!("locales = {:?}", root.join("../locales")),
-    );
+    let config = std::fs::read_to_string(root.join("tambon.toml"))?;
+    let mut config = with_absolute_paths(&config, &root);
     config = config
         .replace(
             "api_base = \"https://api.line.me\"",
@@ -272,6 +259,29 @@ fn write_config(dir: &Path, fake: &str) -> anyhow::Result<std::path::PathBuf> {
     let path = dir.join("tambon.toml");
     std::fs::write(&path, config)?;
     Ok(path)
+}
+
+/// Every relative path in the config (knowledge base, vocabulary, locales, …) made
+/// absolute, so the copy written elsewhere still finds the repository's files.
+fn with_absolute_paths(config: &str, config_dir: &Path) -> String {
+    config
+        .lines()
+        .map(|line| {
+            let Some((key, value)) = line.split_once(" = \"") else {
+                return line.to_owned();
+            };
+            let value = value.trim_end_matches('"');
+            let path = config_dir.join(value);
+            let relative = !value.is_empty() && !value.starts_with('/') && !value.contains("://");
+            match path.to_str() {
+                Some(path) if relative && std::path::Path::new(path).exists() => {
+                    format!("{key} = {path:?}")
+                }
+                _ => line.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn free_port() -> anyhow::Result<u16> {

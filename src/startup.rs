@@ -125,7 +125,13 @@ impl Core {
             );
         }
         if let Some(line) = &line {
-            senders.insert(Channel::Line, Arc::new(line.client.clone()));
+            senders.insert(
+                Channel::Line,
+                Arc::new(crate::channels::line::sender::Sender {
+                    client: line.client.clone(),
+                    store: store.clone(),
+                }),
+            );
         }
         if let Some(messenger) = &messenger {
             senders.insert(Channel::Messenger, Arc::new(messenger.client.clone()));

@@ -53,6 +53,11 @@ pub struct Delivery {
     /// calls: a retry goes on from there and sends nothing twice.
     #[serde(default)]
     pub progress: u32,
+    /// A reply with the platform's single-use reply token was tried, and may have been
+    /// taken, even if no answer came back (a crash, a timeout). Written to disk before
+    /// the call: a later attempt must not send the same part again by another route.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reply_tried: bool,
     /// The body holds a secret (an anonymous receipt): it is wiped once delivered.
     #[serde(default)]
     pub sensitive: bool,
@@ -83,6 +88,7 @@ impl Delivery {
             state: DeliveryState::Pending,
             attempts: 0,
             progress: 0,
+            reply_tried: false,
             sensitive: false,
             next_attempt_ms: unix_ms(now),
             last_error: None,
@@ -179,6 +185,14 @@ impl Store {
                     }
                 },
             )
+    }
+
+    /// Writes a delivery in the middle of an attempt, leaving its place in the due index:
+    /// what an adapter must remember before a call it cannot take back.
+    pub fn save_delivery(&self, delivery: &Delivery) -> Result<()> {
+        self.deliveryid_delivery
+            .insert(keys::id(delivery.id), encode(delivery)?)?;
+        Ok(())
     }
 
     /// Every delivery, oldest first.

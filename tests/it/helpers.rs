@@ -433,3 +433,26 @@ pub fn reopen(data_dir: &Path) -> tambon::store::Store {
     }
     panic!("cannot reopen the store: {last_error:?}");
 }
+
+/// A configuration's text with each relative file it names (`measures = "measures.toml"`,
+/// `locales = "../locales"`…) made absolute against `config_dir`, so that a copy of it
+/// works from any folder.
+pub fn with_absolute_paths(config: &str, config_dir: &Path) -> String {
+    config
+        .lines()
+        .map(|line| {
+            let Some((key, value)) = line.split_once(" = \"") else {
+                return line.to_owned();
+            };
+            let value = value.trim_end_matches('"');
+            let path = config_dir.join(value);
+            let relative = !value.is_empty() && !value.starts_with('/') && !value.contains("://");
+            if relative && path.exists() {
+                format!("{key} = {:?}", path.to_str().unwrap())
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -375,6 +375,65 @@ async fn an_expired_reply_token_falls_back_to_a_push_with_a_retry_key() {
     app.stop().await;
 }
 
+/// A reply LINE carried out but whose answer was lost looks, to tambon, like a failure.
+/// The retry finds the token spent: the part counts as sent, and no push says it twice.
+#[tokio::test]
+async fn a_reply_that_may_have_been_taken_is_never_pushed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = FakeLine::start().await;
+    let app = TestApp::spawn_line(dir.path(), &line.base_url).await;
+    line.lose_next_answer("/v2/bot/message/reply");
+    assert_eq!(
+        app.post_line(&text(40, "What was the EIT score?")).await,
+        200
+    );
+    eventually("the reply tried again after the lost answer", || {
+        line.requests_to("/v2/bot/message/reply").len() >= 2
+    })
+    .await;
+    // Another resident's answer after it: the dispatcher has moved on.
+    let later = exchange(&app, &line, text(41, "สวัสดี"), "/v2/bot/message/reply").await;
+    assert_eq!(later.body["replyToken"], "reply-token-41");
+    app.stop().await;
+
+    let replies = line.requests_to("/v2/bot/message/reply");
+    let for_40: Vec<_> = replies
+        .iter()
+        .filter(|r| r.body["replyToken"] == "reply-token-40")
+        .collect();
+    assert_eq!(for_40.len(), 2, "tried, then tried again");
+    assert_eq!(for_40[1].status, 400, "LINE refuses the spent token");
+    let delivered: Vec<_> = line
+        .accepted("/v2/bot/message/reply")
+        .into_iter()
+        .filter(|r| r.body["replyToken"] == "reply-token-40")
+        .collect();
+    assert_eq!(delivered.len(), 1);
+    assert!(
+        seen(&delivered[0]).contains("79.59"),
+        "{}",
+        seen(&delivered[0])
+    );
+    assert!(
+        line.requests_to("/v2/bot/message/push").is_empty(),
+        "the answer was not pushed a second time"
+    );
+    let store = crate::helpers::reopen(dir.path());
+    let states: Vec<_> = store
+        .all_deliveries()
+        .map(|d| d.unwrap())
+        .filter(|d| matches!(d.route, tambon::store::Route::Channel { .. }))
+        .map(|d| (d.state, d.reply_tried))
+        .collect();
+    assert_eq!(states.len(), 2, "{states:?}");
+    assert!(
+        states
+            .iter()
+            .all(|(state, tried)| *state == tambon::store::DeliveryState::Delivered && *tried),
+        "{states:?}"
+    );
+}
+
 #[tokio::test]
 async fn rate_limits_and_server_errors_are_retried() {
     let dir = tempfile::tempdir().unwrap();

@@ -30,6 +30,9 @@ pub struct Recorded {
     pub headers: HeaderMap,
     /// The JSON body; `Null` if the body was empty, not JSON, or an image.
     pub body: Value,
+    /// What LINE did with it: the status of the fake's own answer, even when the client
+    /// was then told something else (see `lose_next_answer`).
+    pub status: u16,
 }
 
 struct RichMenu {
@@ -40,6 +43,7 @@ struct RichMenu {
 struct Fake {
     requests: Vec<Recorded>,
     failures: HashMap<String, VecDeque<(u16, Option<u64>)>>,
+    lost_answers: HashMap<String, usize>,
     used_reply_tokens: HashSet<String>,
     expired_reply_tokens: HashSet<String>,
     /// Retry key → (request id, response body) of the request that was accepted with it.
@@ -122,6 +126,20 @@ impl FakeLine {
             .entry(path.to_owned())
             .or_default()
             .push_back((status, retry_after));
+    }
+
+    /// The next request to `path` is carried out, but its client is answered 502, as
+    /// when a proxy loses the answer: the client cannot tell whether it took effect.
+    pub fn lose_next_answer(&self, path: &str) {
+        *self.lock().lost_answers.entry(path.to_owned()).or_default() += 1;
+    }
+
+    /// The requests to `path` that LINE carried out (2xx), in order.
+    pub fn accepted(&self, path: &str) -> Vec<Recorded> {
+        self.requests_to(path)
+            .into_iter()
+            .filter(|r| (200..300).contains(&r.status))
+            .collect()
     }
 
     /// Makes `token` refused by the reply endpoint, as LINE does once a token is too old.
@@ -215,6 +233,7 @@ async fn handle(
         path: path.clone(),
         headers: headers.clone(),
         body: json_body.clone(),
+        status: 0,
     });
     fake.last_request_id += 1;
     let request_id = format!("00000000-0000-4000-8000-{:012x}", fake.last_request_id);
@@ -229,6 +248,16 @@ async fn handle(
         &body,
         &request_id,
     );
+    if let Some(recorded) = fake.requests.last_mut() {
+        recorded.status = answer.status;
+    }
+    let answer = match fake.lost_answers.get_mut(&path) {
+        Some(n) if *n > 0 => {
+            *n -= 1;
+            Answer::message(502, "fake: the answer was lost on its way back")
+        }
+        _ => answer,
+    };
     drop(fake);
 
     let mut response = match answer.body {

@@ -3,23 +3,23 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
-use crate::channels::line::render;
 use crate::channels::media::read_photo;
 use crate::config::Line as LineSettings;
-use crate::delivery::{BoxFuture, ChannelMessage, ChannelSender, Failure};
 use crate::domain::Lang;
-use crate::store::{Delivery, Media};
+use crate::store::Media;
 
 /// Errors of a single Messaging API call.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("request failed: {0}")]
     Transport(String),
+    /// No connection was made: the request cannot have reached LINE.
+    #[error("connection failed")]
+    NotConnected,
     #[error("LINE answered HTTP {status}: {message}")]
     Status {
         status: StatusCode,
@@ -67,7 +67,13 @@ impl Client {
             .bearer_auth(self.token.expose_secret())
             .send()
             .await
-            .map_err(|error| Error::Transport(describe(&error)))?;
+            .map_err(|error| {
+                if error.is_connect() {
+                    Error::NotConnected
+                } else {
+                    Error::Transport(describe(&error))
+                }
+            })?;
         if response.status().is_success() {
             return Ok(response);
         }
@@ -223,113 +229,6 @@ impl Client {
         )
         .await
         .map(drop)
-    }
-
-    /// Sends a delivery's messages: the first five with the reply token while it is
-    /// fresh, the rest (or all, once it is stale or refused) pushed with a retry key per
-    /// part. `delivery.progress` counts the parts sent.
-    async fn deliver(&self, delivery: &mut Delivery) -> Result<(), Failure> {
-        let message: ChannelMessage =
-            serde_json::from_value(delivery.body.clone()).map_err(|error| Failure {
-                message: format!("unreadable delivery: {error}"),
-                permanent: true,
-                retry_after: None,
-            })?;
-        let rendered = render::messages(&message.messages);
-        let parts: Vec<&[Value]> = rendered.chunks(render::MAX_MESSAGES_PER_CALL).collect();
-        let now_ms = crate::store::unix_ms(Utc::now());
-        for (part_idx, part) in parts.iter().enumerate().skip(delivery.progress as usize) {
-            let fresh_token = message
-                .reply_token
-                .as_deref()
-                .filter(|_| part_idx == 0 && message.reply_by_ms.is_some_and(|by| now_ms < by));
-            let mut sent = false;
-            if let Some(token) = fresh_token {
-                match self.reply(token, part).await {
-                    Ok(()) => sent = true,
-                    // Used or expired after all: push instead.
-                    Err(Error::Status {
-                        status: StatusCode::BAD_REQUEST,
-                        ..
-                    }) => {
-                        tracing::info!(
-                            delivery = delivery.id,
-                            "reply token refused, pushing instead"
-                        );
-                    }
-                    Err(error) => return Err(failure(error)),
-                }
-            }
-            if !sent {
-                let retry_key = retry_key(delivery.id, part_idx);
-                if message.to_many.is_empty() {
-                    self.push(&message.to, part, &retry_key)
-                        .await
-                        .map_err(failure)?;
-                } else {
-                    self.multicast(&message.to_many, part, &retry_key)
-                        .await
-                        .map_err(failure)?;
-                }
-            }
-            delivery.progress = u32::try_from(part_idx + 1).unwrap_or(u32::MAX);
-        }
-        Ok(())
-    }
-}
-
-impl ChannelSender for Client {
-    fn send<'a>(&'a self, delivery: &'a mut Delivery) -> BoxFuture<'a, Result<(), Failure>> {
-        Box::pin(self.deliver(delivery))
-    }
-}
-
-/// A UUID for `X-Line-Retry-Key`, the same for every attempt at one part of one delivery.
-#[must_use]
-pub fn retry_key(delivery_id: u64, part_idx: usize) -> String {
-    use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(format!("tambon-line-push:{delivery_id}:{part_idx}"));
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    // Mark it as a version 4, RFC 4122 UUID, as LINE expects.
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex = hex::encode(bytes);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
-}
-
-/// How the dispatcher should treat a failed call: 429 and 5xx (and network trouble)
-/// are retried with backoff; other 4xx will not get better.
-fn failure(error: Error) -> Failure {
-    match &error {
-        Error::Status {
-            status,
-            retry_after,
-            ..
-        } => Failure {
-            permanent: status.is_client_error()
-                && *status != StatusCode::TOO_MANY_REQUESTS
-                && *status != StatusCode::REQUEST_TIMEOUT,
-            retry_after: *retry_after,
-            message: error.to_string(),
-        },
-        Error::Transport(_) => Failure {
-            message: error.to_string(),
-            permanent: false,
-            retry_after: None,
-        },
-        Error::Unexpected(_) => Failure {
-            message: error.to_string(),
-            permanent: true,
-            retry_after: None,
-        },
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod client;
 pub mod ops;
 pub mod render;
+pub mod sender;
 pub mod signature;
 pub mod webhook;
 pub mod wire;

@@ -1,0 +1,200 @@
+//! The LINE sender of the outbox: answers go with the event's free reply token while it
+//! is fresh, and as pushes with `X-Line-Retry-Key` otherwise.
+//!
+//! A reply token can be spent once, and LINE gives no way to ask whether it was. So
+//! before the first reply with a token, the delivery is marked `reply_tried` on disk. A
+//! later attempt at a marked delivery (after a timeout, a 5xx, or a crash of the whole
+//! process) tries the same token again and, if LINE refuses it, counts the part as sent:
+//! the earlier try may have reached the resident, and a push would say it twice. What
+//! each channel promises across a crash is written down in ARCHITECTURE.md.
+
+use chrono::Utc;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::channels::line::client::{Client, Error};
+use crate::channels::line::render;
+use crate::delivery::{BoxFuture, ChannelMessage, ChannelSender, Failure};
+use crate::store::{Delivery, Store};
+
+#[derive(Clone)]
+pub struct Sender {
+    pub client: Client,
+    /// Where the reply mark is written before a reply token is spent.
+    pub store: Store,
+}
+
+/// How one part of a delivery goes out.
+enum Route<'a> {
+    Reply { token: &'a str, tried_before: bool },
+    Push,
+}
+
+impl Sender {
+    /// Sends a delivery's messages: the first five with the reply token while it is
+    /// fresh, the rest (or all, once it is stale or refused) pushed with a retry key per
+    /// part. `delivery.progress` counts the parts sent.
+    async fn deliver(&self, delivery: &mut Delivery) -> Result<(), Failure> {
+        let message: ChannelMessage =
+            serde_json::from_value(delivery.body.clone()).map_err(|error| Failure {
+                message: format!("unreadable delivery: {error}"),
+                permanent: true,
+                retry_after: None,
+            })?;
+        let rendered = render::messages(&message.messages);
+        let parts: Vec<&[Value]> = rendered.chunks(render::MAX_MESSAGES_PER_CALL).collect();
+        let now_ms = crate::store::unix_ms(Utc::now());
+        for (part_idx, part) in parts.iter().enumerate().skip(delivery.progress as usize) {
+            let route = match message.reply_token.as_deref() {
+                Some(token) if part_idx == 0 && delivery.reply_tried => Route::Reply {
+                    token,
+                    tried_before: true,
+                },
+                Some(token)
+                    if part_idx == 0 && message.reply_by_ms.is_some_and(|by| now_ms < by) =>
+                {
+                    Route::Reply {
+                        token,
+                        tried_before: false,
+                    }
+                }
+                _ => Route::Push,
+            };
+            let replied = match route {
+                Route::Reply {
+                    token,
+                    tried_before,
+                } => self.reply(delivery, token, part, tried_before).await?,
+                Route::Push => false,
+            };
+            if !replied {
+                let retry_key = retry_key(delivery.id, part_idx);
+                if message.to_many.is_empty() {
+                    self.client
+                        .push(&message.to, part, &retry_key)
+                        .await
+                        .map_err(failure)?;
+                } else {
+                    self.client
+                        .multicast(&message.to_many, part, &retry_key)
+                        .await
+                        .map_err(failure)?;
+                }
+            }
+            delivery.progress = u32::try_from(part_idx + 1).unwrap_or(u32::MAX);
+        }
+        Ok(())
+    }
+
+    /// Replies with the token; `Ok(false)` when the part must be pushed instead (a token
+    /// refused on its first try: expired, never used by us).
+    async fn reply(
+        &self,
+        delivery: &mut Delivery,
+        token: &str,
+        part: &[Value],
+        tried_before: bool,
+    ) -> Result<bool, Failure> {
+        if !tried_before {
+            delivery.reply_tried = true;
+            self.remember(delivery).await?;
+        }
+        match self.client.reply(token, part).await {
+            Ok(()) => Ok(true),
+            Err(Error::Status {
+                status: StatusCode::BAD_REQUEST,
+                ..
+            }) if tried_before => {
+                // Spent, by us before a timeout or crash, or expired before we came
+                // back: LINE cannot say which. Saying it twice is the worse mistake.
+                tracing::warn!(
+                    delivery = delivery.id,
+                    "reply token refused after an earlier try that may have reached the resident: counted as sent, not pushed"
+                );
+                Ok(true)
+            }
+            Err(Error::Status {
+                status: StatusCode::BAD_REQUEST,
+                ..
+            }) => {
+                tracing::info!(
+                    delivery = delivery.id,
+                    "reply token refused, pushing instead"
+                );
+                Ok(false)
+            }
+            Err(Error::NotConnected) => {
+                // The request never left: the token is as unused as before.
+                delivery.reply_tried = tried_before;
+                Err(failure(Error::NotConnected))
+            }
+            Err(error) => Err(failure(error)),
+        }
+    }
+
+    /// Puts the reply mark on disk before the token is spent.
+    async fn remember(&self, delivery: &Delivery) -> Result<(), Failure> {
+        let not_saved = |error: crate::store::Error| Failure {
+            message: format!("cannot mark the reply as tried: {error}"),
+            permanent: false,
+            retry_after: None,
+        };
+        self.store.save_delivery(delivery).map_err(not_saved)?;
+        self.store.sync().await.map_err(not_saved)
+    }
+}
+
+impl ChannelSender for Sender {
+    fn send<'a>(&'a self, delivery: &'a mut Delivery) -> BoxFuture<'a, Result<(), Failure>> {
+        Box::pin(self.deliver(delivery))
+    }
+}
+
+/// A UUID for `X-Line-Retry-Key`, the same for every attempt at one part of one delivery.
+#[must_use]
+pub fn retry_key(delivery_id: u64, part_idx: usize) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("tambon-line-push:{delivery_id}:{part_idx}"));
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    // Mark it as a version 4, RFC 4122 UUID, as LINE expects.
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex = hex::encode(bytes);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+/// How the dispatcher should treat a failed call: 429 and 5xx (and network trouble)
+/// are retried with backoff; other 4xx will not get better.
+fn failure(error: Error) -> Failure {
+    match &error {
+        Error::Status {
+            status,
+            retry_after,
+            ..
+        } => Failure {
+            permanent: status.is_client_error()
+                && *status != StatusCode::TOO_MANY_REQUESTS
+                && *status != StatusCode::REQUEST_TIMEOUT,
+            retry_after: *retry_after,
+            message: error.to_string(),
+        },
+        Error::Transport(_) | Error::NotConnected => Failure {
+            message: error.to_string(),
+            permanent: false,
+            retry_after: None,
+        },
+        Error::Unexpected(_) => Failure {
+            message: error.to_string(),
+            permanent: true,
+            retry_after: None,
+        },
+    }
+}

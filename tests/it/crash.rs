@@ -1,0 +1,412 @@
+//! kill -9 under load, on the real binary: residents in the web chat and on LINE keep
+//! writing while the server is killed and started again, five times. Afterwards no
+//! answer a resident retried for is empty, and no LINE resident got an answer twice
+//! (the fake refuses a spent reply token with 400, as LINE does).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::Rng as _;
+use serde_json::{json, Value};
+
+use crate::helpers::LINE_SECRET;
+use crate::line_fake::{FakeLine, TOKEN};
+
+const CRASH_RUNS: usize = 5;
+/// LINE events are posted until the kill, up to this many a run.
+const MAX_LINE_EVENTS_PER_RUN: usize = 80;
+const WEB_RESIDENTS_PER_RUN: usize = 12;
+
+/// A web resident's complaint, message by message: a problem told plainly, its guessed
+/// category confirmed, no place, no photo, no contact, confirmed.
+const WEB_FLOW: &[&str] = &["น้ำประปาไม่ไหล 3 วันแล้ว", "1", "2", "2", "1", "1"];
+
+#[tokio::test]
+async fn kill_9_under_load_loses_no_answer_and_says_nothing_twice() {
+    let line = FakeLine::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_for(dir.path(), &line.base_url);
+    let data = dir.path().join("data");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+
+    let mut line_users = Vec::new();
+    let mut web_checks = WebChecks::default();
+    for run in 0..CRASH_RUNS {
+        let server = Server::start(&config, &data).await;
+        let unacked = Arc::new(Mutex::new(Vec::new()));
+        let line_load = tokio::spawn(post_events(
+            http.clone(),
+            server.base.clone(),
+            run,
+            Arc::clone(&unacked),
+        ));
+        let residents: Vec<_> = (0..WEB_RESIDENTS_PER_RUN)
+            .map(|i| {
+                tokio::spawn(web_resident(
+                    http.clone(),
+                    server.base.clone(),
+                    format!("crash-session-{run}-{i}"),
+                ))
+            })
+            .collect();
+        let kill_after = Duration::from_millis(rand::thread_rng().gen_range(300..1_200));
+        tokio::time::sleep(kill_after).await;
+        server.kill();
+        line_users.extend(line_load.await.unwrap());
+        let mut interrupted = Vec::new();
+        for resident in residents {
+            interrupted.push(resident.await.unwrap());
+        }
+
+        // Back up: LINE redelivers what was not acknowledged; web residents retry the
+        // message left without an answer, and a page reloaded asks its last one again.
+        let server = Server::start(&config, &data).await;
+        let redeliveries: Vec<_> = std::mem::take(&mut *unacked.lock().unwrap());
+        for (user, event_id) in redeliveries {
+            let body = line_event(&user, &event_id, true);
+            let status = post_line(&http, &server.base, &body).await;
+            assert_eq!(status, Some(200), "a redelivery after the restart");
+        }
+        for resident in interrupted {
+            web_checks
+                .check_retries(&http, &server.base, resident)
+                .await;
+        }
+        server.kill();
+    }
+
+    // A last start to let everything recorded be answered.
+    let server = Server::start(&config, &data).await;
+    let answered = |line: &FakeLine| answers_per_user(line);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while line_users
+        .iter()
+        .any(|u| answered(&line).get(u).copied().unwrap_or(0) == 0)
+    {
+        if Instant::now() > deadline {
+            let answers = answered(&line);
+            let missing: Vec<_> = line_users
+                .iter()
+                .filter(|u| !answers.contains_key(*u))
+                .collect();
+            panic!(
+                "{} of {} LINE events never answered: {:?}",
+                missing.len(),
+                line_users.len(),
+                &missing[..missing.len().min(10)]
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Anything still queued to go twice would go now.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    server.kill();
+
+    let answers = answers_per_user(&line);
+    let twice: Vec<_> = line_users
+        .iter()
+        .filter(|u| answers.get(*u).copied().unwrap_or(0) > 1)
+        .collect();
+    let refused_retries = line
+        .requests_to("/v2/bot/message/reply")
+        .iter()
+        .filter(|r| r.status == 400)
+        .count();
+    eprintln!(
+        "kill -9 runs: {CRASH_RUNS}; LINE events: {}, answered twice: {}, spent reply tokens tried again: {refused_retries}, pushes: {}; web retries: {} ({} duplicates), empty answers: {}",
+        line_users.len(),
+        twice.len(),
+        line.accepted("/v2/bot/message/push").len(),
+        web_checks.retries,
+        web_checks.duplicates,
+        web_checks.empty.len(),
+    );
+    assert!(twice.is_empty(), "LINE residents answered twice: {twice:?}");
+    assert!(
+        web_checks.empty.is_empty(),
+        "retries answered with nothing: {:?}",
+        web_checks.empty
+    );
+}
+
+/// The real server, killed with SIGKILL when asked (or when dropped).
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    async fn start(config: &Path, data: &Path) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_tambon"))
+            .args(["--config", config.to_str().unwrap()])
+            .args(["--data-dir", data.to_str().unwrap()])
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env("LINE_CHANNEL_SECRET", LINE_SECRET)
+            .env("LINE_CHANNEL_ACCESS_TOKEN", TOKEN)
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tambon starts");
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let started = Instant::now();
+        let client = reqwest::Client::new();
+        while client
+            .get(format!("{}/healthz", server.base))
+            .send()
+            .await
+            .is_err()
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the server comes up after a kill -9"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        server
+    }
+
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The shipped configuration with its files found from anywhere, LINE pointed at the
+/// fake, and the web chat's limits raised: these residents write as fast as the server answers, all
+/// from 127.0.0.1.
+fn config_for(dir: &Path, line_api: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let shipped = std::fs::read_to_string(root.join("tambon.toml")).unwrap();
+    let mut config = crate::helpers::with_absolute_paths(&shipped, &root)
+        .replace(
+            "api_base = \"https://api.line.me\"",
+            &format!("api_base = \"{line_api}\""),
+        )
+        .replace(
+            "data_api_base = \"https://api-data.line.me\"",
+            &format!("data_api_base = \"{line_api}\""),
+        )
+        .replace(
+            "web_chat_per_address_per_minute = 300",
+            "web_chat_per_address_per_minute = 100000",
+        )
+        .replace(
+            "web_chat_per_session_per_minute = 60",
+            "web_chat_per_session_per_minute = 100000",
+        );
+    assert!(config.contains(line_api) && config.contains("100000"));
+    config.push('\n');
+    let path = dir.join("tambon.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+fn line_event(user: &str, event_id: &str, redelivery: bool) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "destination": "Ubot",
+        "events": [{
+            "type": "message",
+            "mode": "active",
+            "timestamp": chrono::Utc::now().timestamp_millis(),
+            "source": { "type": "user", "userId": user },
+            "webhookEventId": event_id,
+            "deliveryContext": { "isRedelivery": redelivery },
+            "replyToken": format!("token-{event_id}"),
+            "message": { "id": format!("m-{event_id}"), "type": "text", "text": "What was the EIT score?" },
+        }],
+    }))
+    .unwrap()
+}
+
+async fn post_line(http: &reqwest::Client, base: &str, body: &[u8]) -> Option<u16> {
+    let secret = secrecy::SecretString::from(LINE_SECRET.to_owned());
+    let signature = tambon::channels::line::signature::sign(&secret, body);
+    let response = http
+        .post(format!("{base}/webhook/line"))
+        .header("content-type", "application/json")
+        .header("x-line-signature", signature)
+        .body(body.to_vec())
+        .send()
+        .await
+        .ok()?;
+    Some(response.status().as_u16())
+}
+
+/// Posts new events, eight at a time, until the server dies under them (at most
+/// `MAX_LINE_EVENTS_PER_RUN`). Returns every user written for; an event not
+/// acknowledged with 200 goes to `unacked` as (user, event id), for LINE to redeliver.
+async fn post_events(
+    http: reqwest::Client,
+    base: String,
+    run: usize,
+    unacked: Arc<Mutex<Vec<(String, String)>>>,
+) -> Vec<String> {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (http, base, next, unacked) = (
+            http.clone(),
+            base.clone(),
+            Arc::clone(&next),
+            Arc::clone(&unacked),
+        );
+        workers.spawn(async move {
+            let mut users = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if i >= MAX_LINE_EVENTS_PER_RUN {
+                    return users;
+                }
+                let user = format!("U{run:02}{i:030}");
+                let event_id = format!("crash-{run}-{i}");
+                users.push(user.clone());
+                let body = line_event(&user, &event_id, false);
+                if post_line(&http, &base, &body).await != Some(200) {
+                    unacked.lock().unwrap().push((user, event_id));
+                    return users;
+                }
+            }
+        });
+    }
+    let mut users = Vec::new();
+    while let Some(written) = workers.join_next().await {
+        users.extend(written.unwrap());
+    }
+    users
+}
+
+/// Where a web resident was when the server died.
+struct Interrupted {
+    session: String,
+    /// The last message answered, and its answer.
+    last_answered: Option<(Value, Value)>,
+    /// The message sent when the connection broke, if any.
+    in_flight: Option<Value>,
+}
+
+/// Files complaints one after another until the server dies under it.
+async fn web_resident(http: reqwest::Client, base: String, session: String) -> Interrupted {
+    let mut last_answered = None;
+    for round in 0.. {
+        for (step, text) in WEB_FLOW.iter().enumerate() {
+            let id = format!("{session}-{round}-{step}");
+            let message = json!({ "session": session, "id": id, "text": text });
+            match chat(&http, &base, &message).await {
+                Some(answer) => last_answered = Some((message, answer)),
+                None => {
+                    return Interrupted {
+                        session,
+                        last_answered,
+                        in_flight: Some(message),
+                    }
+                }
+            }
+        }
+    }
+    unreachable!("the server is killed")
+}
+
+async fn chat(http: &reqwest::Client, base: &str, message: &Value) -> Option<Value> {
+    let response = http
+        .post(format!("{base}/api/chat"))
+        .json(message)
+        .send()
+        .await
+        .ok()?;
+    assert_eq!(response.status(), 200, "the web chat answers");
+    response.json().await.ok()
+}
+
+#[derive(Default)]
+struct WebChecks {
+    retries: usize,
+    duplicates: usize,
+    /// (session, message id) of retries whose answer had no replies.
+    empty: Vec<(String, String)>,
+}
+
+impl WebChecks {
+    async fn check_retries(&mut self, http: &reqwest::Client, base: &str, resident: Interrupted) {
+        let mut retried = Vec::new();
+        if let Some((message, first_answer)) = resident.last_answered {
+            let again = chat(http, base, &message)
+                .await
+                .expect("a retry is answered");
+            assert_eq!(again["duplicate"], true, "{again}");
+            assert_eq!(
+                again["replies"], first_answer["replies"],
+                "a retry gets the answer kept from the first time"
+            );
+            retried.push((message, again));
+        }
+        if let Some(message) = resident.in_flight {
+            let again = chat(http, base, &message)
+                .await
+                .expect("a retry is answered");
+            retried.push((message, again));
+        }
+        for (message, answer) in retried {
+            self.retries += 1;
+            if answer["duplicate"] == true {
+                self.duplicates += 1;
+            }
+            let empty = answer["replies"].as_array().is_none_or(Vec::is_empty);
+            if empty {
+                self.empty.push((
+                    resident.session.clone(),
+                    message["id"].as_str().unwrap().to_owned(),
+                ));
+            }
+        }
+    }
+}
+
+/// How many answers LINE carried out for each user: replies (by the event's token)
+/// and pushes.
+fn answers_per_user(line: &FakeLine) -> HashMap<String, usize> {
+    let mut answers = HashMap::new();
+    for reply in line.accepted("/v2/bot/message/reply") {
+        let token = reply.body["replyToken"].as_str().unwrap_or_default();
+        // token-crash-RUN-I belongs to user U{RUN:02}{I:030}.
+        let Some((run, i)) = token
+            .strip_prefix("token-crash-")
+            .and_then(|rest| rest.split_once('-'))
+        else {
+            continue;
+        };
+        let user = format!(
+            "U{:02}{:030}",
+            run.parse::<usize>().unwrap(),
+            i.parse::<usize>().unwrap()
+        );
+        *answers.entry(user).or_default() += 1;
+    }
+    for push in line.accepted("/v2/bot/message/push") {
+        if let Some(user) = push.body["to"].as_str() {
+            *answers.entry(user.to_owned()).or_default() += 1;
+        }
+    }
+    answers
+}
