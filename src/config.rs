@@ -99,6 +99,9 @@ pub struct Dashboard {
     pub max_parallel_password_checks: usize,
     /// How long a login attempt waits for its turn before it is answered 429.
     pub password_check_wait_seconds: u64,
+    /// Login attempts one client address may make a minute (0: no limit). Behind a
+    /// proxy every attempt comes from the proxy's address: raise it there.
+    pub login_attempts_per_address_per_minute: u32,
 }
 
 impl Default for Dashboard {
@@ -110,6 +113,7 @@ impl Default for Dashboard {
             lockout_minutes: 15,
             max_parallel_password_checks: 2,
             password_check_wait_seconds: 10,
+            login_attempts_per_address_per_minute: 20,
         }
     }
 }
@@ -332,6 +336,11 @@ pub struct Server {
     /// (0: no limit). Behind a proxy every request comes from the proxy's address: raise
     /// it there.
     pub web_chat_per_address_per_minute: u32,
+    /// Messages (texts, taps, photos) one person may send a minute in a private chat on
+    /// LINE, Messenger or Telegram (0: no limit). Past it the person is asked once a
+    /// minute to slow down and the rest is dropped before any work, so that a flood
+    /// from one person does not delay the others.
+    pub platform_messages_per_person_per_minute: u32,
 }
 
 impl Default for Server {
@@ -343,6 +352,7 @@ impl Default for Server {
             max_photo_bytes: 5 * 1024 * 1024,
             web_chat_per_session_per_minute: 60,
             web_chat_per_address_per_minute: 300,
+            platform_messages_per_person_per_minute: 30,
         }
     }
 }

@@ -99,6 +99,7 @@ impl Inbox {
             inbound,
             answer: AnswerVia::Inline,
             queued: None,
+            over_limit: false,
         })
         .await
     }
@@ -172,7 +173,12 @@ impl Inbox {
             store: &self.store,
             receipts: &self.receipts,
         };
-        let step = self.engine.step(conversation, inbound, &lookup)?;
+        let step = if envelope.over_limit {
+            tracing::info!("a person over their limit is asked to slow down");
+            self.engine.slow_down(conversation)
+        } else {
+            self.engine.step(conversation, inbound, &lookup)?
+        };
         let lang = step.conversation.lang.unwrap_or_default();
         let mut receipt = None;
         // Replies that depend on what the store says, made before the commit.
@@ -595,6 +601,9 @@ pub struct Envelope {
     pub inbound: Inbound,
     pub answer: AnswerVia,
     pub queued: Option<u64>,
+    /// The person sent more than their limit allows (`channels::queue`): the event is
+    /// answered with a request to slow down instead of being run through the engine.
+    pub over_limit: bool,
 }
 
 /// The code to log for a case: an anonymous one is logged by id only, so that its code

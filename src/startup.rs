@@ -193,6 +193,7 @@ impl Core {
                 Arc::clone(&self.inbox),
                 converter,
                 wake,
+                self.settings.server.platform_messages_per_person_per_minute,
             ));
         }
         workers.spawn({

@@ -106,6 +106,7 @@ filed-anonymous-redelivered = This report was already received. Its receipt can 
 
 follow-prompt = Type the case code (for example CP-2569-0001) or your 16-digit receipt.
 receipt-too-many-tries = Too many receipt attempts. Please wait 15 minutes and try again.
+too-fast = You are sending messages too fast. What you send in the next minute will not be read: please wait a minute, then send your last message again.
 code-invalid = That is not a case code. Please type a code such as CP-2569-0001 or a 16-digit receipt.
 case-not-found = Case not found: please check the number (only the person who sent a case can see it).
 case-closed = This case is closed: information can no longer be added and it cannot be withdrawn.

@@ -5,10 +5,16 @@
 //! turn each raw event into an `Envelope` (fetching a photo or a profile on the way),
 //! and hands it to the inbox, whose turn removes the queue entry. One person's events
 //! run in order, different people's in parallel; a crash resumes from the queue.
+//!
+//! A person who floods a private chat is slowed here, before any work is done for the
+//! flood: past their limit (`[server] platform_messages_per_person_per_minute`) they are
+//! asked once a minute to slow down, and the rest of what they send in that time is
+//! recorded as processed and dropped, so that the others' events behind theirs in the
+//! queue do not wait for it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use tokio::sync::Notify;
@@ -16,6 +22,7 @@ use tokio::sync::Notify;
 use crate::delivery::BoxFuture;
 use crate::domain::Channel;
 use crate::inbox::{Envelope, Inbox};
+use crate::limits::Limiter;
 use crate::store::{QueuedEvent, Store};
 
 /// How many queued events the worker takes at a time.
@@ -23,10 +30,20 @@ const BATCH: usize = 256;
 /// How long the worker sleeps when woken by nothing: a safety net.
 const IDLE_POLL: Duration = Duration::from_secs(5);
 
+/// Where a raw event belongs, read before any work is done for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// The chat it belongs to, for ordering (a user, group or chat id).
+    pub chat: String,
+    /// Whether it counts against the person's limit: what a person sends in a private
+    /// chat (a message, a tap). Follows, unfollows and group events are never dropped.
+    pub counted: bool,
+}
+
 /// A channel's reading of its own queued events.
 pub trait Converter: Send + Sync {
-    /// The chat a raw event belongs to, for ordering (a user, group or chat id).
-    fn chat_of(&self, raw: &str) -> String;
+    /// Where a raw event belongs.
+    fn route(&self, raw: &str) -> Route;
     /// The envelope for a raw event, or `None` when there is nothing to run through the
     /// engine (the event is then marked processed and dropped).
     fn envelope<'a>(
@@ -42,7 +59,9 @@ pub async fn run(
     inbox: Arc<Inbox>,
     converter: Arc<dyn Converter>,
     wake: Arc<Notify>,
+    per_person_per_minute: u32,
 ) -> anyhow::Result<()> {
+    let limits = PersonLimits::per_minute(per_person_per_minute);
     loop {
         let queued = {
             let store = store.clone();
@@ -55,12 +74,26 @@ pub async fn run(
             }
             continue;
         }
-        let mut by_chat: HashMap<String, Vec<QueuedEvent>> = HashMap::new();
+        let mut by_chat: HashMap<String, Vec<(QueuedEvent, Admission)>> = HashMap::new();
+        let now = Instant::now();
+        let mut n_dropped = 0usize;
         for event in queued {
+            let route = converter.route(&event.raw);
+            let admission = limits.admit(&route, now);
+            if admission == Admission::Drop {
+                n_dropped += 1;
+                if let Err(error) = store.drop_inbound(&event) {
+                    tracing::error!(error = ?error, %channel, "cannot drop a queued event");
+                }
+                continue;
+            }
             by_chat
-                .entry(converter.chat_of(&event.raw))
+                .entry(route.chat)
                 .or_default()
-                .push(event);
+                .push((event, admission));
+        }
+        if n_dropped > 0 {
+            tracing::warn!(%channel, n_dropped, "dropped events of people over their limit");
         }
         let mut tasks = tokio::task::JoinSet::new();
         for (_, events) in by_chat {
@@ -68,8 +101,9 @@ pub async fn run(
             let inbox = Arc::clone(&inbox);
             let converter = Arc::clone(&converter);
             tasks.spawn(async move {
-                for event in events {
-                    process_isolated(&store, &inbox, &converter, event).await;
+                for (event, admission) in events {
+                    let over_limit = admission == Admission::SlowDown;
+                    process_isolated(&store, &inbox, &converter, event, over_limit).await;
                 }
             });
         }
@@ -88,6 +122,7 @@ async fn process_isolated(
     inbox: &Arc<Inbox>,
     converter: &Arc<dyn Converter>,
     event: QueuedEvent,
+    over_limit: bool,
 ) {
     let mut task = {
         let store = store.clone();
@@ -95,7 +130,7 @@ async fn process_isolated(
         let converter = Arc::clone(converter);
         let event = event.clone();
         AbortOnDrop(tokio::spawn(async move {
-            process(&store, &inbox, converter.as_ref(), event).await
+            process(&store, &inbox, converter.as_ref(), event, over_limit).await
         }))
     };
     if let Err(error) = (&mut task.0).await {
@@ -112,10 +147,14 @@ async fn process(
     inbox: &Arc<Inbox>,
     converter: &dyn Converter,
     queued: QueuedEvent,
+    over_limit: bool,
 ) {
     let channel = queued.channel;
     let envelope = match converter.envelope(&queued).await {
-        Ok(Some(envelope)) => envelope,
+        Ok(Some(envelope)) => Envelope {
+            over_limit,
+            ..envelope
+        },
         Ok(None) => {
             if let Err(error) = store.drop_inbound(&queued) {
                 tracing::error!(error = ?error, %channel, "cannot drop a queued event");
@@ -133,6 +172,44 @@ async fn process(
     if let Err(error) = inbox.handle_envelope(envelope).await {
         tracing::error!(error = ?error, %channel, "queued event failed; it stays queued");
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// What becomes of a queued event, by its person's limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Admission {
+    /// Run through the engine as usual.
+    Run,
+    /// Over the limit: answered with a request to slow down, not run.
+    SlowDown,
+    /// Over the limit, and already asked to slow down this minute: dropped unanswered.
+    Drop,
+}
+
+/// The per-person limits of one channel: messages a minute, and one request a minute
+/// to slow down (a flood is not answered by a flood).
+struct PersonLimits {
+    messages: Limiter<String>,
+    notices: Limiter<String>,
+}
+
+impl PersonLimits {
+    /// `per_minute = 0` turns the limit off.
+    fn per_minute(per_minute: u32) -> Self {
+        Self {
+            messages: Limiter::per_minute(per_minute),
+            notices: Limiter::per_minute(u32::from(per_minute > 0)),
+        }
+    }
+
+    fn admit(&self, route: &Route, now: Instant) -> Admission {
+        if !route.counted || self.messages.take(&route.chat, now).is_ok() {
+            Admission::Run
+        } else if self.notices.take(&route.chat, now).is_ok() {
+            Admission::SlowDown
+        } else {
+            Admission::Drop
+        }
     }
 }
 
@@ -178,5 +255,47 @@ struct AbortOnDrop(tokio::task::JoinHandle<()>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(chat: &str, counted: bool) -> Route {
+        Route {
+            chat: chat.to_owned(),
+            counted,
+        }
+    }
+
+    #[test]
+    fn past_the_limit_a_person_is_asked_once_to_slow_down_then_dropped() {
+        let limits = PersonLimits::per_minute(3);
+        let now = Instant::now();
+        let flood: Vec<_> = (0..10)
+            .map(|_| limits.admit(&route("U1", true), now))
+            .collect();
+        use Admission::{Drop, Run, SlowDown};
+        assert_eq!(
+            flood,
+            [Run, Run, Run, SlowDown, Drop, Drop, Drop, Drop, Drop, Drop]
+        );
+        // Somebody else is not slowed by the flood.
+        assert_eq!(limits.admit(&route("U2", true), now), Run);
+        // Events that are not messages (a follow, an unfollow, a group's) always run.
+        assert_eq!(limits.admit(&route("U1", false), now), Run);
+        // A minute later the person is heard again.
+        let later = now + Duration::from_secs(61);
+        assert_eq!(limits.admit(&route("U1", true), later), Run);
+    }
+
+    #[test]
+    fn zero_turns_the_limit_off() {
+        let limits = PersonLimits::per_minute(0);
+        let now = Instant::now();
+        for _ in 0..1_000 {
+            assert_eq!(limits.admit(&route("U1", true), now), Admission::Run);
+        }
     }
 }

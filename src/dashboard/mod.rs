@@ -34,6 +34,9 @@ pub struct Dashboard {
     /// Turns for password checks: Argon2id takes about 19 MiB a check, so parallel
     /// attempts (for names that exist or not) must not each take their own.
     password_checks: Arc<tokio::sync::Semaphore>,
+    /// Login attempts per client address: one address cannot try password after
+    /// password, whatever names it tries.
+    login_attempts: crate::limits::Limiter<std::net::IpAddr>,
 }
 
 impl Dashboard {
@@ -59,6 +62,9 @@ impl Dashboard {
             password_checks: Arc::new(tokio::sync::Semaphore::new(
                 settings.max_parallel_password_checks.max(1),
             )),
+            login_attempts: crate::limits::Limiter::per_minute(
+                settings.login_attempts_per_address_per_minute,
+            ),
         })
     }
 
@@ -114,9 +120,10 @@ pub fn routes(dashboard: Arc<Dashboard>) -> Router<AppState> {
 
 /// The login and logout pages.
 mod auth_pages {
+    use std::net::SocketAddr;
     use std::sync::Arc;
 
-    use axum::extract::State;
+    use axum::extract::{ConnectInfo, State};
     use axum::http::{HeaderMap, StatusCode};
     use axum::response::{IntoResponse, Redirect, Response};
     use axum::{Extension, Form};
@@ -184,6 +191,7 @@ mod auth_pages {
     pub async fn login_submit(
         State(state): State<AppState>,
         Extension(dashboard): Extension<Arc<Dashboard>>,
+        client: Option<Extension<ConnectInfo<SocketAddr>>>,
         headers: HeaderMap,
         Form(form): Form<LoginForm>,
     ) -> Response {
@@ -214,6 +222,31 @@ mod auth_pages {
                 StatusCode::FORBIDDEN,
                 Some("แบบฟอร์มหมดอายุ กรุณาลองอีกครั้ง"),
             );
+        }
+        // One address cannot try password after password. Requests without a socket
+        // (tests calling the router directly) are not limited by address.
+        if let Some(Extension(ConnectInfo(address))) = client {
+            if let Err(wait) = dashboard
+                .login_attempts
+                .take(&address.ip(), std::time::Instant::now())
+            {
+                tracing::warn!("too many dashboard login attempts from one address");
+                let seconds = wait.as_secs().max(1);
+                let mut response = login_form(
+                    &state,
+                    &dashboard,
+                    &headers,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Some(&format!(
+                        "ลองเข้าสู่ระบบจากเครื่องนี้หลายครั้งเกินไป กรุณารอ {seconds} วินาทีแล้วลองใหม่"
+                    )),
+                );
+                response.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(seconds),
+                );
+                return response;
+            }
         }
         // Wait for a turn to check a password; past the wait, ask to come back.
         let wait =

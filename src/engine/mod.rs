@@ -439,6 +439,21 @@ impl Engine {
         reply::Render::new(self, lang).role_name(role)
     }
 
+    /// The turn of a person who sent more than their limit: asked to slow down, their
+    /// conversation left as it was.
+    #[must_use]
+    pub fn slow_down(&self, conversation: Conversation) -> Step {
+        let render = reply::Render::new(self, conversation.lang.unwrap_or_default());
+        Step {
+            replies: vec![Outbound::Text {
+                text: render.text("too-fast"),
+            }],
+            conversation,
+            action: None,
+            audit: Vec::new(),
+        }
+    }
+
     /// What the resident is told when a link code was made.
     #[must_use]
     pub fn link_code_replies(&self, lang: Lang, code: &str) -> Vec<Outbound> {

@@ -266,7 +266,11 @@ async fn parallel_wrong_passwords_lock_the_login_and_parallel_attempts_are_bound
         let store = reopen(dir.path());
         tambon::dashboard::add_user(&store, "somchai", PASSWORD, &Role::Admin).unwrap();
     }
-    let app = TestApp::spawn(dir.path(), None).await;
+    // Every attempt here comes from 127.0.0.1: without the per-address limit (tested
+    // on its own below), the lockout and the turns are what hold.
+    let mut settings = crate::helpers::settings(dir.path(), None);
+    settings.dashboard.login_attempts_per_address_per_minute = 0;
+    let app = TestApp::spawn_with(settings, tambon::config::Secrets::default()).await;
     let wrong: Vec<(String, String)> = (0..32)
         .map(|_| ("somchai".to_owned(), "wrong password!".to_owned()))
         .collect();
@@ -309,6 +313,50 @@ async fn parallel_wrong_passwords_lock_the_login_and_parallel_attempts_are_bound
         statuses.iter().all(|s| *s == StatusCode::UNAUTHORIZED),
         "{statuses:?}"
     );
+    app.stop().await;
+}
+
+/// One address trying password after password, under any names, is stopped before any
+/// password is checked, and told how long to wait.
+#[tokio::test]
+async fn one_address_cannot_try_password_after_password() {
+    const LIMIT: u32 = 5;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = reopen(dir.path());
+        tambon::dashboard::add_user(&store, "somchai", PASSWORD, &Role::Admin).unwrap();
+    }
+    let mut settings = crate::helpers::settings(dir.path(), None);
+    settings.dashboard.login_attempts_per_address_per_minute = LIMIT;
+    let app = TestApp::spawn_with(settings, tambon::config::Secrets::default()).await;
+    let mut script = Browser::new(&app);
+    for n in 0..LIMIT {
+        let (status, page) = script.log_in(&format!("guess{n}"), "123456").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{page}");
+    }
+    // The next attempt, even with a right name and password, is not checked.
+    let csrf = script.csrf("/staff/login").await;
+    let response = script
+        .post_body(
+            "/staff/login",
+            "application/x-www-form-urlencoded",
+            format!(
+                "username=somchai&password={}&csrf={csrf}",
+                PASSWORD.replace(' ', "+")
+            )
+            .into_bytes(),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "Retry-After: {wait}");
+    let page = response.text().await.unwrap();
+    assert!(page.contains("หลายครั้งเกินไป"), "{page}");
+    assert!(page.contains(&format!("รอ {wait} วินาที")), "{page}");
     app.stop().await;
 }
 

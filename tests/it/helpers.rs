@@ -94,7 +94,11 @@ impl TestApp {
 
     /// The server with the LINE channel on, its APIs at `line_api` (a local fake).
     pub async fn spawn_line(data_dir: &Path, line_api: &str) -> Self {
-        let mut settings = settings(data_dir, None);
+        Self::spawn_line_with(settings(data_dir, None), line_api).await
+    }
+
+    /// The server with `settings` and the LINE channel on, its API at `line_api`.
+    pub async fn spawn_line_with(mut settings: Settings, line_api: &str) -> Self {
         settings.line.api_base = line_api.to_owned();
         settings.line.data_api_base = line_api.to_owned();
         let secrets = tambon::config::Secrets {

@@ -492,6 +492,86 @@ async fn standby_events_are_recorded_and_never_answered() {
 }
 
 #[tokio::test]
+async fn a_flood_from_one_person_is_slowed_and_does_not_hold_up_the_others() {
+    const LIMIT: u32 = 5;
+    const FLOOD: usize = 40;
+    const OTHER: &str = "U0000000000bbbbbbbbbbbbbbbbbbbbbb";
+    let dir = tempfile::tempdir().unwrap();
+    let line = FakeLine::start().await;
+    let mut settings = crate::helpers::settings(dir.path(), None);
+    settings.server.platform_messages_per_person_per_minute = LIMIT;
+    let app = TestApp::spawn_line_with(settings, &line.base_url).await;
+
+    // One person sends 40 messages at once (LINE batches them in one webhook call).
+    let events: Vec<Value> = (0..FLOOD)
+        .map(|i| {
+            let one: Value = serde_json::from_slice(&text(100 + i, "สวัสดี")).unwrap();
+            one["events"][0].clone()
+        })
+        .collect();
+    let flood = json!({ "destination": "Ubot", "events": events });
+    assert_eq!(
+        app.post_line(&serde_json::to_vec(&flood).unwrap()).await,
+        200
+    );
+
+    // Somebody else writes right after and is answered as usual…
+    let from_other = |n: usize| {
+        let mut event: Value = serde_json::from_slice(&text(n, "สวัสดี")).unwrap();
+        event["events"][0]["source"]["userId"] = json!(OTHER);
+        serde_json::to_vec(&event).unwrap()
+    };
+    let answered = |token: &str| {
+        line.requests_to("/v2/bot/message/reply")
+            .iter()
+            .any(|r| r.body["replyToken"] == token)
+    };
+    assert_eq!(app.post_line(&from_other(200)).await, 200);
+    eventually("the other person's answer", || answered("reply-token-200")).await;
+    // …and again once the worker has gone past the whole flood (it was queued first).
+    assert_eq!(app.post_line(&from_other(201)).await, 200);
+    eventually("the other person's second answer", || {
+        answered("reply-token-201")
+    })
+    .await;
+
+    // The flooder got answers to their first five messages, then one request to slow
+    // down, then nothing: the rest was dropped before any work was done for it.
+    let to_flooder: Vec<Recorded> = line
+        .requests_to("/v2/bot/message/reply")
+        .into_iter()
+        .filter(|r| {
+            !r.body["replyToken"]
+                .as_str()
+                .unwrap()
+                .starts_with("reply-token-20")
+        })
+        .collect();
+    let tokens: Vec<&str> = to_flooder
+        .iter()
+        .map(|r| r.body["replyToken"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        tokens,
+        (100..=100 + LIMIT as usize)
+            .map(|n| format!("reply-token-{n}"))
+            .collect::<Vec<_>>(),
+        "answers to the flooder"
+    );
+    let slow_down = "ท่านส่งข้อความถี่เกินไป";
+    for answered in &to_flooder[..LIMIT as usize] {
+        assert!(!seen(answered).contains(slow_down), "{}", seen(answered));
+    }
+    assert!(
+        seen(&to_flooder[LIMIT as usize]).contains(slow_down),
+        "{}",
+        seen(&to_flooder[LIMIT as usize])
+    );
+    assert!(line.requests_to("/v2/bot/message/push").is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_bound_group_receives_its_division_cases_and_stays_quiet_otherwise() {
     let dir = tempfile::tempdir().unwrap();
     let line = FakeLine::start().await;

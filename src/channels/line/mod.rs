@@ -20,7 +20,7 @@ use chrono::{TimeZone, Utc};
 use secrecy::SecretString;
 use tokio::sync::Notify;
 
-use crate::channels::queue::Converter;
+use crate::channels::queue::{Converter, Route};
 use crate::config::{LineSecrets, Settings};
 use crate::delivery::BoxFuture;
 use crate::domain::{Channel, ChatKey, Location};
@@ -180,6 +180,7 @@ impl Line {
                 reply_by: Some(event_time + ttl),
             },
             queued: Some(queued.seq),
+            over_limit: false,
         }))
     }
 
@@ -262,14 +263,20 @@ impl Line {
 
 impl Converter for Line {
     /// The chat of a raw event, for ordering: its group, room or user id.
-    fn chat_of(&self, raw: &str) -> String {
+    fn route(&self, raw: &str) -> Route {
         let value: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
         let source = &value["source"];
-        ["groupId", "roomId", "userId"]
+        let chat = ["groupId", "roomId", "userId"]
             .iter()
             .find_map(|key| source[key].as_str())
             .unwrap_or_default()
-            .to_owned()
+            .to_owned();
+        let private = source["type"] == "user";
+        let sent = matches!(value["type"].as_str(), Some("message" | "postback"));
+        Route {
+            chat,
+            counted: private && sent,
+        }
     }
 
     fn envelope<'a>(

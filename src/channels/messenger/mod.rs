@@ -17,7 +17,7 @@ use chrono::{TimeZone, Utc};
 use secrecy::SecretString;
 use tokio::sync::Notify;
 
-use crate::channels::queue::Converter;
+use crate::channels::queue::{Converter, Route};
 use crate::config::{MessengerSecrets, Settings};
 use crate::delivery::BoxFuture;
 use crate::domain::{Channel, ChatKey, Location};
@@ -125,6 +125,7 @@ impl Messenger {
                 reply_by: None,
             },
             queued: Some(queued.seq),
+            over_limit: false,
         }))
     }
 
@@ -173,12 +174,18 @@ impl Messenger {
 }
 
 impl Converter for Messenger {
-    fn chat_of(&self, raw: &str) -> String {
+    fn route(&self, raw: &str) -> Route {
         let value: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
-        value["sender"]["id"]
+        let chat = value["sender"]["id"]
             .as_str()
             .unwrap_or_default()
-            .to_owned()
+            .to_owned();
+        // Messenger chats with a page are always private.
+        let sent = value.get("message").is_some() || value.get("postback").is_some();
+        Route {
+            chat,
+            counted: sent,
+        }
     }
 
     fn envelope<'a>(

@@ -20,7 +20,7 @@ use teloxide::requests::{Request as _, Requester as _};
 use teloxide::types::{ChatMemberUpdated, Message, Update, UpdateKind};
 use tokio::sync::Notify;
 
-use crate::channels::queue::Converter;
+use crate::channels::queue::{Converter, Route};
 use crate::config::{Settings, TelegramSecrets};
 use crate::delivery::BoxFuture;
 use crate::domain::{Channel, ChatKey, Location};
@@ -184,6 +184,7 @@ impl Telegram {
                 reply_by: None,
             },
             queued: Some(queued.seq),
+            over_limit: false,
         }))
     }
 
@@ -305,14 +306,23 @@ fn command(text: &str, in_group: bool) -> InboundKind {
 }
 
 impl Converter for Telegram {
-    fn chat_of(&self, raw: &str) -> String {
+    fn route(&self, raw: &str) -> Route {
         let value: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
-        ["message", "edited_message", "my_chat_member"]
+        let chat = ["message", "edited_message", "my_chat_member"]
             .iter()
-            .find_map(|kind| value[kind]["chat"]["id"].as_i64())
-            .or_else(|| value["callback_query"]["message"]["chat"]["id"].as_i64())
-            .map(|id| id.to_string())
-            .unwrap_or_default()
+            .map(|kind| &value[kind]["chat"])
+            .chain([&value["callback_query"]["message"]["chat"]])
+            .find(|chat| chat["id"].is_i64());
+        let sent = ["message", "edited_message", "callback_query"]
+            .iter()
+            .any(|kind| value.get(kind).is_some());
+        Route {
+            chat: chat
+                .and_then(|chat| chat["id"].as_i64())
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            counted: sent && chat.is_some_and(|chat| chat["type"] == "private"),
+        }
     }
 
     fn envelope<'a>(
