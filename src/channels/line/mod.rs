@@ -261,22 +261,27 @@ impl Line {
     }
 }
 
+/// Where a raw event belongs, and whether it counts against its person's limit.
+fn route(raw: &str) -> Route {
+    let value: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
+    let source = &value["source"];
+    let chat = ["groupId", "roomId", "userId"]
+        .iter()
+        .find_map(|key| source[key].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let private = source["type"] == "user";
+    let sent = matches!(value["type"].as_str(), Some("message" | "postback"));
+    Route {
+        chat,
+        counted: private && sent,
+    }
+}
+
 impl Converter for Line {
     /// The chat of a raw event, for ordering: its group, room or user id.
     fn route(&self, raw: &str) -> Route {
-        let value: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
-        let source = &value["source"];
-        let chat = ["groupId", "roomId", "userId"]
-            .iter()
-            .find_map(|key| source[key].as_str())
-            .unwrap_or_default()
-            .to_owned();
-        let private = source["type"] == "user";
-        let sent = matches!(value["type"].as_str(), Some("message" | "postback"));
-        Route {
-            chat,
-            counted: private && sent,
-        }
+        route(raw)
     }
 
     fn envelope<'a>(
@@ -284,5 +289,34 @@ impl Converter for Line {
         queued: &'a QueuedEvent,
     ) -> BoxFuture<'a, anyhow::Result<Option<Envelope>>> {
         Box::pin(self.read_event(queued))
+    }
+}
+
+#[cfg(test)]
+mod route_tests {
+    use super::*;
+
+    #[test]
+    fn only_what_a_person_sends_in_a_private_chat_counts_against_their_limit() {
+        let message = r#"{"type":"message","source":{"type":"user","userId":"U1"},"message":{"type":"text","id":"1","text":"hi"}}"#;
+        assert_eq!(
+            route(message),
+            Route {
+                chat: "U1".to_owned(),
+                counted: true
+            }
+        );
+        let tap = r#"{"type":"postback","source":{"type":"user","userId":"U1"},"postback":{"data":"menu"}}"#;
+        assert!(route(tap).counted);
+        let follow = r#"{"type":"unfollow","source":{"type":"user","userId":"U1"}}"#;
+        assert!(!route(follow).counted);
+        let group = r#"{"type":"message","source":{"type":"group","groupId":"C9","userId":"U1"},"message":{"type":"text","id":"2","text":"hi"}}"#;
+        assert_eq!(
+            route(group),
+            Route {
+                chat: "C9".to_owned(),
+                counted: false
+            }
+        );
     }
 }

@@ -173,19 +173,24 @@ impl Messenger {
     }
 }
 
+/// Where a raw event belongs, and whether it counts against its person's limit.
+fn route(raw: &str) -> Route {
+    let value: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
+    let chat = value["sender"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    // Messenger chats with a page are always private.
+    let sent = value.get("message").is_some() || value.get("postback").is_some();
+    Route {
+        chat,
+        counted: sent,
+    }
+}
+
 impl Converter for Messenger {
     fn route(&self, raw: &str) -> Route {
-        let value: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
-        let chat = value["sender"]["id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        // Messenger chats with a page are always private.
-        let sent = value.get("message").is_some() || value.get("postback").is_some();
-        Route {
-            chat,
-            counted: sent,
-        }
+        route(raw)
     }
 
     fn envelope<'a>(

@@ -305,24 +305,29 @@ fn command(text: &str, in_group: bool) -> InboundKind {
     }
 }
 
+/// Where a raw event belongs, and whether it counts against its person's limit.
+fn route(raw: &str) -> Route {
+    let value: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
+    let chat = ["message", "edited_message", "my_chat_member"]
+        .iter()
+        .map(|kind| &value[kind]["chat"])
+        .chain([&value["callback_query"]["message"]["chat"]])
+        .find(|chat| chat["id"].is_i64());
+    let sent = ["message", "edited_message", "callback_query"]
+        .iter()
+        .any(|kind| value.get(kind).is_some());
+    Route {
+        chat: chat
+            .and_then(|chat| chat["id"].as_i64())
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+        counted: sent && chat.is_some_and(|chat| chat["type"] == "private"),
+    }
+}
+
 impl Converter for Telegram {
     fn route(&self, raw: &str) -> Route {
-        let value: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
-        let chat = ["message", "edited_message", "my_chat_member"]
-            .iter()
-            .map(|kind| &value[kind]["chat"])
-            .chain([&value["callback_query"]["message"]["chat"]])
-            .find(|chat| chat["id"].is_i64());
-        let sent = ["message", "edited_message", "callback_query"]
-            .iter()
-            .any(|kind| value.get(kind).is_some());
-        Route {
-            chat: chat
-                .and_then(|chat| chat["id"].as_i64())
-                .map(|id| id.to_string())
-                .unwrap_or_default(),
-            counted: sent && chat.is_some_and(|chat| chat["type"] == "private"),
-        }
+        route(raw)
     }
 
     fn envelope<'a>(
