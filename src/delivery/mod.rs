@@ -218,11 +218,19 @@ impl Dispatcher {
         };
         match &destination.kind {
             DestinationKind::Log => {
+                // An anonymous case's code is not logged (`inbox::log_code`): beside the
+                // moment it was filed it could be matched against who wrote then.
+                let case = &delivery.body["case"];
+                let code = if case["anonymous"] == true {
+                    "(anonymous)"
+                } else {
+                    case["code"].as_str().unwrap_or_default()
+                };
                 tracing::info!(
                     delivery = delivery.id,
                     destination = %destination.id,
                     event = delivery.body["event"].as_str().unwrap_or_default(),
-                    case = delivery.body["case"]["code"].as_str().unwrap_or_default(),
+                    case = code,
                     "forwarded to the log"
                 );
                 Ok(())

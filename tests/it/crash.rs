@@ -4,16 +4,15 @@
 //! (the fake refuses a spent reply token with 400, as LINE does).
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rand::Rng as _;
 use serde_json::{json, Value};
 
+use crate::binary::{config_for, Server};
 use crate::helpers::LINE_SECRET;
-use crate::line_fake::{FakeLine, TOKEN};
+use crate::line_fake::FakeLine;
 
 const CRASH_RUNS: usize = 5;
 /// LINE events are posted until the kill, up to this many a run.
@@ -22,13 +21,30 @@ const WEB_RESIDENTS_PER_RUN: usize = 12;
 
 /// A web resident's complaint, message by message: a problem told plainly, its guessed
 /// category confirmed, no place, no photo, no contact, confirmed.
+/// Digits tap the n-th choice shown.
 const WEB_FLOW: &[&str] = &["น้ำประปาไม่ไหล 3 วันแล้ว", "1", "2", "2", "1", "1"];
+/// What the answer to the last step says: the case's code.
+const FILED: &str = "รับเรื่องแล้ว เลขที่ CP-";
 
 #[tokio::test]
 async fn kill_9_under_load_loses_no_answer_and_says_nothing_twice() {
     let line = FakeLine::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = config_for(dir.path(), &line.base_url);
+    let config = config_for(
+        dir.path(),
+        &line.base_url,
+        // These residents write as fast as the server answers, all from 127.0.0.1.
+        &[
+            (
+                "web_chat_per_address_per_minute = 300",
+                "web_chat_per_address_per_minute = 100000",
+            ),
+            (
+                "web_chat_per_session_per_minute = 60",
+                "web_chat_per_session_per_minute = 100000",
+            ),
+        ],
+    );
     let data = dir.path().join("data");
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
@@ -38,7 +54,7 @@ async fn kill_9_under_load_loses_no_answer_and_says_nothing_twice() {
     let mut line_users = Vec::new();
     let mut web_checks = WebChecks::default();
     for run in 0..CRASH_RUNS {
-        let server = Server::start(&config, &data).await;
+        let server = Server::start(&config, &data, None).await;
         let unacked = Arc::new(Mutex::new(Vec::new()));
         let line_load = tokio::spawn(post_events(
             http.clone(),
@@ -66,7 +82,7 @@ async fn kill_9_under_load_loses_no_answer_and_says_nothing_twice() {
 
         // Back up: LINE redelivers what was not acknowledged; web residents retry the
         // message left without an answer, and a page reloaded asks its last one again.
-        let server = Server::start(&config, &data).await;
+        let server = Server::start(&config, &data, None).await;
         let redeliveries: Vec<_> = std::mem::take(&mut *unacked.lock().unwrap());
         for (user, event_id) in redeliveries {
             let body = line_event(&user, &event_id, true);
@@ -82,7 +98,7 @@ async fn kill_9_under_load_loses_no_answer_and_says_nothing_twice() {
     }
 
     // A last start to let everything recorded be answered.
-    let server = Server::start(&config, &data).await;
+    let server = Server::start(&config, &data, None).await;
     let answered = |line: &FakeLine| answers_per_user(line);
     let deadline = Instant::now() + Duration::from_secs(60);
     while line_users
@@ -119,14 +135,17 @@ async fn kill_9_under_load_loses_no_answer_and_says_nothing_twice() {
         .filter(|r| r.status == 400)
         .count();
     eprintln!(
-        "kill -9 runs: {CRASH_RUNS}; LINE events: {}, answered twice: {}, spent reply tokens tried again: {refused_retries}, pushes: {}; web retries: {} ({} duplicates), empty answers: {}",
+        "kill -9 runs: {CRASH_RUNS}; LINE events: {}, answered twice: {}, spent reply tokens tried again: {refused_retries}, pushes: {}; web cases filed: {}, retries: {} ({} duplicates, {} of the confirm step), empty answers: {}",
         line_users.len(),
         twice.len(),
         line.accepted("/v2/bot/message/push").len(),
+        web_checks.filed,
         web_checks.retries,
         web_checks.duplicates,
+        web_checks.confirm_retries,
         web_checks.empty.len(),
     );
+    assert!(web_checks.filed > 0, "the web residents filed cases");
     assert!(twice.is_empty(), "LINE residents answered twice: {twice:?}");
     assert!(
         web_checks.empty.is_empty(),
@@ -136,93 +155,6 @@ async fn kill_9_under_load_loses_no_answer_and_says_nothing_twice() {
 }
 
 /// The real server, killed with SIGKILL when asked (or when dropped).
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    async fn start(config: &Path, data: &Path) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_tambon"))
-            .args(["--config", config.to_str().unwrap()])
-            .args(["--data-dir", data.to_str().unwrap()])
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .env("LINE_CHANNEL_SECRET", LINE_SECRET)
-            .env("LINE_CHANNEL_ACCESS_TOKEN", TOKEN)
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tambon starts");
-        let server = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        let started = Instant::now();
-        let client = reqwest::Client::new();
-        while client
-            .get(format!("{}/healthz", server.base))
-            .send()
-            .await
-            .is_err()
-        {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "the server comes up after a kill -9"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        server
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The shipped configuration with its files found from anywhere, LINE pointed at the
-/// fake, and the web chat's limits raised: these residents write as fast as the server answers, all
-/// from 127.0.0.1.
-fn config_for(dir: &Path, line_api: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
-    let shipped = std::fs::read_to_string(root.join("tambon.toml")).unwrap();
-    let mut config = crate::helpers::with_absolute_paths(&shipped, &root)
-        .replace(
-            "api_base = \"https://api.line.me\"",
-            &format!("api_base = \"{line_api}\""),
-        )
-        .replace(
-            "data_api_base = \"https://api-data.line.me\"",
-            &format!("data_api_base = \"{line_api}\""),
-        )
-        .replace(
-            "web_chat_per_address_per_minute = 300",
-            "web_chat_per_address_per_minute = 100000",
-        )
-        .replace(
-            "web_chat_per_session_per_minute = 60",
-            "web_chat_per_session_per_minute = 100000",
-        );
-    assert!(config.contains(line_api) && config.contains("100000"));
-    config.push('\n');
-    let path = dir.join("tambon.toml");
-    std::fs::write(&path, config).unwrap();
-    path
-}
-
 fn line_event(user: &str, event_id: &str, redelivery: bool) -> Vec<u8> {
     serde_json::to_vec(&json!({
         "destination": "Ubot",
@@ -304,22 +236,37 @@ struct Interrupted {
     last_answered: Option<(Value, Value)>,
     /// The message sent when the connection broke, if any.
     in_flight: Option<Value>,
+    /// Cases filed (their code seen) before the crash.
+    filed: usize,
 }
 
 /// Files complaints one after another until the server dies under it.
 async fn web_resident(http: reqwest::Client, base: String, session: String) -> Interrupted {
-    let mut last_answered = None;
+    let mut last_answered: Option<(Value, Value)> = None;
+    let mut filed = 0;
     for round in 0.. {
-        for (step, text) in WEB_FLOW.iter().enumerate() {
+        for (step, input) in WEB_FLOW.iter().enumerate() {
             let id = format!("{session}-{round}-{step}");
-            let message = json!({ "session": session, "id": id, "text": text });
+            let mut message = json!({ "session": session, "id": id });
+            // A digit taps the n-th choice of the last answer.
+            let last = last_answered.as_ref().map_or(&Value::Null, |(_, a)| a);
+            match crate::helpers::picked(last, "payload", input) {
+                Some(payload) => message["postback"] = json!(payload),
+                None => message["text"] = json!(input),
+            }
             match chat(&http, &base, &message).await {
-                Some(answer) => last_answered = Some((message, answer)),
+                Some(answer) => {
+                    if answer.to_string().contains(FILED) {
+                        filed += 1;
+                    }
+                    last_answered = Some((message, answer));
+                }
                 None => {
                     return Interrupted {
                         session,
                         last_answered,
                         in_flight: Some(message),
+                        filed,
                     }
                 }
             }
@@ -343,12 +290,17 @@ async fn chat(http: &reqwest::Client, base: &str, message: &Value) -> Option<Val
 struct WebChecks {
     retries: usize,
     duplicates: usize,
+    /// Cases filed, their code seen (before a crash or in a retry's answer).
+    filed: usize,
+    /// Retries of the last step (confirm), each answered with the case's code.
+    confirm_retries: usize,
     /// (session, message id) of retries whose answer had no replies.
     empty: Vec<(String, String)>,
 }
 
 impl WebChecks {
     async fn check_retries(&mut self, http: &reqwest::Client, base: &str, resident: Interrupted) {
+        self.filed += resident.filed;
         let mut retried = Vec::new();
         if let Some((message, first_answer)) = resident.last_answered {
             let again = chat(http, base, &message)
@@ -371,6 +323,16 @@ impl WebChecks {
             self.retries += 1;
             if answer["duplicate"] == true {
                 self.duplicates += 1;
+            }
+            if message["postback"] == "confirm" {
+                self.confirm_retries += 1;
+                assert!(
+                    answer.to_string().contains(FILED),
+                    "a retried confirm shows the case's code: {answer}"
+                );
+                if answer["duplicate"] != true {
+                    self.filed += 1;
+                }
             }
             let empty = answer["replies"].as_array().is_none_or(Vec::is_empty);
             if empty {

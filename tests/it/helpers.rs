@@ -460,3 +460,32 @@ pub fn with_absolute_paths(config: &str, config_dir: &Path) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// The choice a digit picks in an answer, or `None` for anything else. `key` names a
+/// choice: `payload` in the web chat; `action` in LINE, whose postback actions carry
+/// `data` and whose location action, counted all the same, carries none.
+pub fn picked(answer: &Value, key: &str, input: &str) -> Option<String> {
+    fn collect<'a>(value: &'a Value, key: &str, out: &mut Vec<&'a Value>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    if k == key {
+                        out.push(v);
+                    } else {
+                        collect(v, key, out);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| collect(v, key, out)),
+            _ => {}
+        }
+    }
+    let n: usize = input.parse().ok()?;
+    let mut choices = Vec::new();
+    collect(answer, key, &mut choices);
+    let choice = choices.get(n.checked_sub(1)?)?;
+    choice
+        .as_str()
+        .or_else(|| choice["data"].as_str())
+        .map(str::to_owned)
+}

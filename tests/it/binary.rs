@@ -1,0 +1,100 @@
+//! The real `tambon serve` binary as a child process, on a real data directory: for the
+//! tests that kill it (`crash.rs`) or read what it logs (`privacy.rs`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::LINE_SECRET;
+use crate::line_fake::TOKEN;
+
+pub struct Server {
+    child: Child,
+    pub base: String,
+}
+
+impl Server {
+    /// Starts the server and waits until it answers. With `log`, its log lines (the
+    /// production level, `info`) go to that file; without, only errors, nowhere.
+    pub async fn start(config: &Path, data: &Path, log: Option<&Path>) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tambon"));
+        command
+            .args(["--config", config.to_str().unwrap()])
+            .args(["--data-dir", data.to_str().unwrap()])
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env("LINE_CHANNEL_SECRET", LINE_SECRET)
+            .env("LINE_CHANNEL_ACCESS_TOKEN", TOKEN)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null());
+        match log {
+            Some(path) => command
+                .env("RUST_LOG", "info")
+                .stderr(std::fs::File::create(path).unwrap()),
+            None => command.env("RUST_LOG", "error").stderr(Stdio::null()),
+        };
+        let child = command.spawn().expect("tambon starts");
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let started = Instant::now();
+        let client = reqwest::Client::new();
+        while client
+            .get(format!("{}/healthz", server.base))
+            .send()
+            .await
+            .is_err()
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the server comes up"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        server
+    }
+
+    /// SIGKILL: no shutdown, no flush.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The shipped configuration with its files found from anywhere and LINE pointed at
+/// `line_api` (a fake), with `replace` applied (each `from` must be found); written to
+/// `dir`.
+pub fn config_for(dir: &Path, line_api: &str, replace: &[(&str, &str)]) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let shipped = std::fs::read_to_string(root.join("tambon.toml")).unwrap();
+    let mut config = crate::helpers::with_absolute_paths(&shipped, &root)
+        .replace(
+            "api_base = \"https://api.line.me\"",
+            &format!("api_base = \"{line_api}\""),
+        )
+        .replace(
+            "data_api_base = \"https://api-data.line.me\"",
+            &format!("data_api_base = \"{line_api}\""),
+        );
+    assert!(config.contains(line_api));
+    for (from, to) in replace {
+        assert!(config.contains(from), "{from} is in config/tambon.toml");
+        config = config.replace(from, to);
+    }
+    config.push('\n');
+    let path = dir.join("tambon.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
