@@ -71,6 +71,35 @@ async fn a_flood_from_one_session_is_slowed_politely() {
     app.stop().await;
 }
 
+/// A script that makes up a new session for every message is still slowed: by its
+/// client address.
+#[tokio::test]
+async fn new_sessions_from_one_address_are_slowed_too() {
+    const LIMIT: u32 = 10;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = crate::helpers::settings(dir.path(), None);
+    settings.server.web_chat_per_address_per_minute = LIMIT;
+    let app = TestApp::spawn_with(settings, tambon::config::Secrets::default()).await;
+    let message = |n: u32| {
+        serde_json::to_vec(
+            &json!({ "session": format!("made-up-session-{n:04}"), "id": "m0", "text": "สวัสดีค่ะ" }),
+        )
+        .unwrap()
+    };
+    for n in 0..LIMIT {
+        let response = app
+            .post_raw("/api/chat", "application/json", message(n))
+            .await;
+        assert_eq!(response.status().as_u16(), 200, "message {n}");
+    }
+    let response = app
+        .post_raw("/api/chat", "application/json", message(LIMIT))
+        .await;
+    assert_eq!(response.status().as_u16(), 429);
+    assert!(response.headers().contains_key("retry-after"));
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn pages_carry_security_headers() {
     let dir = tempfile::tempdir().unwrap();
