@@ -4,6 +4,7 @@
 mod crash;
 mod dashboard;
 mod dashboard_browser;
+mod gates;
 mod helpers;
 mod line;
 mod line_fake;
@@ -13,6 +14,7 @@ mod messenger_fake;
 mod openapi;
 mod privacy;
 mod staff;
+mod strategies;
 mod telegram;
 mod telegram_fake;
 mod updates;
