@@ -13,6 +13,7 @@ mod messenger;
 mod messenger_fake;
 mod openapi;
 mod privacy;
+mod properties;
 mod staff;
 mod strategies;
 mod telegram;
