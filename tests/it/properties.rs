@@ -85,8 +85,13 @@ impl Server {
     /// gate too.
     fn never_fails<S: Strategy>(&self, bodies: S, post: impl Fn(&Self, S::Value) -> u16) -> usize {
         let accepted = std::cell::RefCell::new(0);
+        // PROPTEST_CASES asks for more (or fewer), as for the other properties.
+        let cases = std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(CASES);
         let mut runner = TestRunner::new(Config {
-            cases: CASES,
+            cases,
             failure_persistence: None,
             ..Config::default()
         });
