@@ -2,9 +2,11 @@
 //! local fakes for everything outside. One integration binary, one module per area.
 
 mod binary;
+mod conversations;
 mod crash;
 mod dashboard;
 mod dashboard_browser;
+mod gates;
 mod helpers;
 mod line;
 mod line_fake;
@@ -13,7 +15,9 @@ mod messenger;
 mod messenger_fake;
 mod openapi;
 mod privacy;
+mod properties;
 mod staff;
+mod strategies;
 mod telegram;
 mod telegram_fake;
 mod updates;

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq as _;
 
 use crate::channels::telegram::Telegram;
@@ -37,20 +37,12 @@ async fn receive(
         .map(|v| v.as_bytes())
         .unwrap_or_default();
     let body = match webhook::authenticated_body("Telegram", body, given, |_| {
-        telegram
-            .webhook_secret
-            .as_ref()
-            .is_some_and(|secret| bool::from(given.ct_eq(secret.expose_secret().as_bytes())))
+        token_matches(telegram.webhook_secret.as_ref(), given)
     }) {
         Ok(body) => body,
         Err(refused) => return refused.into_response(),
     };
-    // Only the id is needed here; the worker parses the whole update with teloxide.
-    let update_id = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|value| value["update_id"].as_u64())
-        .and_then(|id| u32::try_from(id).ok());
-    let Some(update_id) = update_id else {
+    let Some(update_id) = update_id(&body) else {
         tracing::warn!("Telegram webhook refused: not an update");
         return (StatusCode::BAD_REQUEST, "not an update").into_response();
     };
@@ -70,4 +62,21 @@ async fn receive(
     )
     .await
     .into_response()
+}
+
+/// Whether the secret-token header's value is the webhook secret, compared in constant
+/// time. Without a secret configured nothing is authentic.
+#[must_use]
+pub fn token_matches(secret: Option<&SecretString>, given: &[u8]) -> bool {
+    secret.is_some_and(|secret| bool::from(given.ct_eq(secret.expose_secret().as_bytes())))
+}
+
+/// The `update_id` of an authenticated body, if it is an update: only the id is needed
+/// here; the worker parses the whole update with teloxide.
+#[must_use]
+pub fn update_id(body: &[u8]) -> Option<u32> {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|value| value["update_id"].as_u64())
+        .and_then(|id| u32::try_from(id).ok())
 }
