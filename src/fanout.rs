@@ -21,7 +21,7 @@ use crate::delivery::ChannelMessage;
 use crate::domain::role::Role;
 use crate::domain::update::{Topic, Update, UpdateState};
 use crate::domain::Channel;
-use crate::engine::{Card, Outbound};
+use crate::engine::Outbound;
 use crate::store::{FanoutStep, Outgoing, Route, Store};
 
 /// Most recipients of one LINE multicast call.
@@ -58,7 +58,7 @@ pub fn step(
     };
     let batch_size = settings.updates.batch.max(1);
     let batch = store.subscriptions_after(cursor, batch_size)?;
-    let message = message_of(settings, update);
+    let message = crate::engine::update_message(settings, update);
     let mut line = Vec::new();
     let mut deliveries = Vec::new();
     let mut n_undeliverable = 0;
@@ -143,55 +143,6 @@ fn channel_message(
         body: serde_json::to_value(&message)?,
         sensitive: false,
     })
-}
-
-/// What subscribers receive: a card with who sends it, the text, and links to the photo
-/// and the place (platform-neutral: every channel shows a link).
-#[must_use]
-pub fn message_of(settings: &Settings, update: &Update) -> Vec<Outbound> {
-    let title = match update.topic {
-        Topic::Village => {
-            let villages: Vec<String> = update
-                .villages
-                .iter()
-                .map(|n| match settings.village(*n) {
-                    Some(v) => format!("หมู่ {n} {}", v.th),
-                    None => format!("หมู่ {n}"),
-                })
-                .collect();
-            format!("ข่าวจากผู้ใหญ่บ้าน {}", villages.join(", "))
-        }
-        Topic::Office => format!("ประกาศจาก{}", settings.office.name_th),
-        Topic::Progress => "ความคืบหน้ามาตรการคุณธรรมและความโปร่งใส (ITA)".to_owned(),
-    };
-    let mut lines = vec![update.text.clone()];
-    if update.photo.is_some() {
-        lines.push(format!(
-            "ภาพประกอบ: {}",
-            public_url(settings, &format!("/updates/{}/photo", update.id))
-        ));
-    }
-    if let Some(location) = &update.location {
-        lines.push(format!(
-            "แผนที่: https://www.openstreetmap.org/?mlat={:.6}&mlon={:.6}",
-            location.latitude, location.longitude
-        ));
-    }
-    lines.push(format!(
-        "{} · พิมพ์ \"หยุด\" เพื่อเลิกรับข่าว",
-        crate::thai::format_datetime(update.send_at, crate::domain::Lang::Th)
-    ));
-    vec![Outbound::Card(Card {
-        title,
-        lines,
-        buttons: Vec::new(),
-    })]
-}
-
-/// An address on the office's public site, from the web chat's address.
-fn public_url(settings: &Settings, path: &str) -> String {
-    let base = settings.office.web_chat_url.trim_end_matches('/');
-    format!("{base}{path}")
 }
 
 /// Steps every due update until none is left, then waits; wakes the dispatcher when

@@ -266,10 +266,14 @@ impl Core {
 /// the Thai segmenter (cutting the plan into words) is built on a thread of its own.
 pub fn load_engine(settings: &Arc<Settings>) -> anyhow::Result<Engine> {
     let division_ids: Vec<&str> = settings.divisions.iter().map(|d| d.id.as_str()).collect();
-    let kb = KnowledgeBase::load(&settings.paths.measures, &division_ids)?;
-    let vocabulary = Vocabulary::load(&settings.paths.vocabulary)?;
-    let intents = Definitions::load(&settings.paths.intents)?;
-    let glossary = Glossary::load(&settings.paths.glossary)?;
+    // The engine and the knowledge base do no I/O: their files are read here.
+    let paths = &settings.paths;
+    let kb = read_config(&paths.measures, "knowledge base", |source| {
+        KnowledgeBase::parse(source, &division_ids)
+    })?;
+    let vocabulary = read_config(&paths.vocabulary, "vocabulary", Vocabulary::parse)?;
+    let intents = read_config(&paths.intents, "intents", Definitions::parse)?;
+    let glossary = read_config(&paths.glossary, "glossary", Glossary::parse)?;
     let locales = Locales::load(&settings.paths.locales)?;
     let build_settings = Arc::clone(settings);
     Ok(Engine::building(
@@ -461,4 +465,42 @@ pub async fn shutdown_signal() {
 #[must_use]
 pub fn default_config_path() -> &'static Path {
     Path::new("config/tambon.toml")
+}
+
+/// Reads the configuration file `path` (the `what` of an error message) and parses it.
+fn read_config<T>(
+    path: &std::path::Path,
+    what: &str,
+    parse: impl FnOnce(&str) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    use anyhow::Context as _;
+    let source = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the {what} {}", path.display()))?;
+    parse(&source).with_context(|| format!("invalid {what} {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_config_file_that_cannot_be_read_or_parsed_is_named() {
+        let missing = std::path::Path::new("/nonexistent/glossary.toml");
+        let error = read_config(missing, "glossary", Glossary::parse).unwrap_err();
+        let error = format!("{error:#}");
+        assert!(
+            error.contains("cannot read the glossary /nonexistent/glossary.toml"),
+            "{error}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let broken = dir.path().join("intents.toml");
+        std::fs::write(&broken, "[[intent]]\nid = 3").unwrap();
+        let Err(error) = read_config(&broken, "intents", Definitions::parse) else {
+            panic!("a broken intents file is refused");
+        };
+        let error = format!("{error:#}");
+        assert!(error.starts_with("invalid intents "), "{error}");
+        assert!(error.contains("intents.toml"), "{error}");
+    }
 }

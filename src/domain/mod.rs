@@ -109,3 +109,13 @@ pub struct Location {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
 }
+
+/// What became of a link code sent to join two chat identities.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Linked {
+    Done,
+    /// Unknown, used or expired.
+    BadCode,
+    /// The code was made in this same chat.
+    SameChat,
+}

@@ -11,9 +11,7 @@
 //! first. Pure: no I/O after loading.
 
 use std::collections::HashSet;
-use std::path::Path;
 
-use anyhow::Context as _;
 use serde::Deserialize;
 
 use crate::config::Category;
@@ -128,12 +126,6 @@ pub struct Definitions {
 }
 
 impl Definitions {
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let source = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the intents {}", path.display()))?;
-        Self::parse(&source).with_context(|| format!("invalid intents {}", path.display()))
-    }
-
     pub fn parse(source: &str) -> anyhow::Result<Self> {
         let file: File = toml::from_str(source)?;
         let mut seen = HashSet::new();

@@ -11,6 +11,8 @@ mod reply;
 mod staff;
 mod updates;
 
+pub use updates::update_message;
+
 pub use dialogue::payload;
 pub use staff::is_staff_command;
 pub use updates::{ComposeStep, Composition, NewUpdate};
@@ -465,12 +467,12 @@ impl Engine {
 
     /// What the resident is told after sending a link code.
     #[must_use]
-    pub fn link_result_replies(&self, lang: Lang, result: crate::store::Linked) -> Vec<Outbound> {
+    pub fn link_result_replies(&self, lang: Lang, result: crate::domain::Linked) -> Vec<Outbound> {
         let render = reply::Render::new(self, lang);
         let id = match result {
-            crate::store::Linked::Done => "link-done",
-            crate::store::Linked::BadCode => "link-bad-code",
-            crate::store::Linked::SameChat => "link-same-chat",
+            crate::domain::Linked::Done => "link-done",
+            crate::domain::Linked::BadCode => "link-bad-code",
+            crate::domain::Linked::SameChat => "link-same-chat",
         };
         vec![render.menu(&render.text(id))]
     }

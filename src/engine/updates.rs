@@ -5,11 +5,12 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::config::Settings;
 use crate::domain::role::Role;
-use crate::domain::update::Topic;
+use crate::domain::update::{Topic, Update};
 use crate::domain::Location;
 use crate::engine::dialogue::{payload, Input, Turn};
-use crate::engine::{Action, Choice, Flow};
+use crate::engine::{Action, Card, Choice, Flow, Outbound};
 
 /// Words that end a subscription at once, from anywhere.
 pub const STOP_WORDS: &[&str] = &["หยุด", "stop", "/stop", "unsubscribe", "เลิกรับข่าว"];
@@ -286,7 +287,7 @@ impl Turn<'_> {
                 draft.text = composition.text.clone().unwrap_or_default();
                 draft.photo = composition.photo.clone();
                 draft.location = composition.location.clone();
-                let preview = crate::fanout::message_of(self.engine.settings(), &draft);
+                let preview = update_message(self.engine.settings(), &draft);
                 self.replies.extend(preview);
                 let text = render.text_with("update-confirm", &[("count", &audience.to_string())]);
                 self.replies.push(render.choices(
@@ -388,4 +389,53 @@ impl Turn<'_> {
         self.compose_prompt(&composition)?;
         Ok(true)
     }
+}
+
+/// What subscribers receive: a card with who sends it, the text, and links to the photo
+/// and the place (platform-neutral: every channel shows a link).
+#[must_use]
+pub fn update_message(settings: &Settings, update: &Update) -> Vec<Outbound> {
+    let title = match update.topic {
+        Topic::Village => {
+            let villages: Vec<String> = update
+                .villages
+                .iter()
+                .map(|n| match settings.village(*n) {
+                    Some(v) => format!("หมู่ {n} {}", v.th),
+                    None => format!("หมู่ {n}"),
+                })
+                .collect();
+            format!("ข่าวจากผู้ใหญ่บ้าน {}", villages.join(", "))
+        }
+        Topic::Office => format!("ประกาศจาก{}", settings.office.name_th),
+        Topic::Progress => "ความคืบหน้ามาตรการคุณธรรมและความโปร่งใส (ITA)".to_owned(),
+    };
+    let mut lines = vec![update.text.clone()];
+    if update.photo.is_some() {
+        lines.push(format!(
+            "ภาพประกอบ: {}",
+            public_url(settings, &format!("/updates/{}/photo", update.id))
+        ));
+    }
+    if let Some(location) = &update.location {
+        lines.push(format!(
+            "แผนที่: https://www.openstreetmap.org/?mlat={:.6}&mlon={:.6}",
+            location.latitude, location.longitude
+        ));
+    }
+    lines.push(format!(
+        "{} · พิมพ์ \"หยุด\" เพื่อเลิกรับข่าว",
+        crate::thai::format_datetime(update.send_at, crate::domain::Lang::Th)
+    ));
+    vec![Outbound::Card(Card {
+        title,
+        lines,
+        buttons: Vec::new(),
+    })]
+}
+
+/// An address on the office's public site, from the web chat's address.
+fn public_url(settings: &Settings, path: &str) -> String {
+    let base = settings.office.web_chat_url.trim_end_matches('/');
+    format!("{base}{path}")
 }

@@ -3,9 +3,7 @@
 //! A term's id is that of its concept in `config/vocabulary.toml`.
 
 use std::collections::HashSet;
-use std::path::Path;
 
-use anyhow::Context as _;
 use serde::Deserialize;
 
 use crate::domain::Lang;
@@ -52,13 +50,7 @@ struct File {
 }
 
 impl Glossary {
-    /// Reads and validates `glossary.toml`.
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let source = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the glossary {}", path.display()))?;
-        Self::parse(&source).with_context(|| format!("invalid glossary {}", path.display()))
-    }
-
+    /// Validates `glossary.toml`.
     pub fn parse(source: &str) -> anyhow::Result<Self> {
         let file: File = toml::from_str(source)?;
         let mut seen_ids = HashSet::new();
@@ -101,8 +93,8 @@ mod tests {
     use super::*;
 
     fn shipped() -> Glossary {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/glossary.toml");
-        Glossary::load(&path).expect("the shipped glossary is valid")
+        Glossary::parse(include_str!("../../config/glossary.toml"))
+            .expect("the shipped glossary is valid")
     }
 
     #[test]
@@ -180,14 +172,5 @@ spellings = ["EIT", "อีไอที"]
         assert!(error.contains("term `eit` has an empty text"), "{error}");
         let unknown = format!("{ONE_TERM}note = \"x\"\n");
         assert!(Glossary::parse(&unknown).is_err());
-    }
-
-    #[test]
-    fn a_load_error_names_the_file() {
-        let error = format!(
-            "{:#}",
-            Glossary::load(Path::new("/nonexistent/glossary.toml")).unwrap_err()
-        );
-        assert!(error.contains("/nonexistent/glossary.toml"), "{error}");
     }
 }

@@ -9,7 +9,6 @@ pub mod progress;
 mod search;
 
 use std::collections::HashSet;
-use std::path::Path;
 
 use anyhow::Context as _;
 use serde::Deserialize;
@@ -157,15 +156,8 @@ pub struct KnowledgeBase {
 }
 
 impl KnowledgeBase {
-    /// Reads and validates `measures.toml`. `known_divisions` are the division ids of
+    /// Validates `measures.toml`. `known_divisions` are the division ids of
     /// `tambon.toml`.
-    pub fn load(path: &Path, known_divisions: &[&str]) -> anyhow::Result<Self> {
-        let source = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the knowledge base {}", path.display()))?;
-        Self::parse(&source, known_divisions)
-            .with_context(|| format!("invalid knowledge base {}", path.display()))
-    }
-
     pub fn parse(source: &str, known_divisions: &[&str]) -> anyhow::Result<Self> {
         let file: File = toml::from_str(source)?;
         let line_of = |offset: usize| source[..offset.min(source.len())].matches('\n').count() + 1;

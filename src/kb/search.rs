@@ -12,9 +12,7 @@
 //! They make the `Aspect` of the answer, so that its first line answers just that.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 
-use anyhow::Context as _;
 use serde::Deserialize;
 
 use crate::domain::Lang;
@@ -58,12 +56,6 @@ pub struct Vocabulary {
 }
 
 impl Vocabulary {
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let source = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the vocabulary {}", path.display()))?;
-        Self::parse(&source).with_context(|| format!("invalid vocabulary {}", path.display()))
-    }
-
     pub fn parse(source: &str) -> anyhow::Result<Self> {
         let file: VocabularyFile = toml::from_str(source)?;
         let mut seen = HashSet::new();

@@ -26,13 +26,13 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{Channel, ChatKey};
 use crate::engine::{Conversation, Outbound};
 
+pub use crate::domain::Linked;
 pub use audit::{AuditEntry, AuditNote, AuditReport};
 pub use cases::{CaseChange, Forwards, Outgoing, ReplyPlan, Turn};
 pub use groups::Group;
 pub use inbound::{Enqueued, QueuedEvent};
 pub use logins::{Login, Session, LOGIN_RECORD_VERSION};
 pub use outbox::{unix_ms, Delivery, DeliveryState, Route};
-pub use people::Linked;
 pub use updates::FanoutStep;
 
 /// What can go wrong in the store.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sled::transaction::TransactionError;
 use sled::Transactional as _;
 
-use crate::domain::ChatKey;
+use crate::domain::{ChatKey, Linked};
 use crate::store::{decode, encode, get_json, keys, Error, Result, Store, RECORD_VERSION};
 
 #[derive(Serialize, Deserialize)]
@@ -14,16 +14,6 @@ struct LinkCode {
     v: u8,
     chat: ChatKey,
     expires_at: DateTime<Utc>,
-}
-
-/// What became of a link code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Linked {
-    Done,
-    /// Unknown, used or expired.
-    BadCode,
-    /// The code was made in this same chat.
-    SameChat,
 }
 
 impl Store {

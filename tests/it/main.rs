@@ -1,6 +1,7 @@
 //! End-to-end tests: the real server on a random port, driven through its HTTP API, with
 //! local fakes for everything outside. One integration binary, one module per area.
 
+mod architecture;
 mod binary;
 mod conversations;
 mod crash;

@@ -1,10 +1,7 @@
-use std::path::Path;
-
 use super::*;
 use crate::thai::words::Segmenter;
 
 fn index() -> (KnowledgeBase, Index) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let divisions = [
         ("office", "สำนักปลัด", "Office of the Chief Administrator"),
         ("finance", "กองคลัง", "Finance Division"),
@@ -13,8 +10,8 @@ fn index() -> (KnowledgeBase, Index) {
         ("education", "กองการศึกษาฯ", "Education Division"),
     ];
     let ids: Vec<&str> = divisions.iter().map(|d| d.0).collect();
-    let kb = KnowledgeBase::load(&root.join("config/measures.toml"), &ids).unwrap();
-    let vocabulary = Vocabulary::load(&root.join("config/vocabulary.toml")).unwrap();
+    let kb = KnowledgeBase::parse(include_str!("../../../config/measures.toml"), &ids).unwrap();
+    let vocabulary = Vocabulary::parse(include_str!("../../../config/vocabulary.toml")).unwrap();
     let terms: Vec<&str> = vocabulary.terms().collect();
     let segmenter = Segmenter::with_terms(terms.clone(), terms);
     let index = Index::build(
