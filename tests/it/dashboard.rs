@@ -595,17 +595,28 @@ async fn a_case_reaches_the_division_group_and_answers_from_chat_and_dashboard_r
     assert!(!pushed_to(&line, RESIDENT).join("").contains("LED"));
     assert!(!pushed_to(&line, RESIDENT).join("").contains("ไม่ควรถึงผู้แจ้ง"));
 
-    // Staff of another division: not by URL, not by API, not in the queue.
+    // Staff of another division: not by URL, not by API, not in the queue. What they
+    // get is exactly what a code that does not exist gets.
     let mut malee = Browser::logged_in(&app, "malee").await;
-    for path in [
-        case_path.clone(),
-        format!("/staff/api/cases/{complaint}"),
-        format!("/staff/cases/{corruption}"),
-        format!("/staff/api/cases/{corruption}"),
+    let missing_code = |code: &str| format!("{}-9999", code.rsplit_once('-').unwrap().0);
+    for (path, code) in [
+        (case_path.clone(), &complaint),
+        (format!("/staff/api/cases/{complaint}"), &complaint),
+        (format!("/staff/cases/{corruption}"), &corruption),
+        (format!("/staff/api/cases/{corruption}"), &corruption),
     ] {
         let (status, body) = malee.get(&path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
         assert!(!body.contains("081-555-0000") && !body.contains("089-123-4567"));
+        let missing = missing_code(code);
+        let (missing_status, missing_body) =
+            malee.get(&path.replace(code.as_str(), &missing)).await;
+        assert_eq!(status, missing_status, "{path}");
+        assert_eq!(
+            body.replace(code.as_str(), "CODE"),
+            missing_body.replace(&missing, "CODE"),
+            "{path}: a case not allowed looks like one that does not exist"
+        );
     }
     let (_, queue) = malee.get("/staff/api/queue").await;
     assert!(
@@ -613,13 +624,30 @@ async fn a_case_reaches_the_division_group_and_answers_from_chat_and_dashboard_r
         "{queue}"
     );
     let malee_csrf = csrf_in(&malee.get("/staff/queue").await.1);
-    let (status, _) = malee
+    let (status, body) = malee
         .post(&reply, &[("text", "แทรก"), ("csrf", &malee_csrf)])
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "nor answer it");
+    let missing = missing_code(&complaint);
+    let (missing_status, missing_body) = malee
+        .post(
+            &reply.replace(&complaint, &missing),
+            &[("text", "แทรก"), ("csrf", &malee_csrf)],
+        )
+        .await;
+    assert_eq!(
+        (status, body.replace(&complaint, "CODE")),
+        (missing_status, missing_body.replace(&missing, "CODE"))
+    );
     // The engineer cannot open the corruption complaint either.
-    let (status, _) = somchai.get(&format!("/staff/cases/{corruption}")).await;
+    let (status, body) = somchai.get(&format!("/staff/cases/{corruption}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    let missing = missing_code(&corruption);
+    let (missing_status, missing_body) = somchai.get(&format!("/staff/cases/{missing}")).await;
+    assert_eq!(
+        (status, body.replace(&corruption, "CODE")),
+        (missing_status, missing_body.replace(&missing, "CODE"))
+    );
 
     // The integrity officer sees the reporter; the admin sees the case, not who sent it.
     let mut wichai = Browser::logged_in(&app, "wichai").await;

@@ -150,16 +150,7 @@ async fn work_the_case(browser: &Browser, base: &str, code: &str) -> anyhow::Res
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let shot = root.join("target/screenshots/staff-queue.png");
     browser.screenshot(&shot).await?;
-    let widths = browser
-        .execute(
-            "return [window.innerWidth, document.documentElement.scrollWidth];",
-            vec![],
-        )
-        .await?;
-    println!(
-        "queue screenshot: {} (viewport width, page width: {widths})",
-        shot.display()
-    );
+    fits_a_phone(browser, "the queue").await?;
 
     // Open the case.
     let link = browser.find(&format!("{row_css} a.case-link")).await?;
@@ -233,6 +224,7 @@ async fn work_the_case(browser: &Browser, base: &str, code: &str) -> anyhow::Res
     browser
         .screenshot(&root.join("target/screenshots/staff-case.png"))
         .await?;
+    fits_a_phone(browser, "the case page").await?;
 
     // Log out: the queue now leads back to the login page.
     browser
@@ -268,5 +260,27 @@ async fn work_the_case(browser: &Browser, base: &str, code: &str) -> anyhow::Res
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    Ok(())
+}
+
+/// The page fits the phone-sized window (390 px) with no sideways scrolling: staff
+/// work the queue from their phones.
+async fn fits_a_phone(browser: &Browser, page: &str) -> anyhow::Result<()> {
+    let widths = browser
+        .execute(
+            "return [window.innerWidth, document.documentElement.scrollWidth];",
+            vec![],
+        )
+        .await?;
+    let viewport = widths[0].as_u64().context("the viewport width")?;
+    let content = widths[1].as_u64().context("the page width")?;
+    ensure!(
+        viewport == 390,
+        "{page}: the window is {viewport} px wide, not a phone's 390"
+    );
+    ensure!(
+        content <= viewport,
+        "{page} is {content} px wide in a {viewport} px window: it scrolls sideways"
+    );
     Ok(())
 }

@@ -314,9 +314,12 @@ async fn a_resident_asks_files_a_suggestion_with_photo_and_location_and_follows_
     // Following the case by its code.
     let followed = exchange(&app, &line, text(10, &code.to_lowercase()), reply).await;
     assert!(seen(&followed).contains(&code), "{}", seen(&followed));
+    let followed_text = seen(&followed);
     assert!(
-        seen(&followed).contains("ควรติดไฟส่องสว่างที่สะพานหมู่ ๒") || seen(&followed).contains("รับเรื่อง")
+        followed_text.contains("ควรติดไฟส่องสว่างที่สะพานหมู่ ๒"),
+        "{followed_text}"
     );
+    assert!(followed_text.contains("รับเรื่องแล้ว"), "{followed_text}");
     assert_eq!(
         line.requests().len(),
         n_calls + 1,
@@ -488,6 +491,8 @@ async fn standby_events_are_recorded_and_never_answered() {
     let replies = line.requests_to("/v2/bot/message/reply");
     assert_eq!(replies.len(), 1);
     assert_eq!(replies[0].body["replyToken"], "reply-token-41");
+    // Nor pushed: the standby event was never queued, so nothing can be sent for it.
+    assert!(line.requests_to("/v2/bot/message/push").is_empty());
     app.stop().await;
 }
 
@@ -612,10 +617,16 @@ async fn a_bound_group_receives_its_division_cases_and_stays_quiet_otherwise() {
     )
     .await;
     assert_eq!(hint.body["replyToken"], "rt-mention");
+    // One group's events run in order: the chatter, queued before the mention, has been
+    // through the engine by now, and got no answer by either route.
     assert_eq!(
         line.requests_to("/v2/bot/message/reply").len(),
         1,
         "the chatter got no answer"
+    );
+    assert!(
+        line.requests_to("/v2/bot/message/push").is_empty(),
+        "nor a push"
     );
     app.stop().await;
 

@@ -449,7 +449,12 @@ async fn a_resident_asks_files_a_complaint_with_a_photo_and_follows_it() {
     assert_eq!(calls[1].body["file_path"], "photos/f1.jpg");
     assert!(calls[1].ok());
     let got_photo = answer(&calls[2..], USER, None);
-    assert!(shown(&got_photo).contains('1'), "{}", shown(&got_photo));
+    // One photo kept: the two refused ones are not counted.
+    assert!(
+        shown(&got_photo).contains("ได้รับรูปแล้ว 1 รูป"),
+        "{}",
+        shown(&got_photo)
+    );
 
     answer(
         &exchange(&app, &fake, press(10, "cb3", "done")).await,
