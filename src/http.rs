@@ -2,10 +2,11 @@
 //! dashboard, all sharing one `AppState`.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue};
-use axum::response::Response;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
@@ -20,6 +21,7 @@ pub struct AppState {
     pub inbox: Arc<Inbox>,
     pub dashboard: Arc<crate::dashboard::Dashboard>,
     pub limits: Arc<WebLimits>,
+    pub health: Arc<crate::health::Health>,
 }
 
 /// The web chat's rate limits, per session and per client address.
@@ -46,6 +48,7 @@ impl WebLimits {
 pub fn build_router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/report", get(report_page))
         .route("/report.csv", get(report_csv))
         .route("/updates/{id}/photo", get(update_photo))
@@ -97,13 +100,68 @@ async fn security_headers(mut response: Response) -> Response {
     response
 }
 
-/// Liveness, with the depth of the inbound queue (platform events received and not yet
-/// processed): a number that keeps growing means the worker is stuck.
-async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(json!({
-        "status": "ok",
-        "inbound_queued": state.inbox.store().n_queued_inbound(),
-    }))
+/// How long `/healthz` waits for the store to answer a read.
+const STORE_READ_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Health: the store answers a read (within `STORE_READ_TIMEOUT`) and no worker is stuck
+/// (`health::Health`); with what waits in the store (events received and not yet
+/// processed, deliveries not yet sent) and each worker's time since its last beat. 503
+/// when either fails; the cause goes to the log, not to the caller.
+async fn healthz(State(state): State<AppState>) -> Response {
+    let store = state.inbox.store().clone();
+    let read = tokio::time::timeout(
+        STORE_READ_TIMEOUT,
+        tokio::task::spawn_blocking(move || store.backlog()),
+    )
+    .await;
+    let backlog = match read {
+        Ok(Ok(Ok(backlog))) => Some(backlog),
+        Ok(Ok(Err(error))) => {
+            tracing::error!(error = ?error, "health: the store cannot be read");
+            None
+        }
+        Ok(Err(error)) => {
+            tracing::error!(%error, "health: the store read failed");
+            None
+        }
+        Err(_) => {
+            tracing::error!("health: the store did not answer in time");
+            None
+        }
+    };
+    let workers = state.health.workers(Instant::now());
+    let stuck: Vec<&str> = workers
+        .iter()
+        .filter(|w| w.stuck)
+        .map(|w| w.name.as_str())
+        .collect();
+    if !stuck.is_empty() {
+        tracing::error!(?stuck, "health: workers stuck");
+    }
+    let healthy = backlog.is_some() && stuck.is_empty();
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if healthy { "ok" } else { "unhealthy" },
+        "store": if backlog.is_some() { "ok" } else { "unavailable" },
+        "inbound_queued": backlog.map(|b| b.inbound_queued),
+        "deliveries_pending": backlog.map(|b| b.deliveries_pending),
+        "workers": workers,
+    });
+    (status, Json(body)).into_response()
+}
+
+/// Readiness, for a load balancer: 200 from the end of start-up until the first
+/// shutdown signal, 503 otherwise.
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.health.is_ready() {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
+    }
 }
 
 #[derive(serde::Deserialize)]

@@ -33,6 +33,7 @@ pub mod domain;
 pub mod engine;
 pub mod fanout;
 pub mod hashing;
+pub mod health;
 pub mod http;
 pub mod inbox;
 pub mod kb;

@@ -46,6 +46,8 @@ pub struct Core {
     pub holidays: Arc<crate::calendar::Holidays>,
     /// Wakes the dispatcher when something was put in the outbox.
     dispatcher_wake: Arc<Notify>,
+    /// The workers' beats and readiness, for `/healthz` and `/readyz`.
+    pub health: Arc<crate::health::Health>,
 }
 
 impl Core {
@@ -137,7 +139,9 @@ impl Core {
             senders.insert(Channel::Messenger, Arc::new(messenger.client.clone()));
         }
         let dispatcher_wake = Arc::clone(&wake);
-        let dispatcher = Dispatcher::new(store.clone(), Arc::clone(&settings), wake, senders)?;
+        let health = Arc::new(crate::health::Health::default());
+        let dispatcher = Dispatcher::new(store.clone(), Arc::clone(&settings), wake, senders)?
+            .with_health(Arc::clone(&health));
         Ok(Self {
             settings,
             store,
@@ -148,6 +152,7 @@ impl Core {
             telegram,
             holidays,
             dispatcher_wake,
+            health,
         })
     }
 
@@ -194,6 +199,7 @@ impl Core {
                 converter,
                 wake,
                 self.settings.server.platform_messages_per_person_per_minute,
+                Arc::clone(&self.health),
             ));
         }
         workers.spawn({
@@ -379,6 +385,13 @@ impl Application {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
+    /// The store the application serves from: for tests that wait until everything
+    /// received has been processed and sent.
+    #[must_use]
+    pub fn store(&self) -> Store {
+        self.core.store.clone()
+    }
+
     /// Serves until `shutdown` completes, then finishes open requests and flushes.
     pub async fn run_until_stopped<F>(self, shutdown: F) -> anyhow::Result<()>
     where
@@ -392,6 +405,7 @@ impl Application {
                 &self.core.settings.dashboard,
             )?),
             limits: Arc::new(crate::http::WebLimits::new(&self.core.settings.server)),
+            health: Arc::clone(&self.core.health),
         };
         let mut background = self.core.spawn_background();
         tracing::info!(address = %self.listener.local_addr()?, "tambon is serving");
@@ -411,6 +425,13 @@ impl Application {
                 messenger,
             )));
         }
+        // From the first shutdown signal on, `/readyz` says so while open requests finish.
+        let health = Arc::clone(&self.core.health);
+        let shutdown = async move {
+            shutdown.await;
+            health.set_ready(false);
+        };
+        self.core.health.set_ready(true);
         // The client's address reaches handlers, for the per-address rate limit.
         let server = axum::serve(
             self.listener,

@@ -21,6 +21,7 @@ use tokio::sync::Notify;
 
 use crate::delivery::BoxFuture;
 use crate::domain::Channel;
+use crate::health::Health;
 use crate::inbox::{Envelope, Inbox};
 use crate::limits::Limiter;
 use crate::store::{QueuedEvent, Store};
@@ -60,9 +61,12 @@ pub async fn run(
     converter: Arc<dyn Converter>,
     wake: Arc<Notify>,
     per_person_per_minute: u32,
+    health: Arc<Health>,
 ) -> anyhow::Result<()> {
     let limits = PersonLimits::per_minute(per_person_per_minute);
+    let worker = format!("queue:{channel}");
     loop {
+        health.beat(&worker);
         let queued = {
             let store = store.clone();
             tokio::task::spawn_blocking(move || store.queued_inbound(channel, BATCH)).await??

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{DestinationKind, Settings};
 use crate::domain::Channel;
 use crate::engine::Outbound;
+use crate::health::Health;
 use crate::store::{Delivery, DeliveryState, Route, Store};
 
 pub use sign::{signature_header, SIGNATURE_HEADER};
@@ -27,6 +28,9 @@ pub use sign::{signature_header, SIGNATURE_HEADER};
 /// How long the dispatcher sleeps at most when nothing is due: a safety net, since
 /// enqueuing wakes it anyway.
 const IDLE_POLL: Duration = Duration::from_secs(30);
+
+/// The dispatcher's name in `/healthz`.
+const WORKER: &str = "dispatcher";
 
 /// Why one attempt failed.
 #[derive(Debug)]
@@ -75,6 +79,8 @@ pub struct Dispatcher {
     client: reqwest::Client,
     wake: Arc<Notify>,
     senders: Arc<HashMap<Channel, Arc<dyn ChannelSender>>>,
+    /// Where it beats at every turn of its loop (`/healthz`).
+    health: Arc<Health>,
 }
 
 impl Dispatcher {
@@ -94,12 +100,21 @@ impl Dispatcher {
             client,
             wake,
             senders: Arc::new(senders),
+            health: Arc::default(),
         })
+    }
+
+    /// Beats on `health` at every turn of the loop and every batch of sends.
+    #[must_use]
+    pub fn with_health(mut self, health: Arc<Health>) -> Self {
+        self.health = health;
+        self
     }
 
     /// Runs until the task is dropped.
     pub async fn run(self) -> anyhow::Result<()> {
         loop {
+            self.health.beat(WORKER);
             if self.send_due().await? > 0 {
                 continue;
             }
@@ -122,6 +137,7 @@ impl Dispatcher {
     pub async fn send_due(&self) -> anyhow::Result<usize> {
         let mut n_attempted = 0;
         loop {
+            self.health.beat(WORKER);
             let due = self
                 .store
                 .due_deliveries(Utc::now(), self.settings.delivery.concurrency.max(1))?;

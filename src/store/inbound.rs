@@ -130,4 +130,26 @@ impl Store {
     pub fn n_queued_inbound(&self) -> usize {
         self.channelseq_event.len()
     }
+
+    /// What waits in the store, read key by key so that a storage error shows: events
+    /// received and not yet processed, deliveries not yet sent (nor dead).
+    pub fn backlog(&self) -> Result<Backlog> {
+        let mut backlog = Backlog::default();
+        for key in self.channelseq_event.iter().keys() {
+            key?;
+            backlog.inbound_queued += 1;
+        }
+        for key in self.due_deliveryid.iter().keys() {
+            key?;
+            backlog.deliveries_pending += 1;
+        }
+        Ok(backlog)
+    }
+}
+
+/// What waits in the store (`Store::backlog`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Backlog {
+    pub inbound_queued: usize,
+    pub deliveries_pending: usize,
 }

@@ -30,7 +30,7 @@ pub use crate::domain::Linked;
 pub use audit::{AuditEntry, AuditNote, AuditReport};
 pub use cases::{CaseChange, Forwards, Outgoing, ReplyPlan, Turn};
 pub use groups::Group;
-pub use inbound::{Enqueued, QueuedEvent};
+pub use inbound::{Backlog, Enqueued, QueuedEvent};
 pub use logins::{Login, Session, LOGIN_RECORD_VERSION};
 pub use outbox::{unix_ms, Delivery, DeliveryState, Route};
 pub use updates::FanoutStep;

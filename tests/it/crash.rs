@@ -120,8 +120,23 @@ async fn kill_9_under_load_loses_no_answer_and_says_nothing_twice() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // Anything still queued to go twice would go now.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Everything received processed, everything due sent: nothing more can go out.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let health: Value = http
+            .get(format!("{}/healthz", server.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if health["inbound_queued"] == 0 && health["deliveries_pending"] == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never settled: {health}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     server.kill();
 
     let answers = answers_per_user(&line);

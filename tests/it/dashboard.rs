@@ -701,7 +701,7 @@ async fn a_case_reaches_the_division_group_and_answers_from_chat_and_dashboard_r
     assert!(seen.contains("แนบภาพหลังดำเนินการ"), "{seen}");
     let n_replies = line.requests_to("/v2/bot/message/reply").len();
     assert_eq!(app.post_line(&photo(62, "after-2")).await, 200);
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    app.settled().await;
     assert_eq!(
         line.requests_to("/v2/bot/message/reply").len(),
         n_replies,

@@ -21,6 +21,8 @@ pub const HOOK_SECRET_ENV: &str = "TAMBON_TEST_HOOK_SECRET";
 
 pub struct TestApp {
     pub address: String,
+    /// The running application's store (sled allows one opener: dropped by `stop`).
+    pub store: tambon::store::Store,
     client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -198,16 +200,35 @@ impl TestApp {
             .await
             .expect("the application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let store = app.store();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
         }));
         Self {
             address,
+            store,
             client: reqwest::Client::new(),
             stop: Some(stop),
             server: Some(server),
         }
+    }
+
+    /// Waits until everything received has been processed and everything due has gone
+    /// out: the inbound queues are empty (a turn removes its event in the transaction
+    /// that writes its answers) and no delivery is pending. A delivery waiting for a
+    /// retry keeps it waiting; a dead one does not. Proof that nothing more will be
+    /// sent, where a quiet spell would only suggest it.
+    pub async fn settled(&self) {
+        eventually("everything processed and sent", || {
+            self.store.n_queued_inbound() == 0
+                && self
+                    .store
+                    .next_due_ms()
+                    .expect("the outbox reads")
+                    .is_none()
+        })
+        .await;
     }
 
     /// Stops the server as SIGTERM would, and waits until the store is closed.

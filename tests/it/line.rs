@@ -493,6 +493,15 @@ async fn standby_events_are_recorded_and_never_answered() {
     assert_eq!(replies[0].body["replyToken"], "reply-token-41");
     // Nor pushed: the standby event was never queued, so nothing can be sent for it.
     assert!(line.requests_to("/v2/bot/message/push").is_empty());
+    // Health names the LINE worker, which went round its loop.
+    let health: Value = app.get("/healthz").await.json().await.unwrap();
+    let names: Vec<&str> = health["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"queue:line"), "{health}");
     app.stop().await;
 }
 

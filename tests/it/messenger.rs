@@ -221,35 +221,6 @@ fn assert_all_clean(fake: &FakeGraph) {
     }
 }
 
-/// Waits until the fake has received nothing new for a while.
-async fn settle(fake: &FakeGraph) {
-    let mut n = fake.requests().len();
-    loop {
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        let now = fake.requests().len();
-        if now == n {
-            return;
-        }
-        n = now;
-    }
-}
-
-/// Waits until every queued event was processed, and what it caused was sent.
-async fn drained(app: &TestApp, fake: &FakeGraph) {
-    let mut queued = u64::MAX;
-    for _ in 0..400 {
-        let health: Value = app.get("/healthz").await.json().await.unwrap();
-        assert_eq!(health["status"], "ok");
-        queued = health["inbound_queued"].as_u64().unwrap();
-        if queued == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert_eq!(queued, 0, "every queued event was processed or dropped");
-    settle(fake).await;
-}
-
 /// Posts an event and returns the Send API calls it caused (the whole answer).
 async fn exchange(app: &TestApp, fake: &FakeGraph, event: Vec<u8>) -> Vec<Recorded> {
     let before = fake.sends().len();
@@ -258,7 +229,7 @@ async fn exchange(app: &TestApp, fake: &FakeGraph, event: Vec<u8>) -> Vec<Record
         fake.sends().len() > before
     })
     .await;
-    settle(fake).await;
+    app.settled().await;
     let answer = fake.sends()[before..].to_vec();
     for request in &answer {
         assert_eq!(request.status, 200, "{}", request.body);
@@ -337,7 +308,7 @@ async fn messenger_every_fixture_is_accepted_signed_and_refused_unsigned() {
         check_refusals(&app, path, bytes).await;
         assert_eq!(app.post_messenger(bytes).await, 200, "{}", path.display());
     }
-    drained(&app, &fake).await;
+    app.settled().await;
     assert!(
         fake.requests().is_empty(),
         "nothing is answered to {:?}",
@@ -358,7 +329,7 @@ async fn messenger_every_fixture_is_accepted_signed_and_refused_unsigned() {
     );
     assert_eq!(app.post_messenger(b"{not json").await, 400);
     assert_eq!(app.post_messenger_signed(b"{not json", None).await, 401);
-    drained(&app, &fake).await;
+    app.settled().await;
     let recipients: BTreeSet<String> = fake
         .sends()
         .iter()
@@ -639,7 +610,7 @@ async fn messenger_a_redelivered_item_is_answered_once_and_files_one_case() {
             .await,
         200
     );
-    drained(&app, &fake).await;
+    app.settled().await;
     assert_eq!(fake.sends().len(), n_sends, "the redelivery got no answer");
     assert_all_clean(&fake);
     app.stop().await;
@@ -697,7 +668,7 @@ async fn messenger_echoes_standby_receipts_referrals_and_senderless_items_get_no
             String::from_utf8_lossy(body)
         );
     }
-    drained(&app, &fake).await;
+    app.settled().await;
     assert!(fake.requests().is_empty(), "{:?}", fake.requests());
 
     // Then the resident writes: only that is answered.
@@ -960,7 +931,7 @@ async fn messenger_rate_limits_and_server_errors_are_retried() {
         fake.delivered().len() >= 2
     })
     .await;
-    settle(&fake).await;
+    app.settled().await;
     let sends = fake.sends();
     assert_eq!(sends.len(), 3);
     assert_eq!(sends[0].status, 400);
@@ -975,7 +946,7 @@ async fn messenger_rate_limits_and_server_errors_are_retried() {
         200
     );
     eventually("the answer after a 500", || fake.delivered().len() >= 4).await;
-    settle(&fake).await;
+    app.settled().await;
     let sends = fake.sends();
     assert_eq!(sends.len(), 6);
     assert_eq!(sends[3].status, 500);
@@ -993,7 +964,7 @@ async fn messenger_rate_limits_and_server_errors_are_retried() {
         fake.delivered().len() >= 6
     })
     .await;
-    settle(&fake).await;
+    app.settled().await;
     let sends = &fake.sends()[6..];
     assert_eq!(
         sends.iter().map(|r| r.status).collect::<Vec<_>>(),
@@ -1268,7 +1239,7 @@ async fn messenger_a_message_meta_refuses_as_outside_the_window_is_held() {
             .await,
         200
     );
-    drained(&app, &fake).await;
+    app.settled().await;
     assert_eq!(fake.delivered().len(), 0);
     // The resident writes again: the answer they missed comes first.
     let answer = exchange(&app, &fake, text("m.2", "สวัสดี")).await;

@@ -146,22 +146,14 @@ async fn post(app: &TestApp, update: &Value) {
     assert_eq!(status, 200, "{update}");
 }
 
-/// Waits for a first call after the first `before` (polls aside), then until none came
-/// for a while; returns the new calls.
-async fn settle(fake: &FakeTelegram, before: usize) -> Vec<Recorded> {
+/// Waits for a first call after the first `before` (polls aside), then until everything
+/// received was processed and sent; returns the new calls.
+async fn settle(app: &TestApp, fake: &FakeTelegram, before: usize) -> Vec<Recorded> {
     eventually("a call to the Bot API", || {
         fake.calls_but_polls().len() > before
     })
     .await;
-    let mut n = fake.calls_but_polls().len();
-    loop {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        let now = fake.calls_but_polls().len();
-        if now == n {
-            break;
-        }
-        n = now;
-    }
+    app.settled().await;
     fake.calls_but_polls()[before..].to_vec()
 }
 
@@ -169,7 +161,7 @@ async fn settle(fake: &FakeTelegram, before: usize) -> Vec<Recorded> {
 async fn exchange(app: &TestApp, fake: &FakeTelegram, update: Value) -> Vec<Recorded> {
     let before = fake.calls_but_polls().len();
     post(app, &update).await;
-    settle(fake, before).await
+    settle(app, fake, before).await
 }
 
 /// Checks that `calls` are an answer to `chat`: messages accepted as Telegram would
@@ -226,21 +218,6 @@ fn assert_menu(send: &Recorded) {
         .as_array()
         .unwrap();
     assert!(rows.iter().all(|row| row.as_array().unwrap().len() <= 2));
-}
-
-/// Waits until the inbound queue of the server is empty.
-async fn drained(app: &TestApp) {
-    let mut queued = u64::MAX;
-    for _ in 0..400 {
-        let health: Value = app.get("/healthz").await.json().await.unwrap();
-        assert_eq!(health["status"], "ok", "{health}");
-        queued = health["inbound_queued"].as_u64().unwrap();
-        if queued == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert_eq!(queued, 0, "every queued update was processed or dropped");
 }
 
 /// Asserts that the fake saw nothing Telegram would refuse and no wrong token.
@@ -315,7 +292,7 @@ async fn every_fixture_is_processed_and_the_server_stays_healthy() {
     let fake = FakeTelegram::start().await;
     let app = TestApp::spawn_telegram(dir.path(), &fake.api_url, false).await;
     let updates = post_fixtures(&app).await;
-    drained(&app).await;
+    app.settled().await;
 
     // The server is still healthy: a resident's /start is answered. (Fixtures use
     // update ids 0 and 1, so this one has its own.)
@@ -559,7 +536,7 @@ async fn a_duplicate_update_is_answered_once() {
         app.post_telegram(&question, Some(TELEGRAM_WEBHOOK_SECRET)),
     );
     assert_eq!((first, second), (200, 200));
-    let answered = answer(&settle(&fake, 0).await, USER, None);
+    let answered = answer(&settle(&app, &fake, 0).await, USER, None);
     assert!(shown(&answered).contains("37.50"));
 
     // A confirmation posted twice files one case.
@@ -585,8 +562,7 @@ async fn a_duplicate_update_is_answered_once() {
     let n_calls = fake.calls().len();
     post(&app, &confirm).await;
     post(&app, &text(1, "What was the OIT score?")).await;
-    drained(&app).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.settled().await;
     assert_eq!(
         fake.calls().len(),
         n_calls,
@@ -717,7 +693,7 @@ async fn flood_control_is_honoured() {
     fake.fail_next("sendMessage", 429, retry_after(1));
     post(&app, &text(1, "What was the OIT score?")).await;
     eventually("the answer after flood control", || menu_accepted(&fake, 1)).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.settled().await;
     let sends = fake.calls_to("sendMessage");
     assert_eq!(
         sends.len(),
@@ -742,7 +718,7 @@ async fn flood_control_is_honoured() {
         menu_accepted(&fake, 2)
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.settled().await;
     let sends = fake.calls_to("sendMessage")[3..].to_vec();
     let statuses: Vec<u16> = sends.iter().map(|c| c.status).collect();
     assert_eq!(statuses, [200, 429, 200], "{sends:#?}");
@@ -760,8 +736,7 @@ async fn a_group_that_became_a_supergroup_receives_its_cases_at_its_new_id() {
     let fake = FakeTelegram::start().await;
     let app = TestApp::spawn_telegram(dir.path(), &fake.api_url, false).await;
     post(&app, &added_to_group(1, GROUP)).await;
-    drained(&app).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.settled().await;
     let n_joined_calls = fake.calls().len();
     assert!(
         fake.calls()
@@ -883,7 +858,7 @@ async fn long_polling_answers_each_update_once() {
     );
 
     fake.queue_update(text(1, "/start"));
-    let greeting = answer(&settle(&fake, 0).await, USER, None);
+    let greeting = answer(&settle(&app, &fake, 0).await, USER, None);
     assert_menu(greeting.last().unwrap());
     // The next call confirms the update: Telegram forgets it.
     eventually("update 1 confirmed", || {
@@ -907,7 +882,7 @@ async fn long_polling_answers_each_update_once() {
     fake.queue_update(text(2, "What was the OIT score?"));
     let before = fake.calls_but_polls().len();
     let app = TestApp::spawn_telegram(dir.path(), &fake.api_url, true).await;
-    let calls = settle(&fake, before).await;
+    let calls = settle(&app, &fake, before).await;
     let sends = answer(&calls, USER, None);
     assert!(
         fake.calls_to("getUpdates")
@@ -935,7 +910,7 @@ async fn a_migration_message_moves_the_group_binding() {
     let fake = FakeTelegram::start().await;
     let app = TestApp::spawn_telegram(dir.path(), &fake.api_url, false).await;
     post(&app, &added_to_group(1, GROUP)).await;
-    drained(&app).await;
+    app.settled().await;
     app.stop().await;
     {
         let store = crate::helpers::reopen(dir.path());
@@ -953,7 +928,7 @@ async fn a_migration_message_moves_the_group_binding() {
         "migrate_to_chat_id": SUPERGROUP,
     }});
     post(&app, &migration).await;
-    drained(&app).await;
+    app.settled().await;
     let n_to_group = fake.sent_to(GROUP).len();
     complain(&app, &fake, 10, "ถนนหน้าโรงเรียนเป็นหลุมลึก").await;
     let year = tambon::thai::buddhist_year(chrono::Utc::now());

@@ -281,7 +281,16 @@ async fn a_village_heads_update_reaches_that_villages_subscribers_once_through_a
     })
     .await;
     eventually("the news on LINE", || line_recipients(&line).len() == 3).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The fan-out finished and everything it enqueued went out: nothing more can come.
+    eventually("the fan-out finished", || {
+        app.store
+            .updates()
+            .unwrap()
+            .iter()
+            .all(|u| matches!(u.state, UpdateState::Sent { .. }))
+    })
+    .await;
+    app.settled().await;
     let expected: Vec<String> = ["a", "b", "g"]
         .iter()
         .map(|id| format!("U{id:0>32}"))

@@ -17,8 +17,24 @@ fn year_be() -> u32 {
 async fn health_and_page_are_served() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path(), None).await;
-    let health: serde_json::Value = app.get("/healthz").await.json().await.unwrap();
-    assert_eq!(health["status"], "ok");
+    // Health says what it checked: the store answered a read, and the dispatcher went
+    // round its loop lately.
+    let response = app.get("/healthz").await;
+    assert_eq!(response.status(), 200);
+    let health: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(health["status"], "ok", "{health}");
+    assert_eq!(health["store"], "ok", "{health}");
+    assert_eq!(health["inbound_queued"], 0, "{health}");
+    assert_eq!(health["deliveries_pending"], 0, "{health}");
+    let workers = health["workers"].as_array().unwrap();
+    let dispatcher = workers
+        .iter()
+        .find(|w| w["name"] == "dispatcher")
+        .unwrap_or_else(|| panic!("the dispatcher beats: {health}"));
+    assert_eq!(dispatcher["stuck"], false);
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.text().await.unwrap(), "ready");
     let page = app.get("/").await.text().await.unwrap();
     assert!(page.contains("<html lang=\"th\""));
     assert!(
@@ -483,7 +499,8 @@ async fn a_webhook_that_never_accepts_leaves_a_dead_delivery() {
     file_simple(&resident, "complain", "roads", "ถนนทรุด").await;
     // max_attempts is 5 in the test settings.
     eventually("five attempts", || hook.n_received() >= 5).await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // The delivery is dead (no longer pending): nothing can try it again.
+    app.settled().await;
     assert_eq!(hook.n_received(), 5, "no attempt after the last");
     app.stop().await;
     let store = crate::helpers::reopen(dir.path());
