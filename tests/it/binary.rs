@@ -17,6 +17,16 @@ impl Server {
     /// Starts the server and waits until it answers. With `log`, its log lines (the
     /// production level, `info`) go to that file; without, only errors, nowhere.
     pub async fn start(config: &Path, data: &Path, log: Option<&Path>) -> Server {
+        Self::start_with(config, data, log, &[]).await
+    }
+
+    /// `start`, with more environment variables (other channels' secrets).
+    pub async fn start_with(
+        config: &Path,
+        data: &Path,
+        log: Option<&Path>,
+        env: &[(&str, &str)],
+    ) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -30,6 +40,7 @@ impl Server {
             .env("LINE_CHANNEL_SECRET", LINE_SECRET)
             .env("LINE_CHANNEL_ACCESS_TOKEN", TOKEN)
             .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
             .stdout(Stdio::null());
         match log {
             Some(path) => command

@@ -12,6 +12,7 @@ mod helpers;
 mod line;
 mod line_fake;
 mod linking;
+mod logs;
 mod messenger;
 mod messenger_fake;
 mod openapi;
