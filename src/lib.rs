@@ -32,6 +32,7 @@ pub mod delivery;
 pub mod domain;
 pub mod engine;
 pub mod fanout;
+pub mod faults;
 pub mod hashing;
 pub mod health;
 pub mod http;

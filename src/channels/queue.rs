@@ -153,6 +153,8 @@ async fn process(
     queued: QueuedEvent,
     over_limit: bool,
 ) {
+    // Acknowledged and on disk, nothing of its turn done yet.
+    crate::faults::crash_point("before-turn");
     let channel = queued.channel;
     let envelope = match converter.envelope(&queued).await {
         Ok(Some(envelope)) => Envelope {
@@ -234,6 +236,8 @@ where
         Ok(Ok(0)) => StatusCode::OK,
         Ok(Ok(_)) => match store.sync().await {
             Ok(()) => {
+                // On disk, not yet acknowledged: the platform will deliver it again.
+                crate::faults::crash_point("before-ack");
                 wake.notify_one();
                 StatusCode::OK
             }

@@ -165,6 +165,8 @@ impl Dispatcher {
     async fn attempt(&self, mut delivery: Delivery) -> anyhow::Result<()> {
         let previous_due_ms = delivery.next_attempt_ms;
         let outcome = self.send(&mut delivery).await;
+        // Sent (or failed), and not yet recorded as such.
+        crate::faults::crash_point("after-send");
         delivery.attempts += 1;
         let now = Utc::now();
         match outcome {

@@ -70,6 +70,18 @@ impl Server {
         server
     }
 
+    /// Waits, at most `within`, for the process to end by itself (at a crash point).
+    pub async fn exited(&mut self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if self.child.try_wait().unwrap().is_some() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+
     /// SIGKILL: no shutdown, no flush.
     pub fn kill(mut self) {
         self.child.kill().unwrap();

@@ -121,22 +121,7 @@ async fn kill_9_under_load_loses_no_answer_and_says_nothing_twice() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // Everything received processed, everything due sent: nothing more can go out.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let health: Value = http
-            .get(format!("{}/healthz", server.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if health["inbound_queued"] == 0 && health["deliveries_pending"] == 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never settled: {health}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    settled(&http, &server.base).await;
     server.kill();
 
     let answers = answers_per_user(&line);
@@ -242,6 +227,115 @@ async fn post_events(
         users.extend(written.unwrap());
     }
     users
+}
+
+/// A kill at each chosen moment of a LINE event's life (`tambon::faults`): recorded but
+/// not acknowledged, acknowledged but not processed, answered but not recorded as
+/// answered (by reply token, and by push with its retry key). After the restart the
+/// resident has exactly one answer: never none, never two.
+#[tokio::test]
+async fn a_kill_at_each_chosen_moment_leaves_one_answer() {
+    for (point, by_push) in [
+        ("before-ack", false),
+        ("before-turn", false),
+        ("after-send", false),
+        ("after-send", true),
+    ] {
+        let line = FakeLine::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_for(dir.path(), &line.base_url, &[]);
+        let data = dir.path().join("data");
+        let http = reqwest::Client::new();
+        let user = format!("U{:032}", 7);
+        let event_id = "01CHOSEN0000000000000000000";
+        let token = format!("token-{event_id}");
+        if by_push {
+            // A token past its time: the answer goes by push, with a retry key.
+            line.expire_reply_token(&token);
+        }
+
+        let mut server = Server::start_with(
+            &config,
+            &data,
+            None,
+            &[(tambon::faults::CRASH_AT_ENV, point)],
+        )
+        .await;
+        let acknowledged =
+            post_line(&http, &server.base, &line_event(&user, event_id, false)).await;
+        assert!(
+            server.exited(Duration::from_secs(20)).await,
+            "{point}: the server stops at its crash point"
+        );
+        match point {
+            "before-ack" => assert_ne!(acknowledged, Some(200), "{point}"),
+            "after-send" => assert_eq!(acknowledged, Some(200), "{point}"),
+            _ => {}
+        }
+
+        // Back up: LINE delivers again what was not acknowledged.
+        let server = Server::start(&config, &data, None).await;
+        if acknowledged != Some(200) {
+            let status = post_line(&http, &server.base, &line_event(&user, event_id, true)).await;
+            assert_eq!(status, Some(200), "{point}: the redelivery");
+        }
+        let answered = || {
+            line.accepted("/v2/bot/message/reply").len()
+                + line
+                    .accepted("/v2/bot/message/push")
+                    .iter()
+                    .filter(|p| p.body["to"] == user.as_str())
+                    .count()
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while answered() == 0 {
+            assert!(Instant::now() < deadline, "{point}: never answered");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        settled(&http, &server.base).await;
+        server.kill();
+
+        assert_eq!(
+            answered(),
+            1,
+            "{point} (push: {by_push}): exactly one answer"
+        );
+        let pushes = line.requests_to("/v2/bot/message/push");
+        if by_push {
+            assert!(line.accepted("/v2/bot/message/reply").is_empty(), "{point}");
+            // The push after the restart carried the same key, which LINE had carried
+            // out already: 409, counted as sent.
+            assert!(
+                pushes.iter().any(|p| p.status == 409),
+                "{point}: {pushes:?}"
+            );
+        } else {
+            assert!(
+                pushes.is_empty(),
+                "{point}: no push after a reply: {pushes:?}"
+            );
+        }
+    }
+}
+
+/// Waits until the server has processed everything received and sent everything due.
+async fn settled(http: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let health: Value = http
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if health["inbound_queued"] == 0 && health["deliveries_pending"] == 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never settled: {health}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Where a web resident was when the server died.

@@ -121,6 +121,11 @@ impl Sender {
                     delivery = delivery.id,
                     "reply token refused, pushing instead"
                 );
+                // Refused on its first try: it reached nobody. The mark comes off (on
+                // disk) so that an attempt after a crash during the push pushes again,
+                // with the same retry key, instead of counting the refused token as sent.
+                delivery.reply_tried = false;
+                self.remember(delivery).await?;
                 Ok(false)
             }
             Err(Error::NotConnected) => {
@@ -132,7 +137,7 @@ impl Sender {
         }
     }
 
-    /// Puts the reply mark on disk before the token is spent.
+    /// Puts the reply mark on disk (before the token is spent, or once it was refused).
     async fn remember(&self, delivery: &Delivery) -> Result<(), Failure> {
         let not_saved = |error: crate::store::Error| Failure {
             message: format!("cannot mark the reply as tried: {error}"),
