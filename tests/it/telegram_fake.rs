@@ -123,6 +123,10 @@ struct Fake {
     files: HashMap<String, Vec<u8>>,
     updates: Vec<Value>,
     last_message_id: i64,
+    /// Chats whose person blocked the bot: 403, as Telegram answers.
+    blocked: std::collections::HashSet<i64>,
+    /// Chats that do not exist (deleted accounts, wrong ids): 400 "chat not found".
+    unknown: std::collections::HashSet<i64>,
 }
 
 type Shared = Arc<Mutex<Fake>>;
@@ -259,6 +263,16 @@ impl FakeTelegram {
             status,
             body,
         });
+    }
+
+    /// The person of `chat_id` blocks the bot: every message to them is refused with 403.
+    pub fn block(&self, chat_id: i64) {
+        self.lock().blocked.insert(chat_id);
+    }
+
+    /// `chat_id` does not exist (any more): messages to it get 400 "chat not found".
+    pub fn forget_chat(&self, chat_id: i64) {
+        self.lock().unknown.insert(chat_id);
     }
 
     /// `getFile` knows `file_id`, and the download URL serves `bytes`.
@@ -442,6 +456,12 @@ async fn answer(
                 return (400, error(400, "Bad Request: chat not found"));
             };
             let mut fake = lock(state);
+            if fake.blocked.contains(&chat_id) {
+                return (403, error(403, "Forbidden: bot was blocked by the user"));
+            }
+            if fake.unknown.contains(&chat_id) {
+                return (400, error(400, "Bad Request: chat not found"));
+            }
             fake.last_message_id += 1;
             let mut message = json!({
                 "message_id": fake.last_message_id,

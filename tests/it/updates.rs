@@ -466,3 +466,99 @@ async fn staff_send_an_office_notice_to_chosen_villages_from_any_chat() {
     );
     assert!(update.author_label.starts_with("staff(office)"));
 }
+
+/// A Telegram subscriber who blocked the bot: the news to them is refused with 403, the
+/// delivery is dead with the reason, and their subscription ends, so the next update
+/// does not try them again. So for a chat that no longer exists (400 "chat not found").
+/// Another subscriber is not affected.
+#[tokio::test]
+async fn a_telegram_subscriber_who_blocked_the_bot_is_unsubscribed() {
+    const BLOCKER: i64 = 2_001;
+    const READER: i64 = 2_002;
+    const GONE: i64 = 2_003;
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeTelegram::start().await;
+    let app = TestApp::spawn_telegram(dir.path(), &fake.api_url, false).await;
+    telegram_subscribe(&app, &fake, BLOCKER, 1, 800).await;
+    telegram_subscribe(&app, &fake, READER, 1, 810).await;
+    telegram_subscribe(&app, &fake, GONE, 1, 820).await;
+    fake.block(BLOCKER);
+    fake.forget_chat(GONE);
+
+    // A village head's update, its hold over.
+    let head = ChatKey::new(Channel::Line, format!("U{:0>32}", "head"));
+    let now = chrono::Utc::now();
+    app.store
+        .grant_role(&head, &Role::VillageHead { village: 1 }, now)
+        .unwrap();
+    let update = |text: &str| tambon::domain::update::Update {
+        v: 1,
+        id: 0,
+        author: head.clone(),
+        author_label: "village_head(1) ผู้ใหญ่บ้าน".to_owned(),
+        topic: Topic::Village,
+        villages: vec![1],
+        text: text.to_owned(),
+        photo: None,
+        location: None,
+        created_at: now,
+        send_at: now,
+        state: UpdateState::Scheduled,
+        n_recipients: 0,
+        n_undeliverable: 0,
+    };
+    app.store.create_update(update(NEWS)).unwrap();
+    let to_reader = |text: &str| {
+        fake.sent_to(READER)
+            .iter()
+            .any(|c| c.ok() && c.text().contains(text))
+    };
+    eventually("the news reaches the reader", || to_reader("ประปาหมู่ 1")).await;
+    eventually("the refused delivery given up", || {
+        app.store.all_deliveries().any(|d| {
+            let d = d.unwrap();
+            d.state == tambon::store::DeliveryState::Dead
+                && d.last_error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("blocked"))
+        })
+    })
+    .await;
+    let blocker = ChatKey::new(Channel::Telegram, BLOCKER.to_string());
+    assert!(
+        app.store.subscription(&blocker).unwrap().is_none(),
+        "the blocker's subscription ended"
+    );
+    let gone = ChatKey::new(Channel::Telegram, GONE.to_string());
+    eventually("the gone chat's subscription ended", || {
+        app.store.subscription(&gone).unwrap().is_none()
+    })
+    .await;
+    let reader = ChatKey::new(Channel::Telegram, READER.to_string());
+    assert!(app.store.subscription(&reader).unwrap().is_some());
+
+    // The next update goes to the reader only: the blocker is not tried again.
+    let refused_before = fake
+        .sent_to(BLOCKER)
+        .iter()
+        .filter(|c| c.status == 403)
+        .count();
+    app.store
+        .create_update(update("ถนนสายหลักหมู่ 1 ปิดซ่อมวันเสาร์"))
+        .unwrap();
+    eventually("the second news reaches the reader", || {
+        to_reader("ถนนสายหลักหมู่ 1")
+    })
+    .await;
+    app.settled().await;
+    let refused_after = fake
+        .sent_to(BLOCKER)
+        .iter()
+        .filter(|c| c.status == 403)
+        .count();
+    assert_eq!(
+        refused_before, refused_after,
+        "the blocker was not tried again"
+    );
+    app.stop().await;
+}

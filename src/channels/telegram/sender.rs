@@ -7,11 +7,11 @@ use std::time::Duration;
 use teloxide::payloads::SendMessageSetters as _;
 use teloxide::requests::{Request as _, Requester as _};
 use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup};
-use teloxide::RequestError;
+use teloxide::{ApiError, RequestError};
 
 use crate::channels::line::render::split_utf16;
 use crate::delivery::{BoxFuture, ChannelMessage, ChannelSender, Failure};
-use crate::domain::Channel;
+use crate::domain::{Channel, ChatKey};
 use crate::engine::payload::{SHARE_LOCATION, SHARE_PHOTO};
 use crate::engine::{Choice, Outbound};
 use crate::store::{Delivery, Store};
@@ -112,6 +112,21 @@ impl Sender {
                         retry_after: Some(Duration::ZERO),
                     });
                 }
+                Err(RequestError::Api(api)) if unreachable(&api) => {
+                    // Blocked, deleted, kicked: nothing will reach this chat again, so
+                    // its subscription to updates ends, as an unfollow would end it.
+                    let chat = ChatKey::new(Channel::Telegram, message.to.clone());
+                    match self.store.remove_subscription(&chat) {
+                        Ok(true) => tracing::info!(
+                            "a Telegram chat cannot be reached any more; its subscription ended"
+                        ),
+                        Ok(false) => {}
+                        Err(error) => {
+                            tracing::error!(error = ?error, "cannot end a subscription");
+                        }
+                    }
+                    return Err(failure(&RequestError::Api(api)));
+                }
                 Err(error) => return Err(failure(&error)),
             }
         }
@@ -178,6 +193,19 @@ fn keyboard(choices: &[Choice]) -> InlineKeyboardMarkup {
                     .collect::<Vec<_>>()
             })
             .collect::<Vec<_>>(),
+    )
+}
+
+/// Whether Telegram says the chat cannot be written to any more.
+fn unreachable(error: &ApiError) -> bool {
+    matches!(
+        error,
+        ApiError::BotBlocked
+            | ApiError::ChatNotFound
+            | ApiError::UserDeactivated
+            | ApiError::BotKicked
+            | ApiError::BotKickedFromSupergroup
+            | ApiError::CantInitiateConversation
     )
 }
 
