@@ -92,6 +92,10 @@ async fn the_log_holds_nothing_a_resident_sent_on_any_channel() {
         let mut seen = String::new();
         for (n, step) in STEPS.iter().enumerate() {
             let body = event(channel, n, *step);
+            if channel == "messenger" {
+                // Meta opens the person's window when they write.
+                graph.received(&body);
+            }
             let (path, headers) = match channel {
                 "web" => ("/api/chat", vec![]),
                 "line" => (

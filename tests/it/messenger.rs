@@ -221,10 +221,17 @@ fn assert_all_clean(fake: &FakeGraph) {
     }
 }
 
+/// Posts a signed webhook body, as Meta would, and tells the fake who wrote when (Meta
+/// opens a person's 24-hour window when they write).
+async fn post(app: &TestApp, fake: &FakeGraph, body: &[u8]) -> u16 {
+    fake.received(body);
+    app.post_messenger(body).await
+}
+
 /// Posts an event and returns the Send API calls it caused (the whole answer).
 async fn exchange(app: &TestApp, fake: &FakeGraph, event: Vec<u8>) -> Vec<Recorded> {
     let before = fake.sends().len();
-    assert_eq!(app.post_messenger(&event).await, 200);
+    assert_eq!(post(app, fake, &event).await, 200);
     eventually("an answer through the Send API", || {
         fake.sends().len() > before
     })
@@ -306,7 +313,7 @@ async fn messenger_every_fixture_is_accepted_signed_and_refused_unsigned() {
     // object: accepted, never answered.
     for (path, bytes) in &silent {
         check_refusals(&app, path, bytes).await;
-        assert_eq!(app.post_messenger(bytes).await, 200, "{}", path.display());
+        assert_eq!(post(&app, &fake, bytes).await, 200, "{}", path.display());
     }
     app.settled().await;
     assert!(
@@ -319,15 +326,19 @@ async fn messenger_every_fixture_is_accepted_signed_and_refused_unsigned() {
     let mut expected = BTreeSet::new();
     for (path, bytes) in &answered {
         check_refusals(&app, path, bytes).await;
-        assert_eq!(app.post_messenger(bytes).await, 200, "{}", path.display());
+        // The samples were written years ago; delivered now, their senders wrote now.
+        for psid in answerable_senders(&serde_json::from_slice(bytes).unwrap()) {
+            fake.user_wrote(&psid, Utc::now());
+        }
+        assert_eq!(post(&app, &fake, bytes).await, 200, "{}", path.display());
         expected.extend(answerable_senders(&serde_json::from_slice(bytes).unwrap()));
     }
     // Meta's connection check, and a malformed body.
     assert_eq!(
-        app.post_messenger(br#"{"object":"page","entry":[]}"#).await,
+        post(&app, &fake, br#"{"object":"page","entry":[]}"#).await,
         200
     );
-    assert_eq!(app.post_messenger(b"{not json").await, 400);
+    assert_eq!(post(&app, &fake, b"{not json").await, 400);
     assert_eq!(app.post_messenger_signed(b"{not json", None).await, 401);
     app.settled().await;
     let recipients: BTreeSet<String> = fake
@@ -574,7 +585,7 @@ async fn messenger_a_redelivered_item_is_answered_once_and_files_one_case() {
     let hello = text("m.1", "สวัสดี");
     exchange(&app, &fake, hello.clone()).await;
     let n_sends = fake.sends().len();
-    assert_eq!(app.post_messenger(&hello).await, 200);
+    assert_eq!(post(&app, &fake, &hello).await, 200);
     let item: Value = serde_json::from_slice::<Value>(&text("m.2", "สวัสดี")).unwrap()["entry"][0]
         ["messaging"][0]
         .clone();
@@ -602,12 +613,11 @@ async fn messenger_a_redelivered_item_is_answered_once_and_files_one_case() {
     assert!(seen_all(&receipt).contains("CP-"), "{}", seen_all(&receipt));
     let n_sends = fake.sends().len();
     // Meta redelivers the tap, byte for byte and with a new `time` on the entry.
-    assert_eq!(app.post_messenger(&confirm).await, 200);
+    assert_eq!(post(&app, &fake, &confirm).await, 200);
     let mut again: Value = serde_json::from_slice(&confirm).unwrap();
     again["entry"][0]["time"] = json!(now_ms() + 1000);
     assert_eq!(
-        app.post_messenger(&serde_json::to_vec(&again).unwrap())
-            .await,
+        post(&app, &fake, &serde_json::to_vec(&again).unwrap()).await,
         200
     );
     app.settled().await;
@@ -662,7 +672,7 @@ async fn messenger_echoes_standby_receipts_referrals_and_senderless_items_get_no
     ];
     for body in &silent {
         assert_eq!(
-            app.post_messenger(body).await,
+            post(&app, &fake, body).await,
             200,
             "{}",
             String::from_utf8_lossy(body)
@@ -682,9 +692,12 @@ async fn messenger_echoes_standby_receipts_referrals_and_senderless_items_get_no
 #[tokio::test]
 async fn messenger_an_old_timestamp_still_counts_as_writing_now() {
     // tambon takes the later of the item's timestamp and the time it arrived, so an
-    // item Meta delivers late still opens the window: it is answered as a RESPONSE.
+    // item whose timestamp is far behind (held back by Meta, or stamped wrong) still
+    // opens the window: it is answered as a RESPONSE. (Meta knows when the person
+    // really wrote: now.)
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeGraph::start().await;
+    fake.user_wrote(PSID, Utc::now());
     let app = TestApp::spawn_messenger(dir.path(), &fake.base_url).await;
     let mut late: Value = serde_json::from_slice(&text("m.1", "What was the OIT score?")).unwrap();
     late["entry"][0]["messaging"][0]["timestamp"] = json!(now_ms() - 25 * 3_600_000);
@@ -709,7 +722,8 @@ fn client(fake: &FakeGraph, store: &Store) -> tambon::channels::messenger::Clien
 }
 
 /// Records that `psid` last wrote at `at`, as a processed event does.
-fn seen_at(store: &Store, psid: &str, at: chrono::DateTime<Utc>) {
+fn seen_at(store: &Store, fake: &FakeGraph, psid: &str, at: chrono::DateTime<Utc>) {
+    fake.user_wrote(psid, at);
     let chat = ChatKey::new(Channel::Messenger, psid);
     let conversation = store.conversation(&chat).unwrap().unwrap_or_default();
     let event_id = format!("mid:seed-{}", at.timestamp_millis());
@@ -763,6 +777,38 @@ fn say(text: &str) -> Outbound {
     }
 }
 
+/// Someone who blocked the page (Meta's 551): the delivery is dead with the reason, and
+/// their subscription to updates ends, as an unfollow would end it.
+#[tokio::test]
+async fn messenger_a_person_who_blocked_the_page_is_unsubscribed() {
+    let fake = FakeGraph::start().await;
+    let store = Store::temporary().unwrap();
+    let client = client(&fake, &store);
+    seen_at(&store, &fake, "P-gone", Utc::now());
+    let chat = ChatKey::new(Channel::Messenger, "P-gone");
+    store
+        .set_subscription(&tambon::domain::update::Subscription {
+            v: 1,
+            chat: chat.clone(),
+            village: Some(1),
+            topics: tambon::domain::update::Topic::ALL.to_vec(),
+            since: Utc::now(),
+        })
+        .unwrap();
+    fake.make_unavailable("P-gone");
+    let failure = client
+        .send(&mut delivery("P-gone", vec![say("ข่าวหมู่ 1")], false))
+        .await
+        .unwrap_err();
+    assert!(failure.permanent, "{failure:?}");
+    assert!(failure.message.contains("551"), "{failure:?}");
+    assert!(store.subscription(&chat).unwrap().is_none());
+    assert!(
+        store.held_messages(&chat).unwrap().is_empty(),
+        "nothing kept for them"
+    );
+}
+
 #[tokio::test]
 async fn messenger_the_24_hour_window() {
     let fake = FakeGraph::start().await;
@@ -771,7 +817,7 @@ async fn messenger_the_24_hour_window() {
     let hours_ago = |h: i64| Utc::now() - chrono::Duration::hours(h);
 
     // Within the window: an answer.
-    seen_at(&store, "P-recent", hours_ago(23));
+    seen_at(&store, &fake, "P-recent", hours_ago(23));
     client
         .send(&mut delivery("P-recent", vec![say("ผลการพิจารณา")], false))
         .await
@@ -785,7 +831,7 @@ async fn messenger_the_24_hour_window() {
     );
 
     // Over 24 hours: nothing goes out; the message is kept for the next answer.
-    seen_at(&store, "P-late", hours_ago(25));
+    seen_at(&store, &fake, "P-late", hours_ago(25));
     let failure = client
         .send(&mut delivery(
             "P-late",
@@ -821,7 +867,7 @@ async fn messenger_the_24_hour_window() {
     assert_eq!(fake.sends().len(), 1);
 
     // A staff answer 3 days after the last message: with the HUMAN_AGENT tag.
-    seen_at(&store, "P-staff", hours_ago(72));
+    seen_at(&store, &fake, "P-staff", hours_ago(72));
     client
         .send(&mut delivery("P-staff", vec![say("เจ้าหน้าที่ตอบ")], true))
         .await
@@ -850,7 +896,7 @@ async fn messenger_the_24_hour_window() {
             .permanent
     );
     // 8 days after: too late even for a staff member.
-    seen_at(&store, "P-old", hours_ago(8 * 24));
+    seen_at(&store, &fake, "P-old", hours_ago(8 * 24));
     let n_sends = fake.sends().len();
     assert!(
         client
@@ -877,7 +923,12 @@ async fn messenger_held_messages_go_out_with_the_next_answer() {
     // The resident last wrote 25 hours ago; a message for them could not go out.
     {
         let store = crate::helpers::reopen(dir.path());
-        seen_at(&store, PSID, Utc::now() - chrono::Duration::hours(25));
+        seen_at(
+            &store,
+            &fake,
+            PSID,
+            Utc::now() - chrono::Duration::hours(25),
+        );
         let client = client(&fake, &store);
         let failure = client
             .send(&mut delivery(
@@ -923,8 +974,7 @@ async fn messenger_rate_limits_and_server_errors_are_retried() {
     // A rate limit (HTTP 400, code 613), then success.
     fake.fail_next(400, rate_limit.clone());
     assert_eq!(
-        app.post_messenger(&text("m.1", "What was the OIT score?"))
-            .await,
+        post(&app, &fake, &text("m.1", "What was the OIT score?")).await,
         200
     );
     eventually("the answer after a rate limit", || {
@@ -941,8 +991,7 @@ async fn messenger_rate_limits_and_server_errors_are_retried() {
     // A 500, then success.
     fake.fail_next(500, json!({"error": {"code": 2, "message": "An unexpected error has occurred. Please retry your request later.", "type": "OAuthException"}}));
     assert_eq!(
-        app.post_messenger(&text("m.2", "What was the EIT score?"))
-            .await,
+        post(&app, &fake, &text("m.2", "What was the EIT score?")).await,
         200
     );
     eventually("the answer after a 500", || fake.delivered().len() >= 4).await;
@@ -956,8 +1005,7 @@ async fn messenger_rate_limits_and_server_errors_are_retried() {
     // A rate limit in the middle of a two-part answer: the first part is not sent twice.
     fake.fail_after(1, 400, rate_limit);
     assert_eq!(
-        app.post_messenger(&text("m.3", "What was the IIT score?"))
-            .await,
+        post(&app, &fake, &text("m.3", "What was the IIT score?")).await,
         200
     );
     eventually("both parts after a rate limit", || {
@@ -988,7 +1036,7 @@ async fn messenger_rate_limits_and_server_errors_are_retried() {
 async fn messenger_a_refused_token_is_not_retried() {
     let fake = FakeGraph::start().await;
     let store = Store::temporary().unwrap();
-    seen_at(&store, PSID, Utc::now());
+    seen_at(&store, &fake, PSID, Utc::now());
     let dir = tempfile::tempdir().unwrap();
     let mut settings = crate::helpers::settings(dir.path(), None);
     settings.messenger.graph_base = fake.base_url.clone();
@@ -1083,7 +1131,7 @@ async fn messenger_long_answers_are_split() {
     // A text over 2,000 characters: cut at spaces into parts of at most 2,000.
     let fake = FakeGraph::start().await;
     let store = Store::temporary().unwrap();
-    seen_at(&store, PSID, Utc::now());
+    seen_at(&store, &fake, PSID, Utc::now());
     let long = "ประกาศรายชื่อผู้มีสิทธิ์รับเบี้ยยังชีพ ".repeat(120);
     let long = long.trim_end();
     assert!(long.chars().count() > 4_000);
@@ -1146,7 +1194,12 @@ async fn messenger_a_closed_window_does_not_hold_parts_already_sent() {
     let fake = FakeGraph::start().await;
     let store = Store::temporary().unwrap();
     let client = client(&fake, &store);
-    seen_at(&store, PSID, Utc::now() - chrono::Duration::hours(25));
+    seen_at(
+        &store,
+        &fake,
+        PSID,
+        Utc::now() - chrono::Duration::hours(25),
+    );
     // The first part went out before the window closed (then a rate limit).
     let mut partly_sent = delivery(PSID, vec![say("ส่วนที่หนึ่ง"), say("ส่วนที่สอง")], false);
     partly_sent.progress = 1;
@@ -1163,7 +1216,7 @@ async fn messenger_a_closed_window_does_not_hold_parts_already_sent() {
 async fn messenger_a_long_thai_text_is_not_cut_inside_a_character() {
     let fake = FakeGraph::start().await;
     let store = Store::temporary().unwrap();
-    seen_at(&store, PSID, Utc::now());
+    seen_at(&store, &fake, PSID, Utc::now());
     // Thai is written without spaces between words: 2,400 characters with none.
     let long = "ที่นี่".repeat(400);
     client(&fake, &store)
@@ -1192,7 +1245,12 @@ async fn messenger_messages_held_at_once_are_all_kept() {
     let fake = FakeGraph::start().await;
     let store = Store::temporary().unwrap();
     let client = client(&fake, &store);
-    seen_at(&store, PSID, Utc::now() - chrono::Duration::hours(25));
+    seen_at(
+        &store,
+        &fake,
+        PSID,
+        Utc::now() - chrono::Duration::hours(25),
+    );
     // The dispatcher sends up to `delivery.concurrency` deliveries at once; several
     // can be for one resident whose window has closed.
     let mut tasks = tokio::task::JoinSet::new();
@@ -1235,8 +1293,7 @@ async fn messenger_a_message_meta_refuses_as_outside_the_window_is_held() {
     let mut late: Value = serde_json::from_slice(&text("m.1", "What was the OIT score?")).unwrap();
     late["entry"][0]["messaging"][0]["timestamp"] = json!(now_ms() - 25 * 3_600_000);
     assert_eq!(
-        app.post_messenger(&serde_json::to_vec(&late).unwrap())
-            .await,
+        post(&app, &fake, &serde_json::to_vec(&late).unwrap()).await,
         200
     );
     app.settled().await;

@@ -71,6 +71,11 @@ struct Fake {
     failures: VecDeque<(usize, u16, Value)>,
     photos: HashMap<String, (String, Vec<u8>)>,
     last_message_id: u64,
+    /// When each person last wrote to the page, as Meta knows it: what opens the
+    /// 24-hour window (and the 7 days of a `HUMAN_AGENT` tag).
+    last_wrote: HashMap<String, chrono::DateTime<chrono::Utc>>,
+    /// People who blocked the page or left Messenger: error 551.
+    unavailable: std::collections::HashSet<String>,
 }
 
 type Shared = Arc<Mutex<Fake>>;
@@ -116,6 +121,45 @@ impl FakeGraph {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// `psid` wrote to the page at `at`: as with Meta, a message to them is refused
+    /// outside 24 hours from it (7 days with the `HUMAN_AGENT` tag), and to someone who
+    /// never wrote, always.
+    pub fn user_wrote(&self, psid: &str, at: chrono::DateTime<chrono::Utc>) {
+        let mut fake = self.lock();
+        let last = fake.last_wrote.entry(psid.to_owned()).or_insert(at);
+        *last = (*last).max(at);
+    }
+
+    /// Every person who sends a message or a postback in this webhook body wrote to the
+    /// page at the item's time: call it with each body posted to tambon.
+    pub fn received(&self, body: &[u8]) {
+        let Ok(body) = serde_json::from_slice::<Value>(body) else {
+            return;
+        };
+        let items = body["entry"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|entry| entry["messaging"].as_array().into_iter().flatten());
+        for item in items {
+            let wrote = item["message"].is_object() && item["message"]["is_echo"] != true
+                || item["postback"].is_object();
+            let (Some(psid), Some(ms)) =
+                (item["sender"]["id"].as_str(), item["timestamp"].as_i64())
+            else {
+                continue;
+            };
+            if let (true, Some(at)) = (wrote, chrono::DateTime::from_timestamp_millis(ms)) {
+                self.user_wrote(psid, at);
+            }
+        }
+    }
+
+    /// `psid` blocked the page (or left Messenger): every message to them gets 551.
+    pub fn make_unavailable(&self, psid: &str) {
+        self.lock().unavailable.insert(psid.to_owned());
     }
 
     /// Every request received, in order, including refused ones and photo downloads.
@@ -264,6 +308,8 @@ async fn handle(
         )
     } else if let Some(first) = violations.first() {
         (400, graph_error(100, &format!("(#100) {first}")))
+    } else if let Some(refusal) = refusal(&fake, &json_body) {
+        (400, refusal)
     } else {
         fake.last_message_id += 1;
         (
@@ -286,6 +332,33 @@ async fn handle(
     let mut response = axum::Json(answer).into_response();
     *response.status_mut() = StatusCode::from_u16(status).expect("a valid status");
     response
+}
+
+/// What Meta answers a well-formed send it will not deliver: the person is gone (551),
+/// or the message is outside its window (10 / 2018278).
+fn refusal(fake: &Fake, body: &Value) -> Option<Value> {
+    let psid = body["recipient"]["id"].as_str().unwrap_or_default();
+    if fake.unavailable.contains(psid) {
+        return Some(json!({"error": {
+            "message": "(#551) This person isn't available right now.",
+            "type": "OAuthException", "code": 551, "error_subcode": 1_545_041, "fbtrace_id": "FAKE",
+        }}));
+    }
+    let window = match (body["messaging_type"].as_str(), body["tag"].as_str()) {
+        (Some("RESPONSE" | "UPDATE"), _) => chrono::Duration::hours(24),
+        (Some("MESSAGE_TAG"), Some("HUMAN_AGENT")) => chrono::Duration::days(7),
+        _ => return None,
+    };
+    let open = fake
+        .last_wrote
+        .get(psid)
+        .is_some_and(|at| chrono::Utc::now() - *at < window);
+    (!open).then(|| {
+        json!({"error": {
+            "message": "(#10) This message is sent outside of allowed window.",
+            "type": "OAuthException", "code": 10, "error_subcode": 2_018_278, "fbtrace_id": "FAKE",
+        }})
+    })
 }
 
 /// The failure due now, if any; otherwise counts one more call towards the next one.
@@ -509,6 +582,13 @@ mod tests {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// These people wrote just now: their window is open.
+    fn wrote_now(fake: &FakeGraph, psids: &[&str]) {
+        for psid in psids {
+            fake.user_wrote(psid, chrono::Utc::now());
+        }
+    }
+
     fn text(psid: &str, text: &str) -> Value {
         json!({"recipient": {"id": psid}, "messaging_type": "RESPONSE", "message": {"text": text}})
     }
@@ -516,6 +596,7 @@ mod tests {
     #[tokio::test]
     async fn messenger_fake_answers_records_and_checks_the_token() {
         let fake = FakeGraph::start().await;
+        wrote_now(&fake, &["P1", "P2"]);
         let (status, answer) = send(&fake, "v21.0", TOKEN, &text("P1", "สวัสดี")).await;
         assert_eq!(status, 200);
         assert_eq!(answer, json!({"recipient_id": "P1", "message_id": "m_1"}));
@@ -571,6 +652,7 @@ mod tests {
     #[tokio::test]
     async fn messenger_fake_fail_next_then_success() {
         let fake = FakeGraph::start().await;
+        wrote_now(&fake, &["P1", "P2"]);
         fake.rate_limit_next();
         fake.fail_next(
             500,
@@ -603,6 +685,7 @@ mod tests {
     #[tokio::test]
     async fn messenger_fake_serves_photos() {
         let fake = FakeGraph::start().await;
+        wrote_now(&fake, &["P1", "P2"]);
         let jpeg = vec![0xff, 0xd8, 0xff, 0xe0, 1, 2, 3];
         fake.set_photo("/cdn/p1.jpg", "image/jpeg", jpeg.clone());
         let photo = reqwest::get(fake.photo_url("/cdn/p1.jpg")).await.unwrap();
@@ -618,6 +701,7 @@ mod tests {
     #[tokio::test]
     async fn messenger_fake_refuses_what_messenger_refuses() {
         let fake = FakeGraph::start().await;
+        wrote_now(&fake, &["P1", "P2"]);
         let long = text("P1", &"ก".repeat(2_001));
         let (status, answer) = send(&fake, "v21.0", TOKEN, &long).await;
         assert_eq!(status, 400);
@@ -764,5 +848,46 @@ mod tests {
             body["messaging_type"] = json!("RESPONSE");
             assert_eq!(violations(&body), Vec::<String>::new(), "{name}: {body}");
         }
+    }
+
+    #[tokio::test]
+    async fn messenger_fake_keeps_metas_window_and_refuses_people_who_left() {
+        let fake = FakeGraph::start().await;
+        let outside = |answer: &Value| {
+            answer["error"]["code"] == 10 && answer["error"]["error_subcode"] == 2_018_278
+        };
+        // Someone who never wrote: refused.
+        let (status, answer) = send(&fake, "v21.0", TOKEN, &text("P9", "x")).await;
+        assert_eq!(status, 400);
+        assert!(outside(&answer), "{answer}");
+        // Wrote 25 hours ago: a RESPONSE is refused, a staff answer tagged HUMAN_AGENT
+        // goes (7 days).
+        let now = chrono::Utc::now();
+        fake.user_wrote("P9", now - chrono::Duration::hours(25));
+        let (status, answer) = send(&fake, "v21.0", TOKEN, &text("P9", "x")).await;
+        assert!(status == 400 && outside(&answer), "{answer}");
+        let tagged = json!({"recipient": {"id": "P9"}, "messaging_type": "MESSAGE_TAG",
+            "tag": "HUMAN_AGENT", "message": {"text": "เจ้าหน้าที่ตอบ"}});
+        assert_eq!(send(&fake, "v21.0", TOKEN, &tagged).await.0, 200);
+        // An earlier message does not move the window back.
+        fake.user_wrote("P9", now - chrono::Duration::days(30));
+        assert_eq!(send(&fake, "v21.0", TOKEN, &tagged).await.0, 200);
+        // Eight days on, not even the tag.
+        let fake = FakeGraph::start().await;
+        fake.user_wrote("P9", now - chrono::Duration::days(8));
+        let (status, answer) = send(&fake, "v21.0", TOKEN, &tagged).await;
+        assert!(status == 400 && outside(&answer), "{answer}");
+
+        // A webhook body opens the window of whoever wrote in it, at its time.
+        let body = json!({"object": "page", "entry": [{"id": "PAGE", "time": 0, "messaging": [
+            {"sender": {"id": "P8"}, "recipient": {"id": "PAGE"},
+             "timestamp": now.timestamp_millis(), "message": {"mid": "m.1", "text": "สวัสดี"}},
+        ]}]});
+        fake.received(&serde_json::to_vec(&body).unwrap());
+        assert_eq!(send(&fake, "v21.0", TOKEN, &text("P8", "ค่ะ")).await.0, 200);
+        // Someone who blocked the page: 551.
+        fake.make_unavailable("P8");
+        let (status, answer) = send(&fake, "v21.0", TOKEN, &text("P8", "ค่ะ")).await;
+        assert_eq!((status, answer["error"]["code"].clone()), (400, json!(551)));
     }
 }

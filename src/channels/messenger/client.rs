@@ -114,6 +114,9 @@ impl Client {
         if code == 10 || subcode == OUTSIDE_WINDOW_SUBCODE {
             return Err(SendError::OutsideWindow);
         }
+        if code == PERSON_UNAVAILABLE {
+            return Err(SendError::Unavailable);
+        }
         // Meta's rate limits come as 4, 17, 32 or 613, often with HTTP 400.
         let rate_limited =
             matches!(code, 4 | 17 | 32 | 613) || status == StatusCode::TOO_MANY_REQUESTS;
@@ -135,6 +138,24 @@ impl Client {
         }
         Failure {
             message: "not deliverable: outside Messenger's 24-hour window; kept for the resident's next message".to_owned(),
+            permanent: true,
+            retry_after: None,
+        }
+    }
+
+    /// The person cannot be reached any more: their subscription to updates ends, as an
+    /// unfollow would end it, and the delivery is dead with the reason.
+    fn gone(&self, chat: &ChatKey) -> Failure {
+        match self.store.remove_subscription(chat) {
+            Ok(true) => tracing::info!(
+                "a Messenger person cannot be reached any more; their subscription ended"
+            ),
+            Ok(false) => {}
+            Err(error) => tracing::error!(error = ?error, "cannot end a subscription"),
+        }
+        Failure {
+            message: "not deliverable: the person blocked the page or left Messenger (551)"
+                .to_owned(),
             permanent: true,
             retry_after: None,
         }
@@ -184,6 +205,7 @@ impl Client {
                         Err(SendError::OutsideWindow) => {
                             return Err(self.hold(&chat, &message.messages[reply_idx..]));
                         }
+                        Err(SendError::Unavailable) => return Err(self.gone(&chat)),
                         Err(SendError::Failed(failure)) => return Err(failure),
                     }
                 }
@@ -210,11 +232,16 @@ impl Client {
     }
 }
 
+/// Meta's error code for a person who blocked the page or left Messenger.
+const PERSON_UNAVAILABLE: i64 = 551;
+
 /// Meta's error subcode for a message outside the allowed window.
 const OUTSIDE_WINDOW_SUBCODE: i64 = 2_018_278;
 
 enum SendError {
     OutsideWindow,
+    /// The person blocked the page or left Messenger (551).
+    Unavailable,
     Failed(Failure),
 }
 
