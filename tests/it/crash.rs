@@ -122,6 +122,31 @@ async fn kill_9_under_load_loses_no_answer_and_says_nothing_twice() {
     }
     // Everything received processed, everything due sent: nothing more can go out.
     settled(&http, &server.base).await;
+    // Every case a resident was shown the code of is there, for the session that filed it.
+    for (n, (session, code)) in web_checks.filed.iter().enumerate() {
+        // Out of the complaint the resident was in the middle of, then the code.
+        let cancel = json!({ "session": session, "id": format!("{session}-cancel-{n}"), "postback": "cancel" });
+        chat(&http, &server.base, &cancel)
+            .await
+            .expect("the cancel is answered");
+        let message =
+            json!({ "session": session, "id": format!("{session}-check-{n}"), "text": code });
+        let answer = chat(&http, &server.base, &message)
+            .await
+            .expect("the lookup is answered");
+        let shown = answer["replies"].as_array().is_some_and(|replies| {
+            replies.iter().any(|r| {
+                r["type"] == "card"
+                    && r["title"]
+                        .as_str()
+                        .is_some_and(|t| t.contains(code.as_str()))
+            })
+        });
+        assert!(
+            shown,
+            "{code}, acknowledged to {session}, is lost: {answer}"
+        );
+    }
     server.kill();
 
     let answers = answers_per_user(&line);
@@ -139,13 +164,16 @@ async fn kill_9_under_load_loses_no_answer_and_says_nothing_twice() {
         line_users.len(),
         twice.len(),
         line.accepted("/v2/bot/message/push").len(),
-        web_checks.filed,
+        web_checks.filed.len(),
         web_checks.retries,
         web_checks.duplicates,
         web_checks.confirm_retries,
         web_checks.empty.len(),
     );
-    assert!(web_checks.filed > 0, "the web residents filed cases");
+    assert!(
+        !web_checks.filed.is_empty(),
+        "the web residents filed cases"
+    );
     assert!(twice.is_empty(), "LINE residents answered twice: {twice:?}");
     assert!(
         web_checks.empty.is_empty(),
@@ -338,6 +366,13 @@ async fn settled(http: &reqwest::Client, base: &str) {
     }
 }
 
+/// The code in an answer that filed a case.
+fn filed_code(answer: &Value) -> Option<String> {
+    let text = answer.to_string();
+    let at = text.find(FILED)? + FILED.len() - "CP-".len();
+    Some(text[at..].chars().take("CP-2569-0001".len()).collect())
+}
+
 /// Where a web resident was when the server died.
 struct Interrupted {
     session: String,
@@ -345,14 +380,14 @@ struct Interrupted {
     last_answered: Option<(Value, Value)>,
     /// The message sent when the connection broke, if any.
     in_flight: Option<Value>,
-    /// Cases filed (their code seen) before the crash.
-    filed: usize,
+    /// The codes of the cases filed (seen in an answer) before the crash.
+    filed: Vec<String>,
 }
 
 /// Files complaints one after another until the server dies under it.
 async fn web_resident(http: reqwest::Client, base: String, session: String) -> Interrupted {
     let mut last_answered: Option<(Value, Value)> = None;
-    let mut filed = 0;
+    let mut filed = Vec::new();
     for round in 0.. {
         for (step, input) in WEB_FLOW.iter().enumerate() {
             let id = format!("{session}-{round}-{step}");
@@ -365,8 +400,8 @@ async fn web_resident(http: reqwest::Client, base: String, session: String) -> I
             }
             match chat(&http, &base, &message).await {
                 Some(answer) => {
-                    if answer.to_string().contains(FILED) {
-                        filed += 1;
+                    if let Some(code) = filed_code(&answer) {
+                        filed.push(code);
                     }
                     last_answered = Some((message, answer));
                 }
@@ -399,8 +434,9 @@ async fn chat(http: &reqwest::Client, base: &str, message: &Value) -> Option<Val
 struct WebChecks {
     retries: usize,
     duplicates: usize,
-    /// Cases filed, their code seen (before a crash or in a retry's answer).
-    filed: usize,
+    /// Cases filed, their code seen (before a crash or in a retry's answer), by the
+    /// session that filed them.
+    filed: Vec<(String, String)>,
     /// Retries of the last step (confirm), each answered with the case's code.
     confirm_retries: usize,
     /// (session, message id) of retries whose answer had no replies.
@@ -409,7 +445,12 @@ struct WebChecks {
 
 impl WebChecks {
     async fn check_retries(&mut self, http: &reqwest::Client, base: &str, resident: Interrupted) {
-        self.filed += resident.filed;
+        self.filed.extend(
+            resident
+                .filed
+                .iter()
+                .map(|code| (resident.session.clone(), code.clone())),
+        );
         let mut retried = Vec::new();
         if let Some((message, first_answer)) = resident.last_answered {
             let again = chat(http, base, &message)
@@ -439,8 +480,8 @@ impl WebChecks {
                     answer.to_string().contains(FILED),
                     "a retried confirm shows the case's code: {answer}"
                 );
-                if answer["duplicate"] != true {
-                    self.filed += 1;
+                if let (false, Some(code)) = (answer["duplicate"] == true, filed_code(&answer)) {
+                    self.filed.push((resident.session.clone(), code));
                 }
             }
             let empty = answer["replies"].as_array().is_none_or(Vec::is_empty);
