@@ -487,3 +487,192 @@ fn the_kept_answer_is_committed_with_the_turn() {
         )))
     );
 }
+
+/// A web chat event id carries the session id; the time of its processed marker would
+/// tie that session to an anonymous case filed at the same moment. Only a keyed hash of
+/// the id may reach the store.
+#[test]
+fn a_processed_event_id_is_kept_only_as_a_keyed_hash() {
+    let store = Store::temporary().unwrap();
+    let session = "session-whistleblower-7f3a9c";
+    let chat = ChatKey::new(Channel::Web, session);
+    let event_id = format!("{session}:m1");
+    let keep = |_: Option<&Case>| Some(serde_json::json!([]));
+    store
+        .commit_turn(Turn {
+            chat: &chat,
+            event: Some((Channel::Web, &event_id)),
+            conversation: None,
+            change: None,
+            now: Utc::now(),
+            forwards: &no_forwards,
+            reply: None,
+            keep: Some(&keep),
+            dequeue: None,
+            release_held: 0,
+            audit: Vec::new(),
+        })
+        .unwrap();
+    assert!(matches!(
+        store.outcome(Channel::Web, &event_id).unwrap(),
+        Some(Outcome::Processed(_))
+    ));
+    for name in store.db.tree_names() {
+        let tree = store.db.open_tree(&name).unwrap();
+        for entry in tree.iter() {
+            let (key, value) = entry.unwrap();
+            for bytes in [&key[..], &value[..]] {
+                assert!(
+                    !bytes
+                        .windows(session.len())
+                        .any(|w| w == session.as_bytes()),
+                    "the session id in clear in tree {:?}",
+                    String::from_utf8_lossy(&name)
+                );
+            }
+        }
+    }
+}
+
+/// A corruption complaint the integrity officer hands to a division (to work the facts)
+/// is still never shown to that division's staff: only the integrity officer and admins
+/// see it, and only the integrity officer its reporter.
+#[test]
+fn a_corruption_complaint_handed_to_a_division_stays_hidden_from_its_staff() {
+    use crate::domain::role::Role;
+    let store = Store::temporary().unwrap();
+    let reporter = ChatKey::new(Channel::Line, "reporter");
+    let mut complaint = new_case(CaseKind::Corruption, &reporter);
+    complaint.division = crate::config::INTEGRITY_DIVISION.to_owned();
+    let filed = file(&store, complaint, None, Utc::now());
+    let officer = ChatKey::new(Channel::Dashboard, "officer");
+    for change in [
+        CaseChange::CoResponsible {
+            case_id: filed.id,
+            division: "finance".to_owned(),
+        },
+        CaseChange::Forward {
+            case_id: filed.id,
+            to: "engineering".to_owned(),
+        },
+    ] {
+        store
+            .commit_turn(Turn {
+                chat: &officer,
+                event: None,
+                conversation: None,
+                change: Some(change),
+                now: Utc::now(),
+                forwards: &no_forwards,
+                reply: None,
+                keep: None,
+                dequeue: None,
+                release_held: 0,
+                audit: Vec::new(),
+            })
+            .unwrap();
+    }
+    let case = store.case(filed.id).unwrap().unwrap();
+    assert!(case.concerns_division("finance") && case.concerns_division("engineering"));
+    for division in ["finance", "engineering"] {
+        let staff = Role::Staff {
+            division: division.to_owned(),
+        };
+        assert!(!staff.can_see(&case), "{division}'s staff see it");
+        assert!(!staff.sees_reporter(&case), "{division}'s staff see who");
+    }
+    assert!(Role::IntegrityOfficer.can_see(&case));
+    assert!(Role::IntegrityOfficer.sees_reporter(&case));
+    assert!(Role::Admin.can_see(&case));
+    assert!(!Role::Admin.sees_reporter(&case), "an admin sees who");
+}
+
+/// A group chat bound to a division is that division's staff room; one bound to the
+/// integrity officer gets no role, so a corruption complaint is never worked in a group.
+#[test]
+fn a_group_bound_to_the_integrity_officer_gets_no_role() {
+    use crate::domain::role::Role;
+    let store = Store::temporary().unwrap();
+    for id in ["C-finance", "C-integrity"] {
+        store.group_joined(Channel::Line, id, Utc::now()).unwrap();
+    }
+    store
+        .bind_group(Channel::Line, "C-finance", Some("finance"))
+        .unwrap();
+    store
+        .bind_group(
+            Channel::Line,
+            "C-integrity",
+            Some(crate::config::INTEGRITY_DIVISION),
+        )
+        .unwrap();
+    assert_eq!(
+        store
+            .role_of(&ChatKey::new(Channel::Line, "C-finance"))
+            .unwrap(),
+        Role::Staff {
+            division: "finance".to_owned()
+        }
+    );
+    assert_eq!(
+        store
+            .role_of(&ChatKey::new(Channel::Line, "C-integrity"))
+            .unwrap(),
+        Role::Resident
+    );
+}
+
+/// A link code is good for ten minutes: one found later (on an old screenshot, by
+/// someone else) links nothing, and is spent.
+#[test]
+fn a_link_code_past_its_time_links_nothing() {
+    let store = Store::temporary().unwrap();
+    let line = ChatKey::new(Channel::Line, "U1");
+    let telegram = ChatKey::new(Channel::Telegram, "42");
+    let issued = Utc::now();
+    store
+        .issue_link_code(&line, "123456", issued + chrono::Duration::minutes(10))
+        .unwrap();
+    let late = issued + chrono::Duration::minutes(11);
+    assert_eq!(
+        store.redeem_link_code(&telegram, "123456", late).unwrap(),
+        crate::domain::Linked::BadCode
+    );
+    assert_eq!(store.identities(&telegram).unwrap(), vec![telegram.clone()]);
+    assert_eq!(store.identities(&line).unwrap(), vec![line]);
+}
+
+/// Failed logins are counted by compare-and-swap: attempts checked at the same moment
+/// each add their failure, none overwrites another's count (a read-then-write would let
+/// parallel attempts past the lockout).
+#[test]
+fn parallel_changes_to_a_login_lose_no_count() {
+    let store = Store::temporary().unwrap();
+    store
+        .put_login(&Login {
+            v: 1,
+            username: "somchai".to_owned(),
+            password_hash: String::new(),
+            failures: 0,
+            locked_until: None,
+            created_at: Utc::now(),
+        })
+        .unwrap();
+    const THREADS: u32 = 8;
+    const EACH: u32 = 300;
+    std::thread::scope(|scope| {
+        for _ in 0..THREADS {
+            scope.spawn(|| {
+                for _ in 0..EACH {
+                    store
+                        .update_login("somchai", |login| login.failures += 1)
+                        .unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(
+        store.login("somchai").unwrap().unwrap().failures,
+        THREADS * EACH
+    );
+}

@@ -385,6 +385,17 @@ mod tests {
         assert_eq!(owners(&segmenter, &set, "งบปี๖๔"), vec![0]);
     }
 
+    /// Nor at the start of a longer word: "งบ" (budget) is not in "งบดุล" (a balance
+    /// sheet), a word of its own.
+    #[test]
+    fn a_term_is_not_found_at_the_start_of_a_longer_word() {
+        let segmenter = Segmenter::new(["งบ", "งบดุล"]);
+        let mut set = TermSet::default();
+        set.add(0, "งบ");
+        assert_eq!(owners(&segmenter, &set, "ขอดูงบดุลปีนี้"), Vec::<usize>::new());
+        assert_eq!(owners(&segmenter, &set, "ขอดูงบปีนี้"), vec![0]);
+    }
+
     #[test]
     fn the_longer_of_two_overlapping_terms_wins() {
         let segmenter = Segmenter::new(["ป้องกันการทุจริต"]);

@@ -7,7 +7,7 @@ use serde_json::json;
 use sha2::Sha256;
 use tambon::store::DeliveryState;
 
-use crate::helpers::{code_in, eventually, FakeHook, Resident, TestApp, HOOK_SECRET};
+use crate::helpers::{code_in, eventually, render, FakeHook, Resident, TestApp, HOOK_SECRET};
 
 fn year_be() -> u32 {
     tambon::thai::buddhist_year(chrono::Utc::now())
@@ -716,4 +716,46 @@ async fn two_chats_of_one_person_are_linked_by_a_one_time_code() {
         .contains("does not work"));
     assert!(stranger.text(&code).await.contains("Case not found"));
     app.stop().await;
+}
+
+/// A retried confirm of an anonymous complaint (the connection dropped before the answer
+/// arrived) files nothing twice and is answered from the answer kept on disk, which holds
+/// a notice instead of the receipt: the receipt is never stored, so whoever reads the
+/// store, or retries with the same message id, does not get it.
+#[tokio::test]
+async fn a_retried_anonymous_complaint_is_answered_without_its_receipt() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path(), None).await;
+    let reporter = Resident::new(&app, "retrying-whistleblower");
+    reporter.tap("corrupt").await;
+    reporter.tap("continue").await;
+    reporter.tap("cat:cc-procure").await;
+    reporter.text("ฮั้วประมูลโครงการถนนสายใหม่").await;
+    reporter.tap("skip").await;
+    reporter.tap("skip").await;
+    reporter.tap("anon:yes").await;
+    let confirm =
+        json!({ "session": reporter.session, "id": "confirm-once", "postback": "confirm" });
+    let (_, first) = app.chat(confirm.clone()).await;
+    let (_, retry) = app.chat(confirm).await;
+    let first = render(&first);
+    let receipt: String = first
+        .split("เลขรับเรื่องของท่านคือ ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no receipt in {first}"))
+        .chars()
+        .take(19)
+        .collect();
+    let digits: String = receipt.chars().filter(char::is_ascii_digit).collect();
+    assert_eq!(digits.len(), 16, "{receipt}");
+    assert!(retry["duplicate"] == true, "{retry}");
+    let retry = render(&retry);
+    assert!(!retry.trim().is_empty(), "the retry is answered");
+    assert!(
+        !retry.contains(&receipt) && !retry.contains(&digits),
+        "the kept answer shows the receipt: {retry}"
+    );
+    app.stop().await;
+    let store = crate::helpers::reopen(dir.path());
+    assert_eq!(store.n_cases(), 1);
 }
