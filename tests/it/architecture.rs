@@ -88,6 +88,26 @@ fn only_channels_know_a_wire_format() {
     );
 }
 
+/// What a channel hands the engine is built by the channel from its own wire types: the
+/// engine's `Inbound` cannot be read from a platform's JSON directly.
+#[test]
+fn the_engine_s_inbound_is_not_read_from_webhook_json() {
+    let engine = std::fs::read_to_string(root().join("src/engine/mod.rs")).unwrap();
+    for item in ["pub struct Inbound ", "pub enum InboundKind "] {
+        let at = engine
+            .find(item)
+            .unwrap_or_else(|| panic!("{item} is in src/engine/mod.rs"));
+        let derive = engine[..at]
+            .rfind("#[derive(")
+            .map(|from| &engine[from..at])
+            .expect("a derive above it");
+        assert!(
+            !derive.contains("Deserialize"),
+            "{item} derives Deserialize: {derive}"
+        );
+    }
+}
+
 /// The checks would pass on an empty tree: make sure they read the code they guard.
 #[test]
 fn the_checks_see_what_they_guard() {
