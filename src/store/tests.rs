@@ -412,6 +412,47 @@ fn groups_are_learned_and_bound_to_divisions() {
     assert!(store.groups_of("finance").unwrap().is_empty());
 }
 
+/// A store written before the index of open cases existed is indexed once, when it is
+/// opened: its open cases are in the queues, its closed ones are not.
+#[test]
+fn a_store_written_before_the_open_case_index_is_indexed_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let alice = ChatKey::new(Channel::Line, "alice");
+    let now = Utc::now();
+    let (open_id, closed_id) = {
+        let store = Store::open(dir.path()).unwrap();
+        let open = file(&store, new_case(CaseKind::Complaint, &alice), None, now);
+        let closed = file(&store, new_case(CaseKind::Suggestion, &alice), None, now);
+        store
+            .commit_turn(Turn {
+                chat: &alice,
+                event: None,
+                conversation: None,
+                change: Some(CaseChange::Close {
+                    case_id: closed.id,
+                    note: "done".to_owned(),
+                    photo: None,
+                }),
+                now,
+                forwards: &no_forwards,
+                reply: None,
+                keep: None,
+                dequeue: None,
+                release_held: 0,
+                audit: Vec::new(),
+            })
+            .unwrap();
+        // As the store was before the index: no index, and no mark that it was built.
+        store.open_caseid.clear().unwrap();
+        store.meta.remove(b"open_cases_indexed").unwrap();
+        store.sync_blocking().unwrap();
+        (open.id, closed.id)
+    };
+    let store = Store::open(dir.path()).unwrap();
+    let open_ids: Vec<u64> = store.open_cases().map(|case| case.unwrap().id).collect();
+    assert_eq!(open_ids, vec![open_id], "closed: {closed_id}");
+}
+
 #[test]
 fn the_open_case_index_follows_closing_and_reopening() {
     let store = Store::temporary().unwrap();

@@ -22,6 +22,9 @@ struct Seen {
     replies: String,
     /// Characters a resident reads (texts, card titles and lines; not button labels).
     n_chars: usize,
+    /// The most passages of the plan quoted in one card.
+    max_passages: usize,
+    n_cards: usize,
 }
 
 fn table() -> Vec<Expect<'static>> {
@@ -106,10 +109,30 @@ fn see(engine: &Engine, message: &str) -> Seen {
             }
         })
         .sum();
+    let cards = step.replies.iter().filter_map(|reply| match reply {
+        Outbound::Card(card) => Some(card),
+        _ => None,
+    });
+    let max_passages = cards
+        .clone()
+        .map(|card| {
+            card.lines
+                .iter()
+                .filter(|line| {
+                    line.starts_with('“')
+                        || line.starts_with("ตามแผน:")
+                        || line.starts_with("The plan says:")
+                })
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
     Seen {
         intent,
         replies: render(&step.replies),
         n_chars,
+        max_passages,
+        n_cards: cards.count(),
     }
 }
 
@@ -159,6 +182,14 @@ fn resident_messages_are_understood() {
         let seen = see(&engine, expect.message);
         if expect.intent == "plan" {
             plan_lengths.push((seen.n_chars, expect.message));
+            // A plan answer: at most two passages of the plan, in one card (two when
+            // two items tie).
+            if seen.max_passages > 2 || seen.n_cards > 2 {
+                failures.push(format!(
+                    "line {}: {}\n  {} passages in a card, {} cards\n",
+                    expect.line, expect.message, seen.max_passages, seen.n_cards
+                ));
+            }
         }
         failures.extend(check(&engine, expect, &seen));
     }
