@@ -717,3 +717,50 @@ fn parallel_changes_to_a_login_lose_no_count() {
         THREADS * EACH
     );
 }
+
+/// Two fan-out workers that read an update in the same state: only the first commits its
+/// step; the second, whose reading is stale, writes no delivery (nobody gets it twice).
+#[test]
+fn a_fan_out_step_from_a_stale_reading_commits_nothing() {
+    use crate::domain::update::{Topic, Update, UpdateState};
+    let store = Store::temporary().unwrap();
+    let now = Utc::now();
+    let update = store
+        .create_update(Update {
+            v: 1,
+            id: 0,
+            author: ChatKey::new(Channel::Line, "head"),
+            author_label: "village_head(1)".to_owned(),
+            topic: Topic::Village,
+            villages: vec![1],
+            text: "ข่าว".to_owned(),
+            photo: None,
+            location: None,
+            created_at: now,
+            send_at: now,
+            state: UpdateState::Scheduled,
+            n_recipients: 0,
+            n_undeliverable: 0,
+        })
+        .unwrap();
+    let step = || FanoutStep {
+        deliveries: vec![Outgoing {
+            route: Route::Channel {
+                channel: Channel::Telegram,
+            },
+            body: serde_json::json!({ "to": "1001", "messages": [] }),
+            sensitive: false,
+        }],
+        n_recipients: 1,
+        n_undeliverable: 0,
+        cursor: Some(b"subscriber-1".to_vec()),
+    };
+    assert!(store.commit_fanout_step(&update, step(), now).unwrap());
+    assert!(
+        !store.commit_fanout_step(&update, step(), now).unwrap(),
+        "a step from the stale reading"
+    );
+    assert_eq!(store.all_deliveries().count(), 1);
+    let update = store.update(update.id).unwrap().unwrap();
+    assert_eq!(update.n_recipients, 1);
+}
