@@ -751,3 +751,71 @@ async fn the_profile_language_is_the_first_hint() {
     assert!(seen(&answer).contains("สวัสดีค่ะ"), "{}", seen(&answer));
     app.stop().await;
 }
+
+/// What the outbox keeps of answers: a delivered chat message is trimmed to "sent", and
+/// the answer that shows an anonymous complaint's receipt is wiped once finished, even
+/// when it could not be delivered (dead): no receipt stays in the store in clear.
+#[tokio::test]
+async fn answers_are_not_kept_once_sent_and_a_receipt_never_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = FakeLine::start().await;
+    let app = TestApp::spawn_line(dir.path(), &line.base_url).await;
+    exchange(
+        &app,
+        &line,
+        text(300, "What was the EIT score?"),
+        "/v2/bot/message/reply",
+    )
+    .await;
+    let steps = [
+        postback(301, "corrupt"),
+        postback(302, "continue"),
+        postback(303, "cat:cc-bribe"),
+        text(304, "เจ้าหน้าที่เรียกเงินแลกใบอนุญาต"),
+        postback(305, "skip"),
+        postback(306, "skip"),
+        postback(307, "anon:yes"),
+    ];
+    for step in steps {
+        exchange(&app, &line, step, "/v2/bot/message/reply").await;
+    }
+    // The confirmation's answer cannot be delivered: its token has expired and LINE
+    // refuses the push for good.
+    line.expire_reply_token("reply-token-308");
+    line.fail_next("/v2/bot/message/push", 403, None);
+    assert_eq!(app.post_line(&postback(308, "confirm")).await, 200);
+    eventually("the receipt's delivery given up", || {
+        app.store
+            .all_deliveries()
+            .any(|d| d.unwrap().state == tambon::store::DeliveryState::Dead)
+    })
+    .await;
+    app.settled().await;
+
+    let deliveries: Vec<_> = app.store.all_deliveries().map(Result::unwrap).collect();
+    let chat =
+        |d: &&tambon::store::Delivery| matches!(d.route, tambon::store::Route::Channel { .. });
+    let delivered: Vec<_> = deliveries
+        .iter()
+        .filter(chat)
+        .filter(|d| d.state == tambon::store::DeliveryState::Delivered)
+        .collect();
+    assert!(delivered.len() >= 8, "{delivered:?}");
+    for delivery in delivered {
+        assert_eq!(delivery.body["sent"], true, "{}", delivery.body);
+        assert!(delivery.body.get("messages").is_none(), "{}", delivery.body);
+    }
+    let dead: Vec<_> = deliveries
+        .iter()
+        .filter(|d| d.state == tambon::store::DeliveryState::Dead)
+        .collect();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let body = dead[0].body.to_string();
+    assert!(
+        !body.contains("เลขรับเรื่อง"),
+        "the receipt's answer is kept: {body}"
+    );
+    let digits: String = body.chars().filter(char::is_ascii_digit).collect();
+    assert!(digits.len() < 16, "a receipt may be in {body}");
+    app.stop().await;
+}
