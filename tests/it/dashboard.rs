@@ -316,6 +316,32 @@ async fn parallel_wrong_passwords_lock_the_login_and_parallel_attempts_are_bound
     app.stop().await;
 }
 
+/// Password checks take turns: with one turn and no wait, of sixteen attempts sent at once
+/// some are told to come back (429 with `Retry-After`) instead of each running its own
+/// 19 MiB Argon2 at the same time.
+#[tokio::test]
+async fn password_checks_take_turns() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = crate::helpers::settings(dir.path(), None);
+    settings.dashboard.login_attempts_per_address_per_minute = 0;
+    settings.dashboard.max_parallel_password_checks = 1;
+    settings.dashboard.password_check_wait_seconds = 0;
+    let app = TestApp::spawn_with(settings, tambon::config::Secrets::default()).await;
+    let attempts: Vec<(String, String)> = (0..16)
+        .map(|n| (format!("nobody{n}"), "x".to_owned()))
+        .collect();
+    let statuses = logins_at_once(&app, attempts).await;
+    let n_waited = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(
+        (1..16).contains(&n_waited),
+        "one check at a time, the rest told to come back: {statuses:?}"
+    );
+    app.stop().await;
+}
+
 /// One address trying password after password, under any names, is stopped before any
 /// password is checked, and told how long to wait.
 #[tokio::test]
