@@ -346,6 +346,74 @@ async fn a_kill_at_each_chosen_moment_leaves_one_answer() {
     }
 }
 
+/// Telegram's send API takes no idempotency key: what ARCHITECTURE.md promises there is
+/// "at least once". A kill before the turn loses nothing and repeats nothing; a kill
+/// between Telegram's acceptance and its record sends the answer once more after the
+/// restart, and never more.
+#[tokio::test]
+async fn telegram_answers_at_least_once_across_a_kill() {
+    use crate::helpers::{TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET};
+    use crate::telegram_fake::FakeTelegram;
+    const CHAT: i64 = 4_242;
+    for (point, expected_sends) in [("before-turn", 1), ("after-send", 2)] {
+        let line = FakeLine::start().await;
+        let telegram = FakeTelegram::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_for(
+            dir.path(),
+            &line.base_url,
+            &[(
+                "api_url = \"https://api.telegram.org\"",
+                &format!("api_url = \"{}\"", telegram.api_url),
+            )],
+        );
+        let data = dir.path().join("data");
+        let secrets = [
+            ("TELEGRAM_BOT_TOKEN", TELEGRAM_TOKEN),
+            ("TELEGRAM_WEBHOOK_SECRET", TELEGRAM_WEBHOOK_SECRET),
+        ];
+        let mut env = secrets.to_vec();
+        env.push((tambon::faults::CRASH_AT_ENV, point));
+        let mut server = Server::start_with(&config, &data, None, &env).await;
+        let update = json!({ "update_id": 77, "message": {
+            "message_id": 77, "date": chrono::Utc::now().timestamp(),
+            "chat": { "id": CHAT, "type": "private", "first_name": "ก" },
+            "from": { "id": CHAT, "is_bot": false, "first_name": "ก" },
+            "text": "What was the EIT score?",
+        }});
+        let status = reqwest::Client::new()
+            .post(format!("{}/webhook/telegram", server.base))
+            .header("content-type", "application/json")
+            .header("x-telegram-bot-api-secret-token", TELEGRAM_WEBHOOK_SECRET)
+            .body(update.to_string())
+            .send()
+            .await
+            .ok()
+            .map(|r| r.status().as_u16());
+        assert_eq!(status, Some(200), "{point}: acknowledged before the kill");
+        assert!(
+            server.exited(Duration::from_secs(20)).await,
+            "{point}: the server stops at its crash point"
+        );
+
+        let server = Server::start_with(&config, &data, None, &secrets).await;
+        let http = reqwest::Client::new();
+        settled(&http, &server.base).await;
+        server.kill();
+        let answers: Vec<_> = telegram
+            .sent_to(CHAT)
+            .into_iter()
+            .filter(|c| c.ok() && c.text().contains("79.59"))
+            .collect();
+        assert_eq!(
+            answers.len(),
+            expected_sends,
+            "{point}: the answer sent {} times",
+            answers.len()
+        );
+    }
+}
+
 /// Waits until the server has processed everything received and sent everything due.
 async fn settled(http: &reqwest::Client, base: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
