@@ -63,6 +63,18 @@ pub struct ChannelMessage {
     pub human_agent: bool,
 }
 
+impl ChannelMessage {
+    /// The message a chat delivery carries; a body that cannot be read will never be
+    /// sent (a permanent failure).
+    pub fn of(delivery: &Delivery) -> Result<Self, Failure> {
+        serde_json::from_value(delivery.body.clone()).map_err(|error| Failure {
+            message: format!("unreadable delivery: {error}"),
+            permanent: true,
+            retry_after: None,
+        })
+    }
+}
+
 /// A future returned by a trait object (no `async fn` in `dyn` traits yet).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

@@ -121,3 +121,39 @@ pub fn config_for(dir: &Path, line_api: &str, replace: &[(&str, &str)]) -> PathB
     std::fs::write(&path, config).unwrap();
     path
 }
+
+/// Posts a LINE webhook body signed as LINE would; the status, or `None` when the
+/// server did not answer (it died).
+pub async fn post_line(http: &reqwest::Client, base: &str, body: &[u8]) -> Option<u16> {
+    let secret = secrecy::SecretString::from(LINE_SECRET.to_owned());
+    let signature = tambon::channels::line::signature::sign(&secret, body);
+    let response = http
+        .post(format!("{base}/webhook/line"))
+        .header("content-type", "application/json")
+        .header("x-line-signature", signature)
+        .body(body.to_vec())
+        .send()
+        .await
+        .ok()?;
+    Some(response.status().as_u16())
+}
+
+/// Waits until the server has processed everything received and sent everything due.
+pub async fn settled(http: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let health: serde_json::Value = http
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if health["inbound_queued"] == 0 && health["deliveries_pending"] == 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never settled: {health}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

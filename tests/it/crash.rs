@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 use rand::Rng as _;
 use serde_json::{json, Value};
 
-use crate::binary::{config_for, Server};
-use crate::helpers::LINE_SECRET;
+use crate::binary::{config_for, post_line, settled, Server};
 use crate::line_fake::FakeLine;
 
 const CRASH_RUNS: usize = 5;
@@ -198,20 +197,6 @@ fn line_event(user: &str, event_id: &str, redelivery: bool) -> Vec<u8> {
         }],
     }))
     .unwrap()
-}
-
-async fn post_line(http: &reqwest::Client, base: &str, body: &[u8]) -> Option<u16> {
-    let secret = secrecy::SecretString::from(LINE_SECRET.to_owned());
-    let signature = tambon::channels::line::signature::sign(&secret, body);
-    let response = http
-        .post(format!("{base}/webhook/line"))
-        .header("content-type", "application/json")
-        .header("x-line-signature", signature)
-        .body(body.to_vec())
-        .send()
-        .await
-        .ok()?;
-    Some(response.status().as_u16())
 }
 
 /// Posts new events, eight at a time, until the server dies under them (at most
@@ -411,26 +396,6 @@ async fn telegram_answers_at_least_once_across_a_kill() {
             "{point}: the answer sent {} times",
             answers.len()
         );
-    }
-}
-
-/// Waits until the server has processed everything received and sent everything due.
-async fn settled(http: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let health: Value = http
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if health["inbound_queued"] == 0 && health["deliveries_pending"] == 0 {
-            return;
-        }
-        assert!(Instant::now() < deadline, "never settled: {health}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

@@ -4,11 +4,9 @@
 //! nor who they are is in it (message texts, platform ids, the web session, phone
 //! numbers, receipts).
 
-use std::time::{Duration, Instant};
+use serde_json::json;
 
-use serde_json::{json, Value};
-
-use crate::binary::{config_for, Server};
+use crate::binary::{config_for, settled, Server};
 use crate::helpers::{
     LINE_SECRET, MESSENGER_APP_SECRET, MESSENGER_PAGE_TOKEN, MESSENGER_VERIFY_TOKEN,
     TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET,
@@ -275,26 +273,6 @@ fn event(channel: &str, n: usize, step: Step) -> Vec<u8> {
         }
     };
     serde_json::to_vec(&body).unwrap()
-}
-
-/// Waits until the server has processed everything received and sent everything due.
-async fn settled(http: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let health: Value = http
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if health["inbound_queued"] == 0 && health["deliveries_pending"] == 0 {
-            return;
-        }
-        assert!(Instant::now() < deadline, "never settled: {health}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// The 16-digit receipt shown in `text` ("1234 5678 9012 3456").

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 
-use crate::binary::{config_for, Server};
+use crate::binary::{config_for, post_line, Server};
 use crate::helpers::{eventually, picked};
 use crate::line_fake::FakeLine;
 
@@ -130,18 +130,7 @@ async fn an_anonymous_complaint_on_the_web_chat_or_line_is_logged_without_the_pe
         }
         let body =
             serde_json::to_vec(&json!({ "destination": "Ubot", "events": [event] })).unwrap();
-        let secret = secrecy::SecretString::from(crate::helpers::LINE_SECRET.to_owned());
-        let signature = tambon::channels::line::signature::sign(&secret, &body);
-        let status = http
-            .post(format!("{}/webhook/line", server.base))
-            .header("x-line-signature", signature)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-            .status();
-        assert_eq!(status, 200);
+        assert_eq!(post_line(&http, &server.base, &body).await, Some(200));
         let token = format!("privacy-token-{n}");
         let reply = || {
             line.requests_to("/v2/bot/message/reply")

@@ -35,12 +35,7 @@ impl Sender {
     /// fresh, the rest (or all, once it is stale or refused) pushed with a retry key per
     /// part. `delivery.progress` counts the parts sent.
     async fn deliver(&self, delivery: &mut Delivery) -> Result<(), Failure> {
-        let message: ChannelMessage =
-            serde_json::from_value(delivery.body.clone()).map_err(|error| Failure {
-                message: format!("unreadable delivery: {error}"),
-                permanent: true,
-                retry_after: None,
-            })?;
+        let message = ChannelMessage::of(delivery)?;
         let rendered = render::messages(&message.messages);
         let parts: Vec<&[Value]> = rendered.chunks(render::MAX_MESSAGES_PER_CALL).collect();
         let now_ms = crate::store::unix_ms(Utc::now());

@@ -164,12 +164,7 @@ impl Client {
     /// Sends a delivery's messages in order, one call each; `delivery.progress` counts
     /// those sent, so a retry sends only the rest.
     async fn deliver(&self, delivery: &mut Delivery) -> Result<(), Failure> {
-        let message: ChannelMessage =
-            serde_json::from_value(delivery.body.clone()).map_err(|error| Failure {
-                message: format!("unreadable delivery: {error}"),
-                permanent: true,
-                retry_after: None,
-            })?;
+        let message = ChannelMessage::of(delivery)?;
         let chat = ChatKey::new(Channel::Messenger, message.to.clone());
         // Each reply's Send API messages, so that what is held after a partial send
         // starts at the first reply not wholly sent.

@@ -75,12 +75,7 @@ impl Pacer {
 
 impl Sender {
     async fn deliver(&self, delivery: &mut Delivery) -> Result<(), Failure> {
-        let mut message: ChannelMessage =
-            serde_json::from_value(delivery.body.clone()).map_err(|error| Failure {
-                message: format!("unreadable delivery: {error}"),
-                permanent: true,
-                retry_after: None,
-            })?;
+        let mut message = ChannelMessage::of(delivery)?;
         let chat_id: i64 = message.to.parse().map_err(|_| Failure {
             message: "not a Telegram chat id".to_owned(),
             permanent: true,
