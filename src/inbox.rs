@@ -104,9 +104,74 @@ impl Inbox {
         .await
     }
 
+    /// Handles a round of queued platform events, at most one per person, in one pass
+    /// on one blocking thread: each turn is committed in its own transaction, then one
+    /// flush makes the whole round durable before any answer can leave. The results
+    /// are in the order of `envelopes`. A turn that panics is reported as
+    /// `Turned::Panicked`, so that its event is dropped instead of jamming the queue.
+    pub async fn handle_round(self: &Arc<Self>, envelopes: Vec<Envelope>) -> Vec<Turned> {
+        if envelopes.is_empty() {
+            return Vec::new();
+        }
+        let n = envelopes.len();
+        let inbox = Arc::clone(self);
+        let turned = tokio::task::spawn_blocking(move || {
+            envelopes
+                .iter()
+                .map(|envelope| inbox.turn_in_round(envelope))
+                .collect::<Vec<_>>()
+        })
+        .await;
+        let mut turned = match turned {
+            Ok(turned) => turned,
+            Err(error) => {
+                tracing::error!(%error, "a round of turns did not finish");
+                return (0..n)
+                    .map(|_| Turned::Failed(anyhow::anyhow!("the round did not finish")))
+                    .collect();
+            }
+        };
+        let n_outgoing: usize = turned
+            .iter()
+            .map(|t| match t {
+                Turned::Done(_, n) => *n,
+                _ => 0,
+            })
+            .sum();
+        // Everything the round wrote reaches the disk before any resident hears of it.
+        if let Err(error) = self.store.sync().await {
+            tracing::error!(error = ?error, "cannot make a round of turns durable");
+            for t in &mut turned {
+                if matches!(t, Turned::Done(..)) {
+                    *t = Turned::Failed(anyhow::anyhow!("the round was not made durable"));
+                }
+            }
+            return turned;
+        }
+        if n_outgoing > 0 {
+            self.dispatcher_wake.notify_one();
+        }
+        turned
+    }
+
+    /// One turn of a round, on the round's blocking thread.
+    fn turn_in_round(&self, envelope: &Envelope) -> Turned {
+        let user_tag = self.redactor.tag(&envelope.inbound.sender);
+        let span =
+            tracing::info_span!("event", channel = %envelope.inbound.channel(), user = %user_tag);
+        let _in_span = span.enter();
+        let shard = self.lock_shard(&envelope.inbound.sender);
+        let _turn_lock = self.locks[shard].blocking_lock();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.process(envelope))) {
+            Ok(Ok((handled, n_outgoing))) => Turned::Done(handled, n_outgoing),
+            Ok(Err(error)) => Turned::Failed(error),
+            Err(_) => Turned::Panicked,
+        }
+    }
+
     /// Handles one event. When the answer goes through the outbox it is committed with
     /// the turn; the replies are returned as well.
-    pub async fn handle_envelope(self: &Arc<Self>, envelope: Envelope) -> anyhow::Result<Handled> {
+    async fn handle_envelope(self: &Arc<Self>, envelope: Envelope) -> anyhow::Result<Handled> {
         use tracing::Instrument as _;
         let user_tag = self.redactor.tag(&envelope.inbound.sender);
         let span =
@@ -580,6 +645,17 @@ fn audit_notes(label: &str, events: Vec<crate::engine::AuditEvent>) -> Vec<Audit
 struct ForwardContext {
     groups: Vec<Group>,
     resident_lang: Option<Lang>,
+}
+
+/// What became of one turn of a round (`Inbox::handle_round`).
+#[derive(Debug)]
+pub enum Turned {
+    /// Committed and durable; the replies, and how many deliveries it put in the outbox.
+    Done(Handled, usize),
+    /// Not committed (a storage error): the event stays queued and is tried again.
+    Failed(anyhow::Error),
+    /// The turn panicked: a bug on some odd input. Trying again would panic again.
+    Panicked,
 }
 
 /// How the answer to an event reaches the resident.

@@ -5,6 +5,7 @@ pub mod line;
 pub mod media;
 pub mod messenger;
 pub mod queue;
+pub mod recorder;
 pub mod telegram;
 pub mod terminal;
 pub mod web;

@@ -19,19 +19,20 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use tokio::sync::Notify;
 
+use crate::channels::recorder::Recorder;
 use crate::delivery::BoxFuture;
 use crate::domain::Channel;
 use crate::health::Health;
-use crate::inbox::{Envelope, Inbox};
+use crate::inbox::{Envelope, Inbox, Turned};
 use crate::limits::Limiter;
-use crate::store::{QueuedEvent, Store};
+use crate::store::{Enqueued, NewEvent, QueuedEvent, Store};
 
 /// How many queued events the worker takes at a time.
 const BATCH: usize = 256;
 /// How long the worker sleeps when woken by nothing: a safety net.
 const IDLE_POLL: Duration = Duration::from_secs(5);
 
-/// Where a raw event belongs, read before any work is done for it.
+/// Where an event belongs, read at the gate before any work is done for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Route {
     /// The chat it belongs to, for ordering (a user, group or chat id).
@@ -43,9 +44,7 @@ pub struct Route {
 
 /// A channel's reading of its own queued events.
 pub trait Converter: Send + Sync {
-    /// Where a raw event belongs.
-    fn route(&self, raw: &str) -> Route;
-    /// The envelope for a raw event, or `None` when there is nothing to run through the
+    /// The envelope for a queued event, or `None` when there is nothing to run through the
     /// engine (the event is then marked processed and dropped).
     fn envelope<'a>(
         &'a self,
@@ -54,6 +53,10 @@ pub trait Converter: Send + Sync {
 }
 
 /// Runs `channel`'s queued events until the task is dropped.
+///
+/// The worker takes up to `BATCH` queued events and runs them in rounds: a round holds
+/// the next event of every person in the batch, so one person's events stay in order
+/// while different people's share one blocking pass and one flush (`Inbox::handle_round`).
 pub async fn run(
     channel: Channel,
     store: Store,
@@ -67,10 +70,7 @@ pub async fn run(
     let worker = format!("queue:{channel}");
     loop {
         health.beat(&worker);
-        let queued = {
-            let store = store.clone();
-            tokio::task::spawn_blocking(move || store.queued_inbound(channel, BATCH)).await??
-        };
+        let queued = store.queued_inbound(channel, BATCH)?;
         if queued.is_empty() {
             tokio::select! {
                 () = wake.notified() => {}
@@ -78,106 +78,126 @@ pub async fn run(
             }
             continue;
         }
-        let mut by_chat: HashMap<String, Vec<(QueuedEvent, Admission)>> = HashMap::new();
-        let now = Instant::now();
-        let mut n_dropped = 0usize;
-        for event in queued {
-            let route = converter.route(&event.raw);
-            let admission = limits.admit(&route, now);
-            if admission == Admission::Drop {
-                n_dropped += 1;
-                if let Err(error) = store.drop_inbound(&event) {
-                    tracing::error!(error = ?error, %channel, "cannot drop a queued event");
-                }
-                continue;
+        let mut chats = by_chat(&limits, &store, queued);
+        let mut any_failed = false;
+        while !chats.is_empty() {
+            health.beat(&worker);
+            let round: Vec<(QueuedEvent, Admission)> = chats
+                .iter_mut()
+                .filter_map(std::collections::VecDeque::pop_front)
+                .collect();
+            chats.retain(|events| !events.is_empty());
+            let failed_chats = run_round(&store, &inbox, converter.as_ref(), round).await;
+            if !failed_chats.is_empty() {
+                any_failed = true;
+                // What follows a failed event of the same person waits for it: their
+                // order is kept, and the next pass starts again with the failed one.
+                chats.retain(|events| {
+                    events
+                        .front()
+                        .is_none_or(|(event, _)| !failed_chats.contains(&event.chat))
+                });
             }
-            by_chat
-                .entry(route.chat)
-                .or_default()
-                .push((event, admission));
         }
-        if n_dropped > 0 {
-            tracing::warn!(%channel, n_dropped, "dropped events of people over their limit");
-        }
-        let mut tasks = tokio::task::JoinSet::new();
-        for (_, events) in by_chat {
-            let store = store.clone();
-            let inbox = Arc::clone(&inbox);
-            let converter = Arc::clone(&converter);
-            tasks.spawn(async move {
-                for (event, admission) in events {
-                    let over_limit = admission == Admission::SlowDown;
-                    process_isolated(&store, &inbox, &converter, event, over_limit).await;
-                }
-            });
-        }
-        while let Some(result) = tasks.join_next().await {
-            if let Err(error) = result {
-                tracing::error!(%error, %channel, "queued event task failed");
-            }
+        if any_failed {
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
 }
 
-/// Runs one event in a task of its own, so that a panic while reading it (a parser's
-/// bug on some odd payload) drops that event instead of retrying it forever.
-async fn process_isolated(
+/// The batch's events by person, in queue order, with each one's admission; events
+/// dropped for a flood are marked processed on the way.
+fn by_chat(
+    limits: &PersonLimits,
     store: &Store,
-    inbox: &Arc<Inbox>,
-    converter: &Arc<dyn Converter>,
-    event: QueuedEvent,
-    over_limit: bool,
-) {
-    let mut task = {
-        let store = store.clone();
-        let inbox = Arc::clone(inbox);
-        let converter = Arc::clone(converter);
-        let event = event.clone();
-        AbortOnDrop(tokio::spawn(async move {
-            process(&store, &inbox, converter.as_ref(), event, over_limit).await
-        }))
-    };
-    if let Err(error) = (&mut task.0).await {
-        tracing::error!(%error, channel = %event.channel, "a queued event crashed its task; dropped");
-        if let Err(error) = store.drop_inbound(&event) {
-            tracing::error!(error = ?error, "cannot drop a queued event");
+    queued: Vec<QueuedEvent>,
+) -> Vec<std::collections::VecDeque<(QueuedEvent, Admission)>> {
+    let now = Instant::now();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut chats: Vec<std::collections::VecDeque<(QueuedEvent, Admission)>> = Vec::new();
+    let mut n_dropped = 0usize;
+    for event in queued {
+        let route = Route {
+            chat: event.chat.clone(),
+            counted: event.counted,
+        };
+        let admission = limits.admit(&route, now);
+        if admission == Admission::Drop {
+            n_dropped += 1;
+            drop_event(store, &event);
+            continue;
         }
+        let slot = *index.entry(route.chat).or_insert_with(|| {
+            chats.push(std::collections::VecDeque::new());
+            chats.len() - 1
+        });
+        chats[slot].push_back((event, admission));
     }
+    if n_dropped > 0 {
+        tracing::warn!(n_dropped, "dropped events of people over their limit");
+    }
+    chats
 }
 
-/// Runs one queued event; on failure it stays queued and is tried again.
-async fn process(
+/// One round: every event read into an envelope (concurrently: a photo to fetch does
+/// not hold up the others), then all of them through the inbox in one pass. Returns the
+/// chats whose event failed and stays queued.
+async fn run_round(
     store: &Store,
     inbox: &Arc<Inbox>,
     converter: &dyn Converter,
-    queued: QueuedEvent,
-    over_limit: bool,
-) {
-    // Acknowledged and on disk, nothing of its turn done yet.
+    round: Vec<(QueuedEvent, Admission)>,
+) -> Vec<String> {
+    use futures_util::FutureExt as _;
+    // Acknowledged and on disk, nothing of these turns done yet.
     crate::faults::crash_point("before-turn");
-    let channel = queued.channel;
-    let envelope = match converter.envelope(&queued).await {
-        Ok(Some(envelope)) => Envelope {
-            over_limit,
-            ..envelope
-        },
-        Ok(None) => {
-            if let Err(error) = store.drop_inbound(&queued) {
-                tracing::error!(error = ?error, %channel, "cannot drop a queued event");
+    let read = round
+        .iter()
+        .map(|(event, _)| std::panic::AssertUnwindSafe(converter.envelope(event)).catch_unwind());
+    let read = futures_util::future::join_all(read).await;
+    let mut envelopes = Vec::with_capacity(round.len());
+    let mut chats = Vec::with_capacity(round.len());
+    for ((event, admission), read) in round.into_iter().zip(read) {
+        match read {
+            Ok(Ok(Some(envelope))) => {
+                envelopes.push(Envelope {
+                    over_limit: admission == Admission::SlowDown,
+                    ..envelope
+                });
+                chats.push(event);
             }
-            return;
-        }
-        Err(error) => {
-            tracing::error!(error = ?error, %channel, "cannot read a queued event; dropped");
-            if let Err(error) = store.drop_inbound(&queued) {
-                tracing::error!(error = ?error, %channel, "cannot drop a queued event");
+            Ok(Ok(None)) => drop_event(store, &event),
+            Ok(Err(error)) => {
+                tracing::error!(error = ?error, channel = %event.channel, "cannot read a queued event; dropped");
+                drop_event(store, &event);
             }
-            return;
+            Err(_) => {
+                tracing::error!(channel = %event.channel, "reading a queued event panicked; dropped");
+                drop_event(store, &event);
+            }
         }
-    };
-    if let Err(error) = inbox.handle_envelope(envelope).await {
-        tracing::error!(error = ?error, %channel, "queued event failed; it stays queued");
-        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let mut failed = Vec::new();
+    for (event, turned) in chats.into_iter().zip(inbox.handle_round(envelopes).await) {
+        match turned {
+            Turned::Done(..) => {}
+            Turned::Failed(error) => {
+                tracing::error!(error = ?error, channel = %event.channel, "queued event failed; it stays queued");
+                failed.push(event.chat);
+            }
+            Turned::Panicked => {
+                tracing::error!(channel = %event.channel, "a queued event crashed its turn; dropped");
+                drop_event(store, &event);
+            }
+        }
+    }
+    failed
+}
+
+/// Marks a queued event processed without a turn.
+fn drop_event(store: &Store, event: &QueuedEvent) {
+    if let Err(error) = store.drop_inbound(event) {
+        tracing::error!(error = ?error, channel = %event.channel, "cannot drop a queued event");
     }
 }
 
@@ -219,50 +239,29 @@ impl PersonLimits {
     }
 }
 
-/// What a webhook answers once it has queued a request's events: `record` runs off the
-/// async threads and says how many events were new; the new ones are made durable and
-/// the worker woken, then 200. On any failure, 503, so that the platform redelivers and
-/// nothing is lost.
-pub async fn record_and_acknowledge<F>(
-    store: &Store,
-    wake: &Notify,
+/// What a webhook answers once its gate has read a request's events: 200 once the new
+/// ones are on disk (the recorder's group commit) and the worker woken; on any failure
+/// 503, so that the platform redelivers and nothing is lost.
+pub async fn record_and_acknowledge(
+    recorder: &Recorder,
     channel: Channel,
-    record: F,
-) -> StatusCode
-where
-    F: FnOnce() -> anyhow::Result<usize> + Send + 'static,
-{
-    match tokio::task::spawn_blocking(record).await {
-        Ok(Ok(0)) => StatusCode::OK,
-        Ok(Ok(_)) => match store.sync().await {
-            Ok(()) => {
-                // On disk, not yet acknowledged: the platform will deliver it again.
-                crate::faults::crash_point("before-ack");
-                wake.notify_one();
-                StatusCode::OK
+    events: Vec<NewEvent>,
+) -> StatusCode {
+    match recorder.record(events).await {
+        Ok(enqueued) => {
+            let n_seen = enqueued
+                .iter()
+                .filter(|e| **e == Enqueued::Duplicate)
+                .count();
+            if n_seen > 0 {
+                tracing::info!(%channel, n_seen, "events already received");
             }
-            Err(error) => {
-                tracing::error!(error = ?error, %channel, "cannot make received events durable");
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-        },
-        Ok(Err(error)) => {
+            StatusCode::OK
+        }
+        Err(error) => {
             tracing::error!(error = ?error, %channel, "cannot record received events");
             StatusCode::SERVICE_UNAVAILABLE
         }
-        Err(error) => {
-            tracing::error!(%error, %channel, "recording task failed");
-            StatusCode::SERVICE_UNAVAILABLE
-        }
-    }
-}
-
-/// Aborts the task when dropped: when the worker is stopped, so are its events' tasks.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 

@@ -4,24 +4,44 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::TransactionError;
 use sled::Transactional as _;
 
 use crate::domain::Channel;
 use crate::store::{decode, encode, keys, Error, OutcomeRecord, Result, Store, RECORD_VERSION};
 
-/// An event waiting to be processed: its channel, id and the platform's JSON of it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// An event waiting to be processed, as the channel's gate read it: its chat (for
+/// ordering and limits) and the channel's own compact record of the event (`payload`),
+/// so that no later stage reads the platform's JSON again.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueuedEvent {
-    pub v: u8,
-    #[serde(skip)]
     pub seq: u64,
     pub channel: Channel,
     pub event_id: String,
-    pub raw: String,
+    /// The chat it belongs to: a user, group or chat id. One chat's events run in order.
+    pub chat: String,
+    /// Whether it counts against the person's limit: what a person sends in a private
+    /// chat (a message, a tap); follows, unfollows and group events never count.
+    pub counted: bool,
     pub received_at: DateTime<Utc>,
+    /// The channel's record of the event, in the channel's own encoding.
+    pub payload: Vec<u8>,
 }
 
+/// An event for the queue, as a channel's gate hands it over.
+#[derive(Clone, Debug)]
+pub struct NewEvent {
+    pub channel: Channel,
+    pub event_id: String,
+    pub chat: String,
+    pub counted: bool,
+    pub payload: Vec<u8>,
+    /// `false` for an event to record but never answer (LINE's standby mode): it is
+    /// marked processed without being queued.
+    pub process: bool,
+}
+
+/// What became of an event handed to the queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Enqueued {
     /// New: queued (or, with `process: false`, recorded as processed).
@@ -30,44 +50,129 @@ pub enum Enqueued {
     Duplicate,
 }
 
+/// The stored form of a queued event: `QUEUE_RECORD_VERSION`, then postcard.
+#[derive(Serialize, Deserialize)]
+struct QueueRecord<'a> {
+    channel: Channel,
+    #[serde(borrow)]
+    event_id: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    chat: std::borrow::Cow<'a, str>,
+    counted: bool,
+    received_at_ms: i64,
+    #[serde(borrow)]
+    payload: std::borrow::Cow<'a, [u8]>,
+}
+
+/// Version of `QueueRecord`; a record that starts with `{` is the JSON of version 1.
+const QUEUE_RECORD_VERSION: u8 = 2;
+
+/// A queued event of the JSON era (before the compact records): its raw platform JSON
+/// becomes the payload, which the channels still read.
+#[derive(Deserialize)]
+struct JsonQueueRecord {
+    channel: Channel,
+    event_id: String,
+    raw: String,
+    received_at: DateTime<Utc>,
+}
+
+fn encode_queued(event: &NewEvent, received_at: DateTime<Utc>) -> Result<Vec<u8>> {
+    let record = QueueRecord {
+        channel: event.channel,
+        event_id: event.event_id.as_str().into(),
+        chat: event.chat.as_str().into(),
+        counted: event.counted,
+        received_at_ms: received_at.timestamp_millis(),
+        payload: event.payload.as_slice().into(),
+    };
+    let bytes = vec![QUEUE_RECORD_VERSION];
+    postcard::to_extend(&record, bytes).map_err(|source| Error::Binary {
+        tree: "channelseq_event",
+        source,
+    })
+}
+
+fn decode_queued(seq: u64, bytes: &[u8]) -> Result<QueuedEvent> {
+    match bytes.split_first() {
+        Some((&QUEUE_RECORD_VERSION, rest)) => {
+            let record: QueueRecord<'_> =
+                postcard::from_bytes(rest).map_err(|source| Error::Binary {
+                    tree: "channelseq_event",
+                    source,
+                })?;
+            Ok(QueuedEvent {
+                seq,
+                channel: record.channel,
+                event_id: record.event_id.into_owned(),
+                chat: record.chat.into_owned(),
+                counted: record.counted,
+                received_at: DateTime::from_timestamp_millis(record.received_at_ms)
+                    .unwrap_or_default(),
+                payload: record.payload.into_owned(),
+            })
+        }
+        _ => {
+            let record: JsonQueueRecord = decode("channelseq_event", bytes)?;
+            Ok(QueuedEvent {
+                seq,
+                channel: record.channel,
+                event_id: record.event_id,
+                // Not read at the gate then: all such events run one after the other.
+                chat: String::new(),
+                counted: false,
+                received_at: record.received_at,
+                payload: record.raw.into_bytes(),
+            })
+        }
+    }
+}
+
 impl Store {
-    /// Records an event. With `process: false` (an event to record but never answer,
-    /// like LINE's standby mode) it is marked processed without being queued.
+    /// Records events received together, in one transaction: each new one is queued
+    /// (or, with `process: false`, only marked processed); one seen before (queued or
+    /// processed) writes nothing. Returns what became of each, in order.
     pub fn enqueue_inbound(
         &self,
-        channel: Channel,
-        event_id: &str,
-        raw: &str,
+        events: &[NewEvent],
         received_at: DateTime<Utc>,
-        process: bool,
-    ) -> Result<Enqueued> {
-        let event_key = keys::event(&self.secret, channel, event_id);
-        let outcome = encode(&OutcomeRecord {
-            v: RECORD_VERSION,
-            at_ms: received_at.timestamp_millis(),
-            pending: process,
-            replies: None,
-        })?;
+    ) -> Result<Vec<Enqueued>> {
+        let mut prepared = Vec::with_capacity(events.len());
+        for event in events {
+            let outcome = encode(&OutcomeRecord {
+                v: RECORD_VERSION,
+                at_ms: received_at.timestamp_millis(),
+                pending: event.process,
+                replies: None,
+            })?;
+            let queued = event
+                .process
+                .then(|| encode_queued(event, received_at))
+                .transpose()?;
+            prepared.push((
+                keys::event(&self.secret, event.channel, &event.event_id),
+                outcome,
+                queued,
+                event.channel,
+            ));
+        }
         let result =
             (&self.eventkey_outcome, &self.channelseq_event).transaction(|(outcomes, queue)| {
-                if outcomes.get(&event_key)?.is_some() {
-                    return Ok(Enqueued::Duplicate);
+                let mut enqueued = Vec::with_capacity(prepared.len());
+                for (event_key, outcome, queued, channel) in &prepared {
+                    // Also a duplicate within this very batch: the first one counts.
+                    if outcomes.get(event_key)?.is_some() {
+                        enqueued.push(Enqueued::Duplicate);
+                        continue;
+                    }
+                    outcomes.insert(event_key.as_slice(), outcome.as_slice())?;
+                    if let Some(queued) = queued {
+                        let seq = queue.generate_id()?;
+                        queue.insert(keys::queued(*channel, seq), queued.as_slice())?;
+                    }
+                    enqueued.push(Enqueued::New);
                 }
-                outcomes.insert(event_key.as_slice(), outcome.as_slice())?;
-                if process {
-                    let seq = queue.generate_id()?;
-                    let queued = QueuedEvent {
-                        v: RECORD_VERSION,
-                        seq,
-                        channel,
-                        event_id: event_id.to_owned(),
-                        raw: raw.to_owned(),
-                        received_at,
-                    };
-                    let bytes = encode(&queued).map_err(ConflictableTransactionError::Abort)?;
-                    queue.insert(keys::queued(channel, seq), bytes)?;
-                }
-                Ok(Enqueued::New)
+                Ok(enqueued)
             });
         match result {
             Ok(enqueued) => Ok(enqueued),
@@ -85,12 +190,12 @@ impl Store {
             .take(limit)
         {
             let (key, value) = entry?;
-            let mut event: QueuedEvent = decode("channelseq_event", &value)?;
-            event.seq = key
+            let seq = key
                 .len()
                 .checked_sub(8)
                 .and_then(|at| keys::parse_id(&key[at..]))
                 .unwrap_or_default();
+            let event = decode_queued(seq, &value)?;
             queued.push(event);
         }
         Ok(queued)

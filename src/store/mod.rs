@@ -30,7 +30,7 @@ pub use crate::domain::Linked;
 pub use audit::{AuditEntry, AuditNote, AuditReport};
 pub use cases::{CaseChange, Forwards, Outgoing, ReplyPlan, Turn};
 pub use groups::Group;
-pub use inbound::{Backlog, Enqueued, QueuedEvent};
+pub use inbound::{Backlog, Enqueued, NewEvent, QueuedEvent};
 pub use logins::{Login, Session, LOGIN_RECORD_VERSION};
 pub use outbox::{unix_ms, Delivery, DeliveryState, Route};
 pub use updates::FanoutStep;
@@ -50,6 +50,13 @@ pub enum Error {
     },
     #[error("a record could not be encoded")]
     Encode(#[source] serde_json::Error),
+    /// A binary record (postcard) could not be written or read back.
+    #[error("unreadable or unwritable binary record in tree {tree}")]
+    Binary {
+        tree: &'static str,
+        #[source]
+        source: postcard::Error,
+    },
     /// A change names a case that does not exist.
     #[error("no case with id {0}")]
     NoSuchCase(u64),

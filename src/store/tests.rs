@@ -289,21 +289,33 @@ fn old_outcomes_are_pruned() {
     assert_eq!(store.outcome(Channel::Web, "old").unwrap(), None);
 }
 
+fn new_event(event_id: &str, process: bool) -> NewEvent {
+    NewEvent {
+        channel: Channel::Line,
+        event_id: event_id.to_owned(),
+        chat: "U1".to_owned(),
+        counted: true,
+        payload: vec![1, 2, 3],
+        process,
+    }
+}
+
 #[test]
 fn an_inbound_event_is_queued_once_and_consumed_by_its_turn() {
     let store = Store::temporary().unwrap();
     let now = Utc::now();
+    // A redelivery in the same batch, and one in a later batch, write nothing.
     assert_eq!(
         store
-            .enqueue_inbound(Channel::Line, "ev-1", "{}", now, true)
+            .enqueue_inbound(&[new_event("ev-1", true), new_event("ev-1", true)], now)
             .unwrap(),
-        Enqueued::New
+        [Enqueued::New, Enqueued::Duplicate]
     );
     assert_eq!(
         store
-            .enqueue_inbound(Channel::Line, "ev-1", "{}", now, true)
+            .enqueue_inbound(&[new_event("ev-1", true)], now)
             .unwrap(),
-        Enqueued::Duplicate
+        [Enqueued::Duplicate]
     );
     assert_eq!(
         store.outcome(Channel::Line, "ev-1").unwrap(),
@@ -311,6 +323,21 @@ fn an_inbound_event_is_queued_once_and_consumed_by_its_turn() {
     );
     let queued = store.queued_inbound(Channel::Line, 10).unwrap();
     assert_eq!(queued.len(), 1);
+    // The record reads back as the gate wrote it.
+    let sent = new_event("ev-1", true);
+    assert_eq!(
+        (
+            &queued[0].event_id,
+            &queued[0].chat,
+            queued[0].counted,
+            &queued[0].payload
+        ),
+        (&sent.event_id, &sent.chat, sent.counted, &sent.payload)
+    );
+    assert_eq!(
+        queued[0].received_at.timestamp_millis(),
+        now.timestamp_millis()
+    );
     let alice = ChatKey::new(Channel::Line, "U1");
     store
         .commit_turn(Turn {
@@ -334,9 +361,9 @@ fn an_inbound_event_is_queued_once_and_consumed_by_its_turn() {
     );
     assert_eq!(
         store
-            .enqueue_inbound(Channel::Line, "ev-1", "{}", now, true)
+            .enqueue_inbound(&[new_event("ev-1", true)], now)
             .unwrap(),
-        Enqueued::Duplicate
+        [Enqueued::Duplicate]
     );
 }
 
@@ -345,9 +372,9 @@ fn a_standby_event_is_recorded_without_being_queued() {
     let store = Store::temporary().unwrap();
     assert_eq!(
         store
-            .enqueue_inbound(Channel::Line, "ev-s", "{}", Utc::now(), false)
+            .enqueue_inbound(&[new_event("ev-s", false)], Utc::now())
             .unwrap(),
-        Enqueued::New
+        [Enqueued::New]
     );
     assert!(store.queued_inbound(Channel::Line, 10).unwrap().is_empty());
     assert_eq!(

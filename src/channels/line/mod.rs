@@ -6,6 +6,7 @@
 //! outbox: with the free reply token while it is fresh, else pushed.
 
 pub mod client;
+pub mod event;
 pub mod ops;
 pub mod render;
 pub mod sender;
@@ -20,7 +21,9 @@ use chrono::{TimeZone, Utc};
 use secrecy::SecretString;
 use tokio::sync::Notify;
 
-use crate::channels::queue::{Converter, Route};
+use crate::channels::line::event::Event;
+use crate::channels::queue::Converter;
+use crate::channels::recorder::Recorder;
 use crate::config::{LineSecrets, Settings};
 use crate::delivery::BoxFuture;
 use crate::domain::{Channel, ChatKey, Location};
@@ -41,6 +44,8 @@ pub struct Line {
     store: Store,
     /// Wakes the queue worker when the webhook recorded something.
     pub wake: Arc<Notify>,
+    /// The one writer of received events (group commit).
+    recorder: Recorder,
 }
 
 impl Line {
@@ -54,39 +59,32 @@ impl Line {
             secrets.access_token.clone(),
             settings.delivery.timeout(),
         )?;
+        let wake = Arc::new(Notify::new());
         Ok(Self {
             client,
             channel_secret: secrets.channel_secret.clone(),
             settings,
+            recorder: Recorder::start(store.clone(), Arc::clone(&wake))?,
             store,
-            wake: Arc::new(Notify::new()),
+            wake,
         })
     }
 
     /// Turns a queued event into the engine's `Inbound`, doing the I/O the event needs
     /// first (fetching a photo, asking LINE for the person's language).
     async fn read_event(&self, queued: &QueuedEvent) -> anyhow::Result<Option<Envelope>> {
-        let raw: serde_json::Value = serde_json::from_str(&queued.raw)?;
-        let event: wire::Event = serde_json::from_value(raw)?;
-        let source = event.source.as_ref();
-        let user_id = source.and_then(|s| s.user_id.clone());
-        let chat_id = source.and_then(|s| s.group_id.clone().or_else(|| s.room_id.clone()));
+        let event = Event::decode(&queued.payload)?;
+        let user_id = event.user_id.clone();
+        let chat_id = event.group_id.clone();
         let in_group = chat_id.is_some();
-        let conversation = chat_id
-            .clone()
-            .or_else(|| user_id.clone())
-            .unwrap_or_default();
+        let conversation = event.chat().to_owned();
         let waited = Utc::now().signed_duration_since(queued.received_at);
         let slow = waited.to_std().is_ok_and(|w| w > SLOW_QUEUE);
 
         let kind = match event.kind.as_str() {
             "message" => match &event.message {
                 Some(message) if in_group => {
-                    let mentioned = message
-                        .mention
-                        .as_ref()
-                        .is_some_and(|m| m.mentionees.iter().any(|who| who.is_self));
-                    if mentioned {
+                    if message.mentions_bot {
                         InboundKind::GroupMention
                     } else if let Some(text) = message
                         .text
@@ -109,7 +107,7 @@ impl Line {
                 None => InboundKind::Unsupported("message".to_owned()),
             },
             "postback" => match &event.postback {
-                Some(postback) => InboundKind::Postback(postback.data.clone()),
+                Some(data) => InboundKind::Postback(data.clone()),
                 None => InboundKind::Unsupported("postback".to_owned()),
             },
             "follow" => InboundKind::Follow,
@@ -147,8 +145,14 @@ impl Line {
                 user_id.clone().unwrap_or_default()
             },
         );
+        // A first message in Thai is answered in Thai whatever the profile says
+        // (engine::dialogue), so LINE is asked only when the event itself cannot tell.
+        let written_in_thai =
+            matches!(&kind, InboundKind::Text(text) if text.chars().any(crate::thai::is_thai));
         let lang_hint = match (&user_id, in_group) {
-            (Some(user_id), false) if self.store.conversation(&sender)?.is_none() => {
+            (Some(user_id), false)
+                if !written_in_thai && self.store.conversation(&sender)?.is_none() =>
+            {
                 match self.client.profile_language(user_id).await {
                     Ok(lang) => lang,
                     Err(error) => {
@@ -160,7 +164,7 @@ impl Line {
             _ => None,
         };
         let event_time = event
-            .timestamp
+            .timestamp_ms
             .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
             .unwrap_or(queued.received_at);
         let ttl = chrono::Duration::seconds(
@@ -197,7 +201,7 @@ impl Line {
 
     async fn message_kind(
         &self,
-        message: &wire::Message,
+        message: &event::Message,
         user_id: Option<&str>,
         slow: bool,
     ) -> InboundKind {
@@ -261,62 +265,11 @@ impl Line {
     }
 }
 
-/// Where a raw event belongs, and whether it counts against its person's limit.
-fn route(raw: &str) -> Route {
-    let value: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
-    let source = &value["source"];
-    let chat = ["groupId", "roomId", "userId"]
-        .iter()
-        .find_map(|key| source[key].as_str())
-        .unwrap_or_default()
-        .to_owned();
-    let private = source["type"] == "user";
-    let sent = matches!(value["type"].as_str(), Some("message" | "postback"));
-    Route {
-        chat,
-        counted: private && sent,
-    }
-}
-
 impl Converter for Line {
-    /// The chat of a raw event, for ordering: its group, room or user id.
-    fn route(&self, raw: &str) -> Route {
-        route(raw)
-    }
-
     fn envelope<'a>(
         &'a self,
         queued: &'a QueuedEvent,
     ) -> BoxFuture<'a, anyhow::Result<Option<Envelope>>> {
         Box::pin(self.read_event(queued))
-    }
-}
-
-#[cfg(test)]
-mod route_tests {
-    use super::*;
-
-    #[test]
-    fn only_what_a_person_sends_in_a_private_chat_counts_against_their_limit() {
-        let message = r#"{"type":"message","source":{"type":"user","userId":"U1"},"message":{"type":"text","id":"1","text":"hi"}}"#;
-        assert_eq!(
-            route(message),
-            Route {
-                chat: "U1".to_owned(),
-                counted: true
-            }
-        );
-        let tap = r#"{"type":"postback","source":{"type":"user","userId":"U1"},"postback":{"data":"menu"}}"#;
-        assert!(route(tap).counted);
-        let follow = r#"{"type":"unfollow","source":{"type":"user","userId":"U1"}}"#;
-        assert!(!route(follow).counted);
-        let group = r#"{"type":"message","source":{"type":"group","groupId":"C9","userId":"U1"},"message":{"type":"text","id":"2","text":"hi"}}"#;
-        assert_eq!(
-            route(group),
-            Route {
-                chat: "C9".to_owned(),
-                counted: false
-            }
-        );
     }
 }

@@ -2,6 +2,11 @@
 
 use std::sync::Arc;
 
+use crate::channels::line::event::Event;
+use crate::channels::line::{signature, wire, Line};
+use crate::channels::{queue, webhook};
+use crate::domain::Channel;
+use crate::store::NewEvent;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
@@ -9,12 +14,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use chrono::Utc;
-
-use crate::channels::line::{signature, wire, Line};
-use crate::channels::{queue, webhook};
-use crate::domain::Channel;
-use crate::store::Enqueued;
 
 pub fn routes(line: Arc<Line>) -> Router {
     let max_body = line.settings.line.max_body_bytes;
@@ -49,37 +48,40 @@ async fn receive(
         // LINE's "verify" button sends no events.
         return StatusCode::OK.into_response();
     }
-    let store = line.store.clone();
-    queue::record_and_acknowledge(&line.store, &line.wake, Channel::Line, move || {
-        record(&store, request.events)
-    })
-    .await
-    .into_response()
+    queue::record_and_acknowledge(&line.recorder, Channel::Line, read_events(&request))
+        .await
+        .into_response()
 }
 
-/// Queues each new event; returns how many were new.
-fn record(store: &crate::store::Store, events: Vec<serde_json::Value>) -> anyhow::Result<usize> {
-    let now = Utc::now();
-    let mut n_new = 0;
-    for raw in events {
-        let event: wire::Event = match serde_json::from_value(raw.clone()) {
-            Ok(event) => event,
-            Err(error) => {
-                tracing::warn!(%error, "unreadable LINE event skipped");
-                continue;
+/// Each event of a callback read once, into the record the queue keeps. One odd event
+/// is skipped (logged), never the whole request.
+#[must_use]
+pub fn read_events(request: &wire::CallbackRequest) -> Vec<NewEvent> {
+    request
+        .events
+        .iter()
+        .filter_map(|raw| {
+            let event: wire::Event = match serde_json::from_str(raw.get()) {
+                Ok(event) => event,
+                Err(error) => {
+                    tracing::warn!(%error, "unreadable LINE event skipped");
+                    return None;
+                }
+            };
+            let event_id = event.dedupe_key(raw.get());
+            let process = !event.is_standby();
+            if event.is_redelivery() {
+                tracing::info!("LINE redelivered an event");
             }
-        };
-        let event_id = event.dedupe_key(&raw);
-        let process = !event.is_standby();
-        match store.enqueue_inbound(Channel::Line, &event_id, &raw.to_string(), now, process)? {
-            Enqueued::New => n_new += 1,
-            Enqueued::Duplicate => {
-                tracing::info!(
-                    redelivery = event.is_redelivery(),
-                    "LINE event already received"
-                );
-            }
-        }
-    }
-    Ok(n_new)
+            let event = Event::from(event);
+            Some(NewEvent {
+                channel: Channel::Line,
+                event_id,
+                chat: event.chat().to_owned(),
+                counted: event.counted(),
+                payload: event.encode(),
+                process,
+            })
+        })
+        .collect()
 }

@@ -11,7 +11,7 @@ use sha2::Digest as _;
 pub struct CallbackRequest {
     #[serde(default)]
     pub destination: Option<String>,
-    pub events: Vec<serde_json::Value>,
+    pub events: Vec<Box<serde_json::value::RawValue>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,17 +110,16 @@ pub struct Postback {
 
 impl Event {
     /// The key this event is processed once by: `webhookEventId`, or for older bodies
-    /// without it the message id, or else a hash of the event's JSON (a redelivery
-    /// carries the same JSON).
+    /// without it the message id, or else a hash of the event's JSON text `raw`.
     #[must_use]
-    pub fn dedupe_key(&self, raw: &serde_json::Value) -> String {
+    pub fn dedupe_key(&self, raw: &str) -> String {
         if let Some(id) = &self.webhook_event_id {
             return id.clone();
         }
         if let Some(id) = self.message.as_ref().and_then(|m| m.id.as_ref()) {
             return format!("message:{id}");
         }
-        let digest = sha2::Sha256::digest(raw.to_string().as_bytes());
+        let digest = sha2::Sha256::digest(raw.as_bytes());
         format!("json:{}", hex::encode(&digest[..16]))
     }
 

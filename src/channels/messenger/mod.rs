@@ -18,6 +18,7 @@ use secrecy::SecretString;
 use tokio::sync::Notify;
 
 use crate::channels::queue::{Converter, Route};
+use crate::channels::recorder::Recorder;
 use crate::config::{MessengerSecrets, Settings};
 use crate::delivery::BoxFuture;
 use crate::domain::{Channel, ChatKey, Location};
@@ -35,6 +36,8 @@ pub struct Messenger {
     store: Store,
     /// Wakes the queue worker when the webhook recorded something.
     pub wake: Arc<Notify>,
+    /// The one writer of received events (group commit).
+    recorder: Recorder,
 }
 
 impl Messenger {
@@ -49,19 +52,21 @@ impl Messenger {
             settings.delivery.timeout(),
             store.clone(),
         )?;
+        let wake = Arc::new(Notify::new());
         Ok(Self {
             client,
             app_secret: secrets.app_secret.clone(),
             verify_token: secrets.verify_token.clone(),
             settings,
+            recorder: Recorder::start(store.clone(), Arc::clone(&wake))?,
             store,
-            wake: Arc::new(Notify::new()),
+            wake,
         })
     }
 
     async fn read_item(&self, queued: &QueuedEvent) -> anyhow::Result<Option<Envelope>> {
-        let raw: serde_json::Value = serde_json::from_str(&queued.raw)?;
-        let item: wire::Item = serde_json::from_value(raw)?;
+        // Messenger's items are queued as the platform's JSON of the item.
+        let item: wire::Item = serde_json::from_slice(&queued.payload)?;
         let Some(sender) = item.sender_id().map(str::to_owned) else {
             return Ok(None);
         };
@@ -173,9 +178,8 @@ impl Messenger {
     }
 }
 
-/// Where a raw event belongs, and whether it counts against its person's limit.
-fn route(raw: &str) -> Route {
-    let value: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
+/// Where an item belongs, and whether it counts against its person's limit.
+fn route(value: &serde_json::Value) -> Route {
     let chat = value["sender"]["id"]
         .as_str()
         .unwrap_or_default()
@@ -189,10 +193,6 @@ fn route(raw: &str) -> Route {
 }
 
 impl Converter for Messenger {
-    fn route(&self, raw: &str) -> Route {
-        route(raw)
-    }
-
     fn envelope<'a>(
         &'a self,
         queued: &'a QueuedEvent,

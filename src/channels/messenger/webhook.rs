@@ -9,7 +9,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use chrono::Utc;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
@@ -17,7 +16,7 @@ use subtle::ConstantTimeEq as _;
 use crate::channels::messenger::{signature, wire, Messenger};
 use crate::channels::{queue, webhook};
 use crate::domain::Channel;
-use crate::store::Enqueued;
+use crate::store::NewEvent;
 
 pub fn routes(messenger: Arc<Messenger>) -> Router {
     let max_body = messenger.settings.messenger.max_body_bytes;
@@ -89,22 +88,19 @@ async fn receive(
         tracing::info!("Messenger webhook for another object ignored");
         return StatusCode::OK.into_response();
     }
-    let store = messenger.store.clone();
     queue::record_and_acknowledge(
-        &messenger.store,
-        &messenger.wake,
+        &messenger.recorder,
         Channel::Messenger,
-        move || record(&store, request.entry),
+        read_items(request.entry),
     )
     .await
     .into_response()
 }
 
-/// Queues each answerable item; standby items are recorded, never answered; the rest
-/// (receipts, echoes, referrals, unknown kinds) are not for the bot.
-fn record(store: &crate::store::Store, entries: Vec<wire::Entry>) -> anyhow::Result<usize> {
-    let now = Utc::now();
-    let mut n_new = 0;
+/// Each answerable item, for the queue; standby items are recorded, never answered; the
+/// rest (receipts, echoes, referrals, unknown kinds) are not for the bot.
+fn read_items(entries: Vec<wire::Entry>) -> Vec<NewEvent> {
+    let mut events = Vec::new();
     for entry in entries {
         let items = entry
             .messaging
@@ -117,18 +113,16 @@ fn record(store: &crate::store::Store, entries: Vec<wire::Entry>) -> anyhow::Res
                 tracing::debug!("Messenger item not for the bot");
                 continue;
             }
-            let event_id = item.dedupe_key(&raw);
-            match store.enqueue_inbound(
-                Channel::Messenger,
-                &event_id,
-                &raw.to_string(),
-                now,
-                answer,
-            )? {
-                Enqueued::New => n_new += 1,
-                Enqueued::Duplicate => tracing::info!("Messenger item already received"),
-            }
+            let route = super::route(&raw);
+            events.push(NewEvent {
+                channel: Channel::Messenger,
+                event_id: item.dedupe_key(&raw),
+                chat: route.chat,
+                counted: route.counted,
+                payload: raw.to_string().into_bytes(),
+                process: answer,
+            });
         }
     }
-    Ok(n_new)
+    events
 }

@@ -21,12 +21,13 @@ use teloxide::types::{ChatMemberUpdated, Message, Update, UpdateKind};
 use tokio::sync::Notify;
 
 use crate::channels::queue::{Converter, Route};
+use crate::channels::recorder::Recorder;
 use crate::config::{Settings, TelegramSecrets};
 use crate::delivery::BoxFuture;
 use crate::domain::{Channel, ChatKey, Location};
 use crate::engine::{Inbound, InboundKind};
 use crate::inbox::{AnswerVia, Envelope};
-use crate::store::{Enqueued, Media, QueuedEvent, Store};
+use crate::store::{Enqueued, Media, NewEvent, QueuedEvent, Store};
 
 pub struct Telegram {
     pub bot: teloxide::Bot,
@@ -36,6 +37,8 @@ pub struct Telegram {
     store: Store,
     /// Wakes the queue worker when an update was recorded.
     pub wake: Arc<Notify>,
+    /// The one writer of received updates (group commit).
+    recorder: Recorder,
 }
 
 impl Telegram {
@@ -46,26 +49,39 @@ impl Telegram {
     ) -> anyhow::Result<Self> {
         let api_url = reqwest::Url::parse(&settings.telegram.api_url)?;
         let bot = teloxide::Bot::new(secrets.bot_token.expose_secret()).set_api_url(api_url);
+        let wake = Arc::new(Notify::new());
         Ok(Self {
             bot,
             token: secrets.bot_token.clone(),
             webhook_secret: secrets.webhook_secret.clone(),
             settings,
+            recorder: Recorder::start(store.clone(), Arc::clone(&wake))?,
             store,
-            wake: Arc::new(Notify::new()),
+            wake,
         })
     }
 
-    /// Records one update (once per `update_id`). Returns whether it was new.
-    pub fn record(&self, update_id: u32, raw: &str) -> anyhow::Result<bool> {
-        let enqueued = self.store.enqueue_inbound(
-            Channel::Telegram,
-            &update_id.to_string(),
-            raw,
-            Utc::now(),
-            true,
-        )?;
-        Ok(enqueued == Enqueued::New)
+    /// What the queue keeps of an update: its id, its chat, and the update's JSON as
+    /// Telegram sent it.
+    fn new_event(update_id: u32, raw: &serde_json::Value) -> NewEvent {
+        let route = route(raw);
+        NewEvent {
+            channel: Channel::Telegram,
+            event_id: update_id.to_string(),
+            chat: route.chat,
+            counted: route.counted,
+            payload: raw.to_string().into_bytes(),
+            process: true,
+        }
+    }
+
+    /// Records one update durably (once per `update_id`). Returns whether it was new.
+    pub async fn record(&self, update_id: u32, raw: &serde_json::Value) -> anyhow::Result<bool> {
+        let enqueued = self
+            .recorder
+            .record(vec![Self::new_event(update_id, raw)])
+            .await?;
+        Ok(enqueued.first() == Some(&Enqueued::New))
     }
 
     /// Long polling: asks Telegram for updates until the task is dropped. The updates
@@ -99,7 +115,7 @@ impl Telegram {
                     continue;
                 }
             };
-            let mut n_new = 0;
+            let mut events = Vec::new();
             for update in &updates {
                 let Some(update_id) = update["update_id"].as_i64() else {
                     continue;
@@ -108,19 +124,16 @@ impl Telegram {
                 let Ok(update_id) = u32::try_from(update_id) else {
                     continue;
                 };
-                if self.record(update_id, &update.to_string())? {
-                    n_new += 1;
-                }
+                events.push(Self::new_event(update_id, update));
             }
-            if n_new > 0 {
-                self.store.sync().await?;
-                self.wake.notify_one();
-            }
+            // On disk (and the worker woken) before the next getUpdates confirms them.
+            self.recorder.record(events).await?;
         }
     }
 
     async fn read_update(&self, queued: &QueuedEvent) -> anyhow::Result<Option<Envelope>> {
-        let update: Update = serde_json::from_str(&queued.raw)?;
+        // Telegram's updates are queued as the platform's JSON of the update.
+        let update: Update = serde_json::from_slice(&queued.payload)?;
         let (chat_id, in_group, kind) = match update.kind {
             UpdateKind::Message(message) => self.message(&message).await?,
             UpdateKind::CallbackQuery(query) => {
@@ -305,9 +318,8 @@ fn command(text: &str, in_group: bool) -> InboundKind {
     }
 }
 
-/// Where a raw event belongs, and whether it counts against its person's limit.
-fn route(raw: &str) -> Route {
-    let value: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
+/// Where an update belongs, and whether it counts against its person's limit.
+fn route(value: &serde_json::Value) -> Route {
     let chat = ["message", "edited_message", "my_chat_member"]
         .iter()
         .map(|kind| &value[kind]["chat"])
@@ -326,10 +338,6 @@ fn route(raw: &str) -> Route {
 }
 
 impl Converter for Telegram {
-    fn route(&self, raw: &str) -> Route {
-        route(raw)
-    }
-
     fn envelope<'a>(
         &'a self,
         queued: &'a QueuedEvent,

@@ -46,19 +46,13 @@ async fn receive(
         tracing::warn!("Telegram webhook refused: not an update");
         return (StatusCode::BAD_REQUEST, "not an update").into_response();
     };
-    let raw = String::from_utf8_lossy(&body).into_owned();
-    let recorder = Arc::clone(&telegram);
+    let Ok(raw) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, "not an update").into_response();
+    };
     queue::record_and_acknowledge(
-        &telegram.store,
-        &telegram.wake,
+        &telegram.recorder,
         Channel::Telegram,
-        move || {
-            let new = recorder.record(update_id, &raw)?;
-            if !new {
-                tracing::info!("Telegram update already received");
-            }
-            Ok(usize::from(new))
-        },
+        vec![Telegram::new_event(update_id, &raw)],
     )
     .await
     .into_response()
