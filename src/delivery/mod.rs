@@ -81,6 +81,14 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// A channel adapter's sending side. It may advance `delivery.progress` as parts go
 /// out, so that a retry sends only what is left.
 pub trait ChannelSender: Send + Sync {
+    /// Readies a delivery before its batch goes out. Returns `true` when it changed
+    /// something that must be on disk before the call (LINE's mark on a reply token
+    /// about to be spent): the dispatcher then writes and flushes the whole batch's
+    /// changes at once, before any of them is sent.
+    fn prepare(&self, _delivery: &mut Delivery) -> bool {
+        false
+    }
+
     fn send<'a>(&'a self, delivery: &'a mut Delivery) -> BoxFuture<'a, Result<(), Failure>>;
 }
 
@@ -146,35 +154,58 @@ impl Dispatcher {
 
     /// Sends every delivery due now; failures are rescheduled. Returns how many were
     /// attempted.
+    ///
+    /// A batch at a time, all on this task: the marks its senders need on disk are
+    /// written and flushed once for the batch, its calls run concurrently, and what
+    /// became of them is written back in one transaction.
     pub async fn send_due(&self) -> anyhow::Result<usize> {
         let mut n_attempted = 0;
         loop {
             self.health.beat(WORKER);
-            let due = self
+            let mut due = self
                 .store
                 .due_deliveries(Utc::now(), self.settings.delivery.concurrency.max(1))?;
             if due.is_empty() {
                 return Ok(n_attempted);
             }
             n_attempted += due.len();
-            let mut attempts = tokio::task::JoinSet::new();
-            for delivery in due {
-                let dispatcher = self.clone();
-                attempts.spawn(async move { dispatcher.attempt(delivery).await });
+            let marked: Vec<Delivery> = due
+                .iter_mut()
+                .filter_map(|delivery| self.prepare(delivery).then(|| delivery.clone()))
+                .collect();
+            if !marked.is_empty() {
+                self.store.save_deliveries(&marked)?;
+                self.store.sync().await?;
             }
-            while let Some(result) = attempts.join_next().await {
-                match result {
-                    Ok(Ok(())) => {}
-                    Ok(Err(error)) => {
-                        tracing::error!(error = ?error, "cannot record a delivery attempt");
-                    }
-                    Err(error) => tracing::error!(%error, "delivery task failed"),
-                }
-            }
+            let attempts = due.into_iter().map(|delivery| self.attempt(delivery));
+            let finished = futures_util::future::join_all(attempts).await;
+            let n_delivered = finished
+                .iter()
+                .filter(|(_, d)| d.state == DeliveryState::Delivered)
+                .count();
+            self.store.finish_deliveries(&finished)?;
+            tracing::debug!(
+                n_delivered,
+                n = finished.len(),
+                "a batch of deliveries sent"
+            );
         }
     }
 
-    async fn attempt(&self, mut delivery: Delivery) -> anyhow::Result<()> {
+    /// Lets the delivery's channel sender ready it (see `ChannelSender::prepare`).
+    fn prepare(&self, delivery: &mut Delivery) -> bool {
+        match &delivery.route {
+            Route::Channel { channel } => self
+                .senders
+                .get(channel)
+                .is_some_and(|sender| sender.prepare(delivery)),
+            Route::Destination { .. } => false,
+        }
+    }
+
+    /// One attempt; returns the delivery's previous due time and its new state, to be
+    /// written with the rest of the batch.
+    async fn attempt(&self, mut delivery: Delivery) -> (u64, Delivery) {
         let previous_due_ms = delivery.next_attempt_ms;
         let outcome = self.send(&mut delivery).await;
         // Sent (or failed), and not yet recorded as such.
@@ -186,7 +217,7 @@ impl Dispatcher {
                 delivery.state = DeliveryState::Delivered;
                 delivery.finished_at = Some(now);
                 delivery.last_error = None;
-                tracing::info!(delivery = delivery.id, route = %delivery.route, attempts = delivery.attempts, "delivered");
+                tracing::debug!(delivery = delivery.id, route = %delivery.route, attempts = delivery.attempts, "delivered");
             }
             Err(failure) => {
                 delivery.last_error = Some(failure.message.clone());
@@ -204,8 +235,7 @@ impl Dispatcher {
                 }
             }
         }
-        self.store.update_delivery(previous_due_ms, &delivery)?;
-        Ok(())
+        (previous_due_ms, delivery)
     }
 
     /// Exponential backoff with jitter: up to `base × 2^(attempts-1)`, capped, and at

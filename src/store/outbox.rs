@@ -58,6 +58,10 @@ pub struct Delivery {
     /// the call: a later attempt must not send the same part again by another route.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reply_tried: bool,
+    /// Not stored: `reply_tried` was set for this very attempt (by the sender's
+    /// `prepare`), so the token has not been tried yet.
+    #[serde(skip)]
+    pub reply_marked_now: bool,
     /// The body holds a secret (an anonymous receipt): it is wiped once delivered.
     #[serde(default)]
     pub sensitive: bool,
@@ -89,6 +93,7 @@ impl Delivery {
             attempts: 0,
             progress: 0,
             reply_tried: false,
+            reply_marked_now: false,
             sensitive: false,
             next_attempt_ms: unix_ms(now),
             last_error: None,
@@ -102,6 +107,28 @@ impl Delivery {
 #[must_use]
 pub fn unix_ms(at: DateTime<Utc>) -> u64 {
     u64::try_from(at.timestamp_millis()).unwrap_or(0)
+}
+
+/// What is kept of a delivery once written back: once a chat message is out, its body
+/// is not needed again (keeping every answer would grow the store by kilobytes an
+/// event); a body with a receipt goes as soon as it is finished, delivered or not.
+/// Forwards to divisions are kept, as the record of what each division was sent.
+fn kept_record(delivery: &Delivery) -> Result<Vec<u8>> {
+    let finished = delivery.state != DeliveryState::Pending;
+    let is_chat = matches!(delivery.route, Route::Channel { .. });
+    if finished && (delivery.sensitive || (is_chat && delivery.state == DeliveryState::Delivered)) {
+        let mut trimmed = delivery.clone();
+        trimmed.body = if delivery.sensitive {
+            serde_json::json!({ "wiped": "held a receipt" })
+        } else {
+            // How many it reached stays: an update's delivered count is read here.
+            let n_recipients = delivery.body["to_many"].as_array().map_or(1, Vec::len);
+            serde_json::json!({ "sent": true, "n_recipients": n_recipients })
+        };
+        encode(&trimmed)
+    } else {
+        encode(delivery)
+    }
 }
 
 impl Store {
@@ -144,36 +171,27 @@ impl Store {
     /// Writes the delivery's new state and moves it in the due index: out of it when
     /// delivered or dead, to its new time when rescheduled.
     pub fn update_delivery(&self, previous_due_ms: u64, delivery: &Delivery) -> Result<()> {
-        // Once a chat message is out, its body is not needed again: keeping every answer
-        // would grow the store by kilobytes an event. A body with a receipt goes as soon
-        // as it is finished, delivered or not. Forwards to divisions are kept, as the
-        // record of what each division was sent.
-        let finished = delivery.state != DeliveryState::Pending;
-        let is_chat = matches!(delivery.route, Route::Channel { .. });
-        let record = if finished
-            && (delivery.sensitive || (is_chat && delivery.state == DeliveryState::Delivered))
-        {
-            let mut trimmed = delivery.clone();
-            trimmed.body = if delivery.sensitive {
-                serde_json::json!({ "wiped": "held a receipt" })
-            } else {
-                // How many it reached stays: an update's delivered count is read here.
-                let n_recipients = delivery.body["to_many"].as_array().map_or(1, Vec::len);
-                serde_json::json!({ "sent": true, "n_recipients": n_recipients })
-            };
-            encode(&trimmed)?
-        } else {
-            encode(delivery)?
-        };
-        let old_due = keys::due(previous_due_ms, delivery.id);
-        let new_due = (delivery.state == DeliveryState::Pending)
-            .then(|| keys::due(delivery.next_attempt_ms, delivery.id));
+        self.finish_deliveries(std::slice::from_ref(&(previous_due_ms, delivery.clone())))
+    }
+
+    /// `update_delivery` for a batch, in one transaction: each delivery with the due
+    /// time it had when its attempt began.
+    pub fn finish_deliveries(&self, finished: &[(u64, Delivery)]) -> Result<()> {
+        let mut prepared = Vec::with_capacity(finished.len());
+        for (previous_due_ms, delivery) in finished {
+            let old_due = keys::due(*previous_due_ms, delivery.id);
+            let new_due = (delivery.state == DeliveryState::Pending)
+                .then(|| keys::due(delivery.next_attempt_ms, delivery.id));
+            prepared.push((delivery.id, kept_record(delivery)?, old_due, new_due));
+        }
         (&self.deliveryid_delivery, &self.due_deliveryid)
             .transaction(|(deliveries, due)| {
-                deliveries.insert(&keys::id(delivery.id), record.as_slice())?;
-                due.remove(&old_due)?;
-                if let Some(new_due) = new_due {
-                    due.insert(&new_due, &[])?;
+                for (id, record, old_due, new_due) in &prepared {
+                    deliveries.insert(&keys::id(*id), record.as_slice())?;
+                    due.remove(old_due)?;
+                    if let Some(new_due) = new_due {
+                        due.insert(new_due, &[])?;
+                    }
                 }
                 Ok(())
             })
@@ -185,6 +203,17 @@ impl Store {
                     }
                 },
             )
+    }
+
+    /// Writes deliveries in the middle of an attempt, leaving their places in the due
+    /// index: what senders must remember before calls they cannot take back.
+    pub fn save_deliveries(&self, deliveries: &[Delivery]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for delivery in deliveries {
+            batch.insert(&keys::id(delivery.id), encode(delivery)?);
+        }
+        self.deliveryid_delivery.apply_batch(batch)?;
+        Ok(())
     }
 
     /// Writes a delivery in the middle of an attempt, leaving its place in the due index:

@@ -41,6 +41,11 @@ impl Sender {
         let now_ms = crate::store::unix_ms(Utc::now());
         for (part_idx, part) in parts.iter().enumerate().skip(delivery.progress as usize) {
             let route = match message.reply_token.as_deref() {
+                // Marked on disk by `prepare` for this attempt: not tried yet.
+                Some(token) if part_idx == 0 && delivery.reply_marked_now => Route::Reply {
+                    token,
+                    tried_before: false,
+                },
                 Some(token) if part_idx == 0 && delivery.reply_tried => Route::Reply {
                     token,
                     tried_before: true,
@@ -48,6 +53,9 @@ impl Sender {
                 Some(token)
                     if part_idx == 0 && message.reply_by_ms.is_some_and(|by| now_ms < by) =>
                 {
+                    // Not marked (a sender used without its dispatcher): mark it now.
+                    delivery.reply_tried = true;
+                    self.remember(delivery).await?;
                     Route::Reply {
                         token,
                         tried_before: false,
@@ -90,10 +98,7 @@ impl Sender {
         part: &[Value],
         tried_before: bool,
     ) -> Result<bool, Failure> {
-        if !tried_before {
-            delivery.reply_tried = true;
-            self.remember(delivery).await?;
-        }
+        delivery.reply_marked_now = false;
         match self.client.reply(token, part).await {
             Ok(()) => Ok(true),
             Err(Error::Status {
@@ -145,6 +150,25 @@ impl Sender {
 }
 
 impl ChannelSender for Sender {
+    /// Marks a delivery whose first part will spend a fresh reply token: the dispatcher
+    /// puts the marks of a whole batch on disk with one flush before any token is used.
+    fn prepare(&self, delivery: &mut Delivery) -> bool {
+        if delivery.progress > 0 || delivery.reply_tried {
+            return false;
+        }
+        // Read off the body without decoding all of it: this runs for every delivery.
+        let body = &delivery.body;
+        let fresh_token = body["reply_token"].is_string()
+            && body["reply_by_ms"]
+                .as_u64()
+                .is_some_and(|by| crate::store::unix_ms(Utc::now()) < by);
+        if fresh_token {
+            delivery.reply_tried = true;
+            delivery.reply_marked_now = true;
+        }
+        fresh_token
+    }
+
     fn send<'a>(&'a self, delivery: &'a mut Delivery) -> BoxFuture<'a, Result<(), Failure>> {
         Box::pin(self.deliver(delivery))
     }
