@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use futures_util::StreamExt as _;
 use rand::Rng as _;
 use tokio::sync::Notify;
 
@@ -28,6 +29,10 @@ pub use sign::{signature_header, SIGNATURE_HEADER};
 /// How long the dispatcher sleeps at most when nothing is due: a safety net, since
 /// enqueuing wakes it anyway.
 const IDLE_POLL: Duration = Duration::from_secs(30);
+
+/// How many due deliveries the dispatcher takes at a time: their reply marks share one
+/// flush and their completions one transaction.
+const DUE_BATCH: usize = 256;
 
 /// The dispatcher's name in `/healthz`.
 const WORKER: &str = "dispatcher";
@@ -162,9 +167,7 @@ impl Dispatcher {
         let mut n_attempted = 0;
         loop {
             self.health.beat(WORKER);
-            let mut due = self
-                .store
-                .due_deliveries(Utc::now(), self.settings.delivery.concurrency.max(1))?;
+            let mut due = self.store.due_deliveries(Utc::now(), DUE_BATCH)?;
             if due.is_empty() {
                 return Ok(n_attempted);
             }
@@ -177,8 +180,12 @@ impl Dispatcher {
                 self.store.save_deliveries(&marked)?;
                 self.store.sync().await?;
             }
-            let attempts = due.into_iter().map(|delivery| self.attempt(delivery));
-            let finished = futures_util::future::join_all(attempts).await;
+            // At most `concurrency` calls in flight; the batch is written back as one.
+            let finished: Vec<(u64, Delivery)> = futures_util::stream::iter(due)
+                .map(|delivery| self.attempt(delivery))
+                .buffer_unordered(self.settings.delivery.concurrency.max(1))
+                .collect()
+                .await;
             let n_delivered = finished
                 .iter()
                 .filter(|(_, d)| d.state == DeliveryState::Delivered)

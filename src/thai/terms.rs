@@ -74,6 +74,11 @@ pub struct Hit {
 #[derive(Default)]
 pub struct TermSet {
     terms: Vec<Term>,
+    /// The Thai terms by their first letter: a word is compared only with the terms
+    /// that could start there.
+    thai_by_first: std::collections::HashMap<char, Vec<usize>>,
+    /// The English phrases.
+    phrases: Vec<usize>,
 }
 
 struct Term {
@@ -110,6 +115,11 @@ impl TermSet {
             Form::Phrase(words) => words.is_empty(),
         };
         if !empty {
+            let idx = self.terms.len();
+            match &form {
+                Form::Thai(chars) => self.thai_by_first.entry(chars[0]).or_default().push(idx),
+                Form::Phrase(_) => self.phrases.push(idx),
+            }
             self.terms.push(Term {
                 owner,
                 written: term.to_owned(),
@@ -122,21 +132,32 @@ impl TermSet {
     /// found one or two edits away, unless their owner was found exactly.
     #[must_use]
     pub fn find(&self, text: &Text, fuzzy: bool) -> Vec<Hit> {
-        let mut hits = Vec::new();
-        for term in &self.terms {
-            match &term.form {
-                Form::Thai(chars) => {
-                    for (start, end) in runs_equal(text, chars) {
-                        hits.push(term.hit(start, end, true));
-                    }
-                }
-                Form::Phrase(phrase) => {
-                    for (start, end) in phrase_at(text, phrase, false) {
-                        hits.push(term.hit(start, end, true));
+        // Each term's hits, found from the words' first letters, then put in the order
+        // of a pass term by term (which the rest relies on for ties).
+        let mut found: Vec<(usize, Hit)> = Vec::new();
+        for (start, word) in text.words.iter().enumerate() {
+            let Some(first) = word.text.chars().next() else {
+                continue;
+            };
+            for &idx in self.thai_by_first.get(&first).into_iter().flatten() {
+                let term = &self.terms[idx];
+                if let Form::Thai(chars) = &term.form {
+                    if let Some(end) = run_equal_from(text, start, chars) {
+                        found.push((idx, term.hit(start, end, true)));
                     }
                 }
             }
         }
+        for &idx in &self.phrases {
+            let term = &self.terms[idx];
+            if let Form::Phrase(phrase) = &term.form {
+                for (start, end) in phrase_at(text, phrase, false) {
+                    found.push((idx, term.hit(start, end, true)));
+                }
+            }
+        }
+        found.sort_by_key(|(idx, hit)| (*idx, hit.start));
+        let hits: Vec<Hit> = found.into_iter().map(|(_, hit)| hit).collect();
         // The longer of two overlapping terms of different owners wins.
         let n_chars = |hit: &Hit| -> usize {
             text.words[hit.start..hit.end]
@@ -220,31 +241,21 @@ impl Term {
     }
 }
 
-/// Runs of whole words whose letters are exactly `chars`.
-fn runs_equal(text: &Text, chars: &[char]) -> Vec<(usize, usize)> {
-    let mut found = Vec::new();
-    for start in 0..text.words.len() {
-        let mut at = 0;
-        for (end, word) in text.words.iter().enumerate().skip(start) {
-            let word_chars = word.text.chars();
-            let mut matched = true;
-            for c in word_chars {
-                if chars.get(at) != Some(&c) {
-                    matched = false;
-                    break;
-                }
-                at += 1;
+/// The end of the run of whole words from `start` whose letters are exactly `chars`.
+fn run_equal_from(text: &Text, start: usize, chars: &[char]) -> Option<usize> {
+    let mut at = 0;
+    for (end, word) in text.words.iter().enumerate().skip(start) {
+        for c in word.text.chars() {
+            if chars.get(at) != Some(&c) {
+                return None;
             }
-            if !matched {
-                break;
-            }
-            if at == chars.len() {
-                found.push((start, end + 1));
-                break;
-            }
+            at += 1;
+        }
+        if at == chars.len() {
+            return Some(end + 1);
         }
     }
-    found
+    None
 }
 
 /// The first run of whole words within `budget` edits of `chars` (a swap of two
