@@ -29,6 +29,8 @@ use crate::store::{Enqueued, NewEvent, QueuedEvent, Store};
 
 /// How many queued events the worker takes at a time.
 const BATCH: usize = 256;
+/// How often at most an idle worker hands free heap memory back to the system.
+const TRIM_EVERY: Duration = Duration::from_secs(2);
 /// How long the worker sleeps when woken by nothing: a safety net.
 const IDLE_POLL: Duration = Duration::from_secs(5);
 
@@ -68,10 +70,16 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let limits = PersonLimits::per_minute(per_person_per_minute);
     let worker = format!("queue:{channel}");
+    let mut last_trim = Instant::now();
     loop {
         health.beat(&worker);
         let queued = store.queued_inbound(channel, BATCH)?;
         if queued.is_empty() {
+            // A backlog just worked off leaves freed memory behind: hand it back.
+            if last_trim.elapsed() > TRIM_EVERY {
+                crate::hashing::give_back_free_memory();
+                last_trim = Instant::now();
+            }
             tokio::select! {
                 () = wake.notified() => {}
                 () = tokio::time::sleep(IDLE_POLL) => {}
