@@ -153,14 +153,3 @@ mod tests {
         assert_eq!(ours, theirs);
     }
 }
-
-/// Hands the heap's free pages back to the system (glibc's `malloc_trim`): after a burst
-/// (a backlog of queued events worked off) the freed memory would otherwise stay counted
-/// as the process's own.
-pub fn give_back_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free memory of the allocator; it is thread-safe.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}

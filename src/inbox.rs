@@ -116,13 +116,24 @@ impl Inbox {
         let n = envelopes.len();
         let inbox = Arc::clone(self);
         let turned = tokio::task::spawn_blocking(move || {
-            envelopes
+            let mut turned: Vec<Turned> = envelopes
                 .iter()
                 .map(|envelope| inbox.turn_in_round(envelope))
-                .collect::<Vec<_>>()
+                .collect();
+            // Everything the round wrote reaches the disk before any resident hears of
+            // it: one flush, on this same thread.
+            if let Err(error) = inbox.store.sync_blocking() {
+                tracing::error!(error = ?error, "cannot make a round of turns durable");
+                for t in &mut turned {
+                    if matches!(t, Turned::Done(..)) {
+                        *t = Turned::Failed(anyhow::anyhow!("the round was not made durable"));
+                    }
+                }
+            }
+            turned
         })
         .await;
-        let mut turned = match turned {
+        let turned = match turned {
             Ok(turned) => turned,
             Err(error) => {
                 tracing::error!(%error, "a round of turns did not finish");
@@ -138,16 +149,6 @@ impl Inbox {
                 _ => 0,
             })
             .sum();
-        // Everything the round wrote reaches the disk before any resident hears of it.
-        if let Err(error) = self.store.sync().await {
-            tracing::error!(error = ?error, "cannot make a round of turns durable");
-            for t in &mut turned {
-                if matches!(t, Turned::Done(..)) {
-                    *t = Turned::Failed(anyhow::anyhow!("the round was not made durable"));
-                }
-            }
-            return turned;
-        }
         if n_outgoing > 0 {
             self.dispatcher_wake.notify_one();
         }

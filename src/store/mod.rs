@@ -204,7 +204,8 @@ impl Store {
         self.commit.sync(&self.db).await
     }
 
-    /// Flushes everything now, for command-line tools outside the async runtime.
+    /// Flushes everything now, on the calling thread: for command-line tools outside
+    /// the async runtime, and for work already on a blocking thread.
     pub fn sync_blocking(&self) -> Result<()> {
         self.db.flush()?;
         Ok(())
@@ -380,7 +381,12 @@ impl GroupCommit {
             return Ok(());
         }
         let covered = self.tickets.load(Ordering::SeqCst);
-        db.flush_async().await?;
+        // On a blocking thread of tokio's rather than sled's own pool (`flush_async`):
+        // sled's pool wakes all of its idle threads for every job.
+        let db = db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|error| Error::Sled(sled::Error::ReportableBug(error.to_string())))??;
         self.flushed.fetch_max(covered, Ordering::SeqCst);
         Ok(())
     }
