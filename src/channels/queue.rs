@@ -316,6 +316,47 @@ mod tests {
         assert_eq!(limits.admit(&route("U1", true), later), Run);
     }
 
+    fn queued(seq: u64, chat: &str) -> QueuedEvent {
+        QueuedEvent {
+            seq,
+            channel: Channel::Line,
+            event_id: format!("ev-{seq}"),
+            chat: chat.to_owned(),
+            counted: true,
+            received_at: chrono::Utc::now(),
+            payload: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_batch_is_split_by_person_each_in_queue_order() {
+        let store = Store::temporary().unwrap();
+        let limits = PersonLimits::per_minute(2);
+        let batch = vec![
+            queued(1, "A"),
+            queued(2, "B"),
+            queued(3, "A"),
+            queued(4, "A"),
+            queued(5, "A"),
+            queued(6, "B"),
+        ];
+        let chats = by_chat(&limits, &store, batch);
+        let seen: Vec<Vec<(u64, Admission)>> = chats
+            .iter()
+            .map(|events| events.iter().map(|(e, a)| (e.seq, *a)).collect())
+            .collect();
+        use Admission::{Run, SlowDown};
+        // A's third message is asked to slow down and the fourth is dropped; rounds take
+        // the front of each person's list, so A's and B's first messages share a round.
+        assert_eq!(
+            seen,
+            [
+                vec![(1, Run), (3, Run), (4, SlowDown)],
+                vec![(2, Run), (6, Run)]
+            ]
+        );
+    }
+
     #[test]
     fn zero_turns_the_limit_off() {
         let limits = PersonLimits::per_minute(0);

@@ -119,3 +119,78 @@ fn write_until_closed(store: &Store, mut receiver: mpsc::UnboundedReceiver<Reque
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Channel;
+
+    fn event(event_id: &str, chat: &str) -> NewEvent {
+        NewEvent {
+            channel: Channel::Line,
+            event_id: event_id.to_owned(),
+            chat: chat.to_owned(),
+            counted: true,
+            payload: event_id.as_bytes().to_vec(),
+            process: true,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_requests_at_once_are_each_answered_and_an_event_is_recorded_once() {
+        let store = Store::temporary().unwrap();
+        let wake = Arc::new(Notify::new());
+        let recorder = Recorder::start(store.clone(), Arc::clone(&wake)).unwrap();
+        let mut requests = tokio::task::JoinSet::new();
+        for idx in 0..64 {
+            let recorder = recorder.clone();
+            requests.spawn(async move {
+                // Each request: its own event, and one that every request carries (a
+                // redelivery racing the first delivery).
+                let events = vec![
+                    event(&format!("ev-{idx}"), &format!("U{idx}")),
+                    event("ev-shared", "U0"),
+                ];
+                recorder.record(events).await.unwrap()
+            });
+        }
+        let mut n_shared_new = 0;
+        while let Some(answer) = requests.join_next().await {
+            let answer = answer.unwrap();
+            assert_eq!(answer.len(), 2, "each request hears of its own events");
+            assert_eq!(answer[0], Enqueued::New);
+            n_shared_new += usize::from(answer[1] == Enqueued::New);
+        }
+        assert_eq!(n_shared_new, 1, "the shared event was recorded once");
+        let queued = store.queued_inbound(Channel::Line, 1_000).unwrap();
+        assert_eq!(queued.len(), 65);
+        assert_eq!(
+            queued.iter().filter(|e| e.event_id == "ev-shared").count(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn the_writer_lets_go_of_the_store_when_its_last_handle_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let recorder = Recorder::start(store.clone(), Arc::new(Notify::new())).unwrap();
+        recorder.record(vec![event("ev-1", "U1")]).await.unwrap();
+        drop(recorder);
+        drop(store);
+        // sled locks its directory while open: reopening works once the writer's
+        // thread has ended and dropped its handle.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let reopened = loop {
+            match Store::open(dir.path()) {
+                Ok(store) => break store,
+                Err(error) if std::time::Instant::now() > deadline => {
+                    panic!("the store stayed locked: {error}")
+                }
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+            }
+        };
+        // And what it acknowledged was on disk.
+        assert_eq!(reopened.queued_inbound(Channel::Line, 10).unwrap().len(), 1);
+    }
+}

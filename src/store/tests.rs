@@ -368,6 +368,31 @@ fn an_inbound_event_is_queued_once_and_consumed_by_its_turn() {
 }
 
 #[test]
+fn a_queued_event_of_the_json_era_still_reads() {
+    // What the queue held before its records were binary: the platform's JSON as `raw`.
+    let store = Store::temporary().unwrap();
+    let raw = r#"{"type":"message","source":{"type":"user","userId":"U1"}}"#;
+    let old = serde_json::json!({
+        "v": 1, "channel": "line", "event_id": "ev-old", "raw": raw,
+        "received_at": "2026-11-30T01:02:03Z",
+    });
+    store
+        .channelseq_event
+        .insert(
+            keys::queued(Channel::Line, 7),
+            serde_json::to_vec(&old).unwrap(),
+        )
+        .unwrap();
+    let queued = store.queued_inbound(Channel::Line, 10).unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].seq, 7);
+    assert_eq!(queued[0].event_id, "ev-old");
+    assert_eq!(queued[0].payload, raw.as_bytes());
+    // Its chat was never read at the gate: such events run one after another.
+    assert_eq!(queued[0].chat, "");
+}
+
+#[test]
 fn a_standby_event_is_recorded_without_being_queued() {
     let store = Store::temporary().unwrap();
     assert_eq!(
