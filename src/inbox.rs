@@ -18,7 +18,9 @@ use crate::domain::case::{Case, CaseCode, FiledCase, Receipt, StaffNote};
 use crate::domain::update::{Subscription, Topic, Update, UpdateState};
 use crate::domain::{Channel, ChatKey, Lang};
 use crate::engine::{Action, Engine, Inbound, Lookup, Outbound};
-use crate::store::{unix_ms, AuditNote, CaseChange, Group, Outcome, Outgoing, Route, Store, Turn};
+use crate::store::{
+    unix_ms, AuditNote, CaseChange, Group, Outcome, Outgoing, PlainTurn, Route, Store, Turn,
+};
 use crate::telemetry::Redactor;
 
 const N_LOCK_SHARDS: usize = 256;
@@ -116,10 +118,25 @@ impl Inbox {
         let n = envelopes.len();
         let inbox = Arc::clone(self);
         let turned = tokio::task::spawn_blocking(move || {
-            let mut turned: Vec<Turned> = envelopes
-                .iter()
-                .map(|envelope| inbox.turn_in_round(envelope))
-                .collect();
+            // Plain turns (most: a question answered) wait here and commit together in
+            // one transaction; the others commit on their own as they come.
+            let mut plain = Vec::new();
+            let mut plain_at = Vec::new();
+            let mut turned: Vec<Turned> = Vec::with_capacity(envelopes.len());
+            for envelope in &envelopes {
+                let n_plain = plain.len();
+                turned.push(inbox.turn_in_round(envelope, &mut plain));
+                if plain.len() > n_plain {
+                    plain_at.push(turned.len() - 1);
+                }
+            }
+            if let Err(error) = inbox.store.commit_plain_turns(&plain) {
+                tracing::error!(error = ?error, "cannot commit a round's turns");
+                for at in plain_at {
+                    turned[at] =
+                        Turned::Failed(anyhow::anyhow!("the round's turns were not committed"));
+                }
+            }
             // Everything the round wrote reaches the disk before any resident hears of
             // it: one flush, on this same thread.
             if let Err(error) = inbox.store.sync_blocking() {
@@ -156,14 +173,15 @@ impl Inbox {
     }
 
     /// One turn of a round, on the round's blocking thread.
-    fn turn_in_round(&self, envelope: &Envelope) -> Turned {
+    fn turn_in_round(&self, envelope: &Envelope, plain: &mut Vec<PlainTurn>) -> Turned {
         let user_tag = self.redactor.tag(&envelope.inbound.sender);
         let span =
             tracing::info_span!("event", channel = %envelope.inbound.channel(), user = %user_tag);
         let _in_span = span.enter();
         let shard = self.lock_shard(&envelope.inbound.sender);
         let _turn_lock = self.locks[shard].blocking_lock();
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.process(envelope))) {
+        let run = std::panic::AssertUnwindSafe(|| self.process(envelope, Some(&mut *plain)));
+        match std::panic::catch_unwind(run) {
             Ok(Ok((handled, n_outgoing))) => Turned::Done(handled, n_outgoing),
             Ok(Err(error)) => Turned::Failed(error),
             Err(_) => Turned::Panicked,
@@ -186,7 +204,7 @@ impl Inbox {
             let _turn_lock = self.locks[shard].lock().await;
             let inbox = Arc::clone(self);
             let span = tracing::Span::current();
-            tokio::task::spawn_blocking(move || span.in_scope(|| inbox.process(&envelope)))
+            tokio::task::spawn_blocking(move || span.in_scope(|| inbox.process(&envelope, None)))
                 .await
                 .context("the event task did not finish (a panic, or the shutdown)")??
         };
@@ -210,7 +228,14 @@ impl Inbox {
 
     /// The synchronous part of a turn: dedupe, engine, commit. Returns the replies and
     /// whether the outbox got something.
-    fn process(&self, envelope: &Envelope) -> anyhow::Result<(Handled, usize)> {
+    ///
+    /// With `plain`, a turn that changes no case and writes no audit entry is not
+    /// committed here but added to it, for its round to commit many in one transaction.
+    fn process(
+        &self,
+        envelope: &Envelope,
+        plain: Option<&mut Vec<PlainTurn>>,
+    ) -> anyhow::Result<(Handled, usize)> {
         let inbound = &envelope.inbound;
         let channel = inbound.channel();
         if let Some(event_id) = &inbound.event_id {
@@ -436,6 +461,23 @@ impl Inbox {
             }
             serde_json::to_value(&kept).ok()
         };
+        if let (true, Some(plain)) = (
+            change.is_none() && step.audit.is_empty() && held.is_empty(),
+            plain,
+        ) {
+            plain.push(PlainTurn {
+                chat: inbound.sender.clone(),
+                event: inbound.event_id.clone().map(|id| (channel, id)),
+                conversation: step.conversation.clone(),
+                now: inbound.received_at,
+                reply: reply_plan(None),
+                keep: keep_plan(None),
+                dequeue: envelope.queued.map(|seq| (channel, seq)),
+            });
+            let mut replies = step.replies;
+            replies.extend(extra_replies);
+            return Ok((Handled::Replies(replies), n_outgoing.get()));
+        }
         let actor = if step.audit.is_empty() {
             String::new()
         } else {

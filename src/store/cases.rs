@@ -259,6 +259,24 @@ pub struct Turn<'a> {
     pub release_held: usize,
 }
 
+/// A turn that changed no case and wrote no audit entry: the person's conversation,
+/// the processed marker and the answer. Such turns of different people touch no key
+/// in common, so many of them commit in one transaction (`Store::commit_plain_turns`).
+#[derive(Clone, Debug)]
+pub struct PlainTurn {
+    pub chat: ChatKey,
+    /// The platform event id, marked as processed.
+    pub event: Option<(Channel, String)>,
+    pub conversation: Conversation,
+    pub now: DateTime<Utc>,
+    /// The answer, when it goes through the outbox.
+    pub reply: Option<Outgoing>,
+    /// The answer kept for a redelivery (web chat).
+    pub keep: Option<serde_json::Value>,
+    /// The inbound queue entry it consumes.
+    pub dequeue: Option<(Channel, u64)>,
+}
+
 type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
 
 impl Store {
@@ -401,6 +419,73 @@ impl Store {
             );
         match result {
             Ok(case) => Ok(case),
+            Err(TransactionError::Abort(error)) => Err(error),
+            Err(TransactionError::Storage(error)) => Err(Error::Sled(error)),
+        }
+    }
+
+    /// Commits plain turns of different people in one transaction: every one of them or
+    /// none. Not yet durable: call `sync` before telling anyone.
+    pub fn commit_plain_turns(&self, turns: &[PlainTurn]) -> Result<()> {
+        if turns.is_empty() {
+            return Ok(());
+        }
+        let mut prepared = Vec::with_capacity(turns.len());
+        for turn in turns {
+            let conversation = encode(&ConversationRecord {
+                v: RECORD_VERSION,
+                conversation: turn.conversation.clone(),
+            })?;
+            let outcome = turn
+                .event
+                .as_ref()
+                .map(|(channel, event_id)| {
+                    let record = encode(&OutcomeRecord {
+                        v: RECORD_VERSION,
+                        at_ms: turn.now.timestamp_millis(),
+                        pending: false,
+                        replies: turn.keep.clone(),
+                    })?;
+                    Ok::<_, Error>((keys::event(&self.secret, *channel, event_id), record))
+                })
+                .transpose()?;
+            prepared.push((keys::chat(&turn.chat), conversation, outcome));
+        }
+        let result = (
+            &self.chatkey_conversation,
+            &self.eventkey_outcome,
+            &self.deliveryid_delivery,
+            &self.due_deliveryid,
+            &self.channelseq_event,
+            &self.chatkey_seen,
+        )
+            .transaction(
+                |(conversations, outcomes, deliveries, due, inbound, seen)| {
+                    let outbox = Outbox { deliveries, due };
+                    for (turn, (chat_key, conversation, outcome)) in turns.iter().zip(&prepared) {
+                        conversations.insert(chat_key.as_slice(), conversation.as_slice())?;
+                        // When a person last wrote matters for Messenger's 24-hour window.
+                        if turn.event.is_some() && turn.chat.channel == Channel::Messenger {
+                            seen.insert(
+                                chat_key.as_slice(),
+                                &keys::id(crate::store::unix_ms(turn.now)),
+                            )?;
+                        }
+                        if let Some((channel, seq)) = turn.dequeue {
+                            inbound.remove(keys::queued(channel, seq))?;
+                        }
+                        if let Some(reply) = &turn.reply {
+                            outbox.enqueue_all(vec![reply.clone()], None, turn.now)?;
+                        }
+                        if let Some((event_key, record)) = outcome {
+                            outcomes.insert(event_key.as_slice(), record.as_slice())?;
+                        }
+                    }
+                    Ok(())
+                },
+            );
+        match result {
+            Ok(()) => Ok(()),
             Err(TransactionError::Abort(error)) => Err(error),
             Err(TransactionError::Storage(error)) => Err(Error::Sled(error)),
         }

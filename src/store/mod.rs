@@ -28,7 +28,7 @@ use crate::engine::{Conversation, Outbound};
 
 pub use crate::domain::Linked;
 pub use audit::{AuditEntry, AuditNote, AuditReport};
-pub use cases::{CaseChange, Forwards, Outgoing, ReplyPlan, Turn};
+pub use cases::{CaseChange, Forwards, Outgoing, PlainTurn, ReplyPlan, Turn};
 pub use groups::Group;
 pub use inbound::{Backlog, Enqueued, NewEvent, QueuedEvent};
 pub use logins::{Login, Session, LOGIN_RECORD_VERSION};

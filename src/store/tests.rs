@@ -368,6 +368,59 @@ fn an_inbound_event_is_queued_once_and_consumed_by_its_turn() {
 }
 
 #[test]
+fn plain_turns_of_a_round_commit_together() {
+    let store = Store::temporary().unwrap();
+    let now = Utc::now();
+    let events = [new_event("ev-a", true), {
+        let mut b = new_event("ev-b", true);
+        b.chat = "U2".to_owned();
+        b
+    }];
+    store.enqueue_inbound(&events, now).unwrap();
+    let queued = store.queued_inbound(Channel::Line, 10).unwrap();
+    let turns: Vec<PlainTurn> = queued
+        .iter()
+        .map(|event| {
+            let mut conversation = Conversation::default();
+            conversation.lang = Some(crate::domain::Lang::En);
+            PlainTurn {
+                chat: ChatKey::new(Channel::Line, event.chat.clone()),
+                event: Some((Channel::Line, event.event_id.clone())),
+                conversation,
+                now,
+                reply: Some(Outgoing {
+                    route: Route::Channel {
+                        channel: Channel::Line,
+                    },
+                    body: serde_json::json!({ "to": event.chat }),
+                    sensitive: false,
+                }),
+                keep: None,
+                dequeue: Some((Channel::Line, event.seq)),
+            }
+        })
+        .collect();
+    store.commit_plain_turns(&turns).unwrap();
+    // Each one's conversation, processed marker, queue entry and answer.
+    assert!(store.queued_inbound(Channel::Line, 10).unwrap().is_empty());
+    for (chat, event_id) in [("U1", "ev-a"), ("U2", "ev-b")] {
+        let conversation = store
+            .conversation(&ChatKey::new(Channel::Line, chat))
+            .unwrap()
+            .expect("saved");
+        assert_eq!(conversation.lang, Some(crate::domain::Lang::En));
+        assert_eq!(
+            store.outcome(Channel::Line, event_id).unwrap(),
+            Some(Outcome::Processed(None))
+        );
+    }
+    let due = store.due_deliveries(now, 10).unwrap();
+    let mut to: Vec<String> = due.iter().map(|d| d.body["to"].to_string()).collect();
+    to.sort();
+    assert_eq!(to, ["\"U1\"", "\"U2\""]);
+}
+
+#[test]
 fn a_queued_event_of_the_json_era_still_reads() {
     // What the queue held before its records were binary: the platform's JSON as `raw`.
     let store = Store::temporary().unwrap();
