@@ -381,8 +381,10 @@ fn plain_turns_of_a_round_commit_together() {
     let turns: Vec<PlainTurn> = queued
         .iter()
         .map(|event| {
-            let mut conversation = Conversation::default();
-            conversation.lang = Some(crate::domain::Lang::En);
+            let conversation = Conversation {
+                lang: Some(crate::domain::Lang::En),
+                ..Conversation::default()
+            };
             PlainTurn {
                 chat: ChatKey::new(Channel::Line, event.chat.clone()),
                 event: Some((Channel::Line, event.event_id.clone())),
