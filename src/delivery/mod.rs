@@ -72,7 +72,8 @@ impl ChannelMessage {
     /// The message a chat delivery carries; a body that cannot be read will never be
     /// sent (a permanent failure).
     pub fn of(delivery: &Delivery) -> Result<Self, Failure> {
-        serde_json::from_value(delivery.body.clone()).map_err(|error| Failure {
+        // Read from the body in place: no copy of its JSON tree.
+        Self::deserialize(&delivery.body).map_err(|error| Failure {
             message: format!("unreadable delivery: {error}"),
             permanent: true,
             retry_after: None,
@@ -190,12 +191,9 @@ impl Dispatcher {
                 .iter()
                 .filter(|(_, d)| d.state == DeliveryState::Delivered)
                 .count();
-            self.store.finish_deliveries(&finished)?;
-            tracing::debug!(
-                n_delivered,
-                n = finished.len(),
-                "a batch of deliveries sent"
-            );
+            let n = finished.len();
+            self.store.finish_deliveries(finished)?;
+            tracing::debug!(n_delivered, n, "a batch of deliveries sent");
         }
     }
 

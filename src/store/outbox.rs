@@ -113,22 +113,19 @@ pub fn unix_ms(at: DateTime<Utc>) -> u64 {
 /// is not needed again (keeping every answer would grow the store by kilobytes an
 /// event); a body with a receipt goes as soon as it is finished, delivered or not.
 /// Forwards to divisions are kept, as the record of what each division was sent.
-fn kept_record(delivery: &Delivery) -> Result<Vec<u8>> {
+fn kept_record(mut delivery: Delivery) -> Result<Vec<u8>> {
     let finished = delivery.state != DeliveryState::Pending;
     let is_chat = matches!(delivery.route, Route::Channel { .. });
     if finished && (delivery.sensitive || (is_chat && delivery.state == DeliveryState::Delivered)) {
-        let mut trimmed = delivery.clone();
-        trimmed.body = if delivery.sensitive {
+        delivery.body = if delivery.sensitive {
             serde_json::json!({ "wiped": "held a receipt" })
         } else {
             // How many it reached stays: an update's delivered count is read here.
             let n_recipients = delivery.body["to_many"].as_array().map_or(1, Vec::len);
             serde_json::json!({ "sent": true, "n_recipients": n_recipients })
         };
-        encode(&trimmed)
-    } else {
-        encode(delivery)
     }
+    encode(&delivery)
 }
 
 impl Store {
@@ -171,15 +168,15 @@ impl Store {
     /// Writes the delivery's new state and moves it in the due index: out of it when
     /// delivered or dead, to its new time when rescheduled.
     pub fn update_delivery(&self, previous_due_ms: u64, delivery: &Delivery) -> Result<()> {
-        self.finish_deliveries(std::slice::from_ref(&(previous_due_ms, delivery.clone())))
+        self.finish_deliveries(vec![(previous_due_ms, delivery.clone())])
     }
 
     /// `update_delivery` for a batch, in one transaction: each delivery with the due
     /// time it had when its attempt began.
-    pub fn finish_deliveries(&self, finished: &[(u64, Delivery)]) -> Result<()> {
+    pub fn finish_deliveries(&self, finished: Vec<(u64, Delivery)>) -> Result<()> {
         let mut prepared = Vec::with_capacity(finished.len());
         for (previous_due_ms, delivery) in finished {
-            let old_due = keys::due(*previous_due_ms, delivery.id);
+            let old_due = keys::due(previous_due_ms, delivery.id);
             let new_due = (delivery.state == DeliveryState::Pending)
                 .then(|| keys::due(delivery.next_attempt_ms, delivery.id));
             prepared.push((delivery.id, kept_record(delivery)?, old_due, new_due));

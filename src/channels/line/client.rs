@@ -103,9 +103,15 @@ impl Client {
 
     /// Replies with a reply token (free).
     pub async fn reply(&self, reply_token: &str, messages: &[Value]) -> Result<(), Error> {
-        self.post_json(
-            "/v2/bot/message/reply",
-            &json!({ "replyToken": reply_token, "messages": messages }),
+        let body = Outgoing {
+            reply_token: Some(reply_token),
+            to: None,
+            messages,
+        };
+        self.call(
+            self.http
+                .post(self.url("/v2/bot/message/reply"))
+                .json(&body),
         )
         .await
         .map(drop)
@@ -124,7 +130,11 @@ impl Client {
             .http
             .post(self.url("/v2/bot/message/multicast"))
             .header("X-Line-Retry-Key", retry_key)
-            .json(&json!({ "to": to, "messages": messages }));
+            .json(&Outgoing {
+                reply_token: None,
+                to: Some(Recipients::Many(to)),
+                messages,
+            });
         match self.call(request).await {
             // 409: a retry of a call LINE already took.
             Ok(_)
@@ -141,7 +151,11 @@ impl Client {
             .http
             .post(self.url("/v2/bot/message/push"))
             .header("X-Line-Retry-Key", retry_key)
-            .json(&json!({ "to": to, "messages": messages }));
+            .json(&Outgoing {
+                reply_token: None,
+                to: Some(Recipients::One(to)),
+                messages,
+            });
         match self.call(request).await {
             Ok(_) => Ok(()),
             Err(Error::Status {
@@ -247,4 +261,23 @@ fn describe(error: &reqwest::Error) -> String {
         }
         text
     }
+}
+
+/// The body of a reply, push or multicast, serialised from borrowed parts: the messages
+/// are not copied into a new JSON tree for every call.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Outgoing<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<Recipients<'a>>,
+    messages: &'a [Value],
+}
+
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Recipients<'a> {
+    One(&'a str),
+    Many(&'a [String]),
 }
