@@ -145,7 +145,7 @@ impl Store {
             .path(dir)
             // Durability comes from our own group-committed flushes, not a timer.
             .flush_every_ms(None)
-            .cache_capacity(32 * 1024 * 1024)
+            .cache_capacity(8 * 1024 * 1024)
             .open()?;
         Self::from_db(db)
     }
