@@ -85,6 +85,10 @@ struct Term {
     owner: usize,
     written: String,
     form: Form,
+    /// A Thai term's letters as one string, and their set: what the typo search
+    /// compares runs of words with (made once, not at every search).
+    joined: String,
+    mask: u128,
 }
 
 enum Form {
@@ -120,9 +124,15 @@ impl TermSet {
                 Form::Thai(chars) => self.thai_by_first.entry(chars[0]).or_default().push(idx),
                 Form::Phrase(_) => self.phrases.push(idx),
             }
+            let joined: String = match &form {
+                Form::Thai(chars) => chars.iter().collect(),
+                Form::Phrase(_) => String::new(),
+            };
             self.terms.push(Term {
                 owner,
                 written: term.to_owned(),
+                mask: thai_mask(&joined),
+                joined,
                 form,
             });
         }
@@ -208,7 +218,7 @@ impl TermSet {
                     if budget == 0 || n_absent > budget {
                         None
                     } else {
-                        runs_near(text, chars, budget)
+                        runs_near(text, chars.len(), &term.joined, term.mask, budget)
                     }
                 }
                 Form::Phrase(phrase) => phrase_at(text, phrase, true).into_iter().next(),
@@ -260,9 +270,13 @@ fn run_equal_from(text: &Text, start: usize, chars: &[char]) -> Option<usize> {
 
 /// The first run of whole words within `budget` edits of `chars` (a swap of two
 /// neighbouring letters is one edit).
-fn runs_near(text: &Text, chars: &[char], budget: usize) -> Option<(usize, usize)> {
-    let term: String = chars.iter().collect();
-    let term_mask = thai_mask(&term);
+fn runs_near(
+    text: &Text,
+    n_term_chars: usize,
+    term: &str,
+    term_mask: u128,
+    budget: usize,
+) -> Option<(usize, usize)> {
     for start in 0..text.words.len() {
         let mut joined = String::new();
         let mut n_chars = 0;
@@ -271,17 +285,17 @@ fn runs_near(text: &Text, chars: &[char], budget: usize) -> Option<(usize, usize
             joined.push_str(&word.text);
             n_chars += word.text.chars().count();
             run_mask |= text.word_masks[end];
-            if n_chars > chars.len() + budget {
+            if n_chars > n_term_chars + budget {
                 break;
             }
             // Letters of the term the run lacks: each costs at least one edit.
             let n_missing = (term_mask & !run_mask).count_ones() as usize;
             // A piece of the term is a shorter word, not a typo of it ("การประเมิน" is
             // not "ผลการประเมิน" misspelt).
-            if n_chars + budget >= chars.len()
+            if n_chars + budget >= n_term_chars
                 && n_missing <= budget
                 && !term.contains(joined.as_str())
-                && strsim::osa_distance(&joined, &term) <= budget
+                && strsim::osa_distance(&joined, term) <= budget
             {
                 return Some((start, end + 1));
             }
@@ -332,7 +346,43 @@ fn word_matches(word: &str, term: &str, fuzzy: bool) -> bool {
         && !term.starts_with(word)
         && word.is_ascii()
         && word.len().abs_diff(term.len()) <= budget
+        && (!term.is_ascii() || letters_apart(word, term) <= 2 * budget)
         && strsim::osa_distance(word, term) <= budget
+}
+
+#[cfg(test)]
+mod letters_apart_tests {
+    use super::letters_apart;
+
+    #[test]
+    fn a_typo_is_never_ruled_out() {
+        // Each edit moves at most two letters apart; a swap moves none.
+        for (word, term, n_edits) in [
+            ("procurement", "procurement", 0),
+            ("procurment", "procurement", 1),
+            ("procuremnet", "procurement", 1),
+            ("prokurement", "procurement", 1),
+            ("budgte", "budget", 1),
+            ("oit", "eit", 1),
+        ] {
+            assert!(letters_apart(word, term) <= 2 * n_edits, "{word} / {term}");
+        }
+        assert_eq!(letters_apart("budget", "office"), 10);
+    }
+}
+
+/// How many letters two ASCII words do not share, counted with repeats: an edit changes
+/// this by at most two, so more than twice the budget rules out a typo before the
+/// (costlier) edit distance is computed.
+fn letters_apart(a: &str, b: &str) -> usize {
+    let mut counts = [0i32; 128];
+    for byte in a.bytes() {
+        counts[usize::from(byte & 0x7f)] += 1;
+    }
+    for byte in b.bytes() {
+        counts[usize::from(byte & 0x7f)] -= 1;
+    }
+    counts.iter().map(|n| n.unsigned_abs() as usize).sum()
 }
 
 /// How many typos a term of this many characters tolerates: short terms none, or
