@@ -107,8 +107,10 @@ impl Inbox {
     }
 
     /// Handles a round of queued platform events, at most one per person, in one pass
-    /// on one blocking thread: each turn is committed in its own transaction, then one
-    /// flush makes the whole round durable before any answer can leave. The results
+    /// on one blocking thread: the plain turns commit together in one transaction, the
+    /// others each in their own. The round is not flushed here: its answers are
+    /// deliveries, and the dispatcher flushes before it sends any (a crash before that
+    /// runs the still-queued events again, nothing having been said). The results
     /// are in the order of `envelopes`. A turn that panics is reported as
     /// `Turned::Panicked`, so that its event is dropped instead of jamming the queue.
     pub async fn handle_round(self: &Arc<Self>, envelopes: Vec<Envelope>) -> Vec<Turned> {
@@ -135,16 +137,6 @@ impl Inbox {
                 for at in plain_at {
                     turned[at] =
                         Turned::Failed(anyhow::anyhow!("the round's turns were not committed"));
-                }
-            }
-            // Everything the round wrote reaches the disk before any resident hears of
-            // it: one flush, on this same thread.
-            if let Err(error) = inbox.store.sync_blocking() {
-                tracing::error!(error = ?error, "cannot make a round of turns durable");
-                for t in &mut turned {
-                    if matches!(t, Turned::Done(..)) {
-                        *t = Turned::Failed(anyhow::anyhow!("the round was not made durable"));
-                    }
                 }
             }
             turned
@@ -693,7 +685,8 @@ struct ForwardContext {
 /// What became of one turn of a round (`Inbox::handle_round`).
 #[derive(Debug)]
 pub enum Turned {
-    /// Committed and durable; the replies, and how many deliveries it put in the outbox.
+    /// Committed (durable by the dispatcher's flush before anything is sent); the
+    /// replies, and how many deliveries it put in the outbox.
     Done(Handled, usize),
     /// Not committed (a storage error): the event stays queued and is tried again.
     Failed(anyhow::Error),

@@ -161,8 +161,8 @@ impl Dispatcher {
     /// Sends every delivery due now; failures are rescheduled. Returns how many were
     /// attempted.
     ///
-    /// A batch at a time, all on this task: the marks its senders need on disk are
-    /// written and flushed once for the batch, its calls run concurrently, and what
+    /// A batch at a time, all on this task: the batch is flushed once before any of it
+    /// is sent (with the marks its senders need on disk), its calls run concurrently, and what
     /// became of them is written back in one transaction.
     pub async fn send_due(&self) -> anyhow::Result<usize> {
         let mut n_attempted = 0;
@@ -179,8 +179,11 @@ impl Dispatcher {
                 .collect();
             if !marked.is_empty() {
                 self.store.save_deliveries(&marked)?;
-                self.store.sync().await?;
             }
+            // Nothing leaves before it is on disk: this one flush makes durable the
+            // batch's reply marks and the turns that wrote its deliveries (the queue
+            // worker does not flush its rounds; this flush is what an answer waits for).
+            self.store.sync().await?;
             // At most `concurrency` calls in flight; the batch is written back as one.
             let finished: Vec<(u64, Delivery)> = futures_util::stream::iter(due)
                 .map(|delivery| self.attempt(delivery))
