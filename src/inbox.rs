@@ -1,6 +1,9 @@
 //! The inbox: runs each inbound event exactly once through the engine, commits what it
 //! changed, makes it durable, and only then returns the replies.
 //!
+//! Queued platform events come in rounds (`handle_round`) whose answers are deliveries:
+//! there the dispatcher's flush, before it sends, is what makes the turns durable.
+//!
 //! Events of one person are handled one at a time (a lock per conversation, sharded), so
 //! a fast double tap cannot file a case twice; different people run in parallel.
 

@@ -1,10 +1,11 @@
 //! The worker that runs a platform channel's queued events through the inbox.
 //!
-//! A webhook (or a long-polling loop) records each event durably in the inbound queue and
-//! answers the platform at once; this worker takes the queue in order, lets the channel
-//! turn each raw event into an `Envelope` (fetching a photo or a profile on the way),
-//! and hands it to the inbox, whose turn removes the queue entry. One person's events
-//! run in order, different people's in parallel; a crash resumes from the queue.
+//! A webhook (or a long-polling loop) has the recorder write each event durably in the
+//! inbound queue and answers the platform at once; this worker takes the queue in
+//! batches, lets the channel turn each queued record into an `Envelope` (fetching a photo
+//! or a profile on the way), and hands rounds of them to the inbox, whose turns remove
+//! the queue entries. One person's events run in order, different people's together; a
+//! crash resumes from the queue.
 //!
 //! A person who floods a private chat is slowed here, before any work is done for the
 //! flood: past their limit (`[server] platform_messages_per_person_per_minute`) they are
@@ -58,7 +59,7 @@ pub trait Converter: Send + Sync {
 ///
 /// The worker takes up to `BATCH` queued events and runs them in rounds: a round holds
 /// the next event of every person in the batch, so one person's events stay in order
-/// while different people's share one blocking pass and one flush (`Inbox::handle_round`).
+/// while different people's share one blocking pass (`Inbox::handle_round`).
 pub async fn run(
     channel: Channel,
     store: Store,
