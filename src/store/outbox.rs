@@ -213,14 +213,6 @@ impl Store {
         Ok(())
     }
 
-    /// Writes a delivery in the middle of an attempt, leaving its place in the due index:
-    /// what an adapter must remember before a call it cannot take back.
-    pub fn save_delivery(&self, delivery: &Delivery) -> Result<()> {
-        self.deliveryid_delivery
-            .insert(keys::id(delivery.id), encode(delivery)?)?;
-        Ok(())
-    }
-
     /// Every delivery, oldest first.
     pub fn all_deliveries(&self) -> impl Iterator<Item = Result<Delivery>> + '_ {
         self.deliveryid_delivery

@@ -144,7 +144,9 @@ impl Sender {
             permanent: false,
             retry_after: None,
         };
-        self.store.save_delivery(delivery).map_err(not_saved)?;
+        self.store
+            .save_deliveries(std::slice::from_ref(delivery))
+            .map_err(not_saved)?;
         self.store.sync().await.map_err(not_saved)
     }
 }

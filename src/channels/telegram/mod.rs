@@ -27,7 +27,7 @@ use crate::delivery::BoxFuture;
 use crate::domain::{Channel, ChatKey, Location};
 use crate::engine::{Inbound, InboundKind};
 use crate::inbox::{AnswerVia, Envelope};
-use crate::store::{Enqueued, Media, NewEvent, QueuedEvent, Store};
+use crate::store::{Media, NewEvent, QueuedEvent, Store};
 
 pub struct Telegram {
     pub bot: teloxide::Bot,
@@ -73,15 +73,6 @@ impl Telegram {
             payload: raw.to_string().into_bytes(),
             process: true,
         }
-    }
-
-    /// Records one update durably (once per `update_id`). Returns whether it was new.
-    pub async fn record(&self, update_id: u32, raw: &serde_json::Value) -> anyhow::Result<bool> {
-        let enqueued = self
-            .recorder
-            .record(vec![Self::new_event(update_id, raw)])
-            .await?;
-        Ok(enqueued.first() == Some(&Enqueued::New))
     }
 
     /// Long polling: asks Telegram for updates until the task is dropped. The updates

@@ -42,11 +42,9 @@ async fn receive(
         Ok(body) => body,
         Err(refused) => return refused.into_response(),
     };
-    let Some(update_id) = update_id(&body) else {
+    let raw = serde_json::from_slice::<serde_json::Value>(&body).unwrap_or_default();
+    let Some(update_id) = update_id_of(&raw) else {
         tracing::warn!("Telegram webhook refused: not an update");
-        return (StatusCode::BAD_REQUEST, "not an update").into_response();
-    };
-    let Ok(raw) = serde_json::from_slice::<serde_json::Value>(&body) else {
         return (StatusCode::BAD_REQUEST, "not an update").into_response();
     };
     queue::record_and_acknowledge(
@@ -69,8 +67,12 @@ pub fn token_matches(secret: Option<&SecretString>, given: &[u8]) -> bool {
 /// here; the worker parses the whole update with teloxide.
 #[must_use]
 pub fn update_id(body: &[u8]) -> Option<u32> {
-    serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|value| value["update_id"].as_u64())
+    update_id_of(&serde_json::from_slice(body).ok()?)
+}
+
+/// The `update_id` of an update already read as JSON.
+fn update_id_of(update: &serde_json::Value) -> Option<u32> {
+    update["update_id"]
+        .as_u64()
         .and_then(|id| u32::try_from(id).ok())
 }
