@@ -233,22 +233,20 @@ impl Inbox {
     ) -> anyhow::Result<(Handled, usize)> {
         let inbound = &envelope.inbound;
         let channel = inbound.channel();
-        if let Some(event_id) = &inbound.event_id {
+        // A queued event is unprocessed as long as it is queued (its turn empties its
+        // queue place in the same transaction): only an event answered inline is looked up.
+        if let (Some(event_id), None) = (&inbound.event_id, envelope.queued) {
             match self.store.outcome(channel, event_id)? {
                 Some(Outcome::Processed(kept)) => {
                     tracing::info!("redelivered event, not processed again");
-                    if let Some(seq) = envelope.queued {
-                        self.store.remove_queued(channel, seq)?;
-                    }
                     let replies = kept
                         .and_then(|value| serde_json::from_value(value).ok())
                         .unwrap_or_default();
                     return Ok((Handled::Duplicate(replies), 0));
                 }
-                Some(Outcome::Pending) if envelope.queued.is_none() => {
-                    return Ok((Handled::Duplicate(Vec::new()), 0));
-                }
-                Some(Outcome::Pending) | None => {}
+                // Queued for a channel's worker: not this path's to answer.
+                Some(Outcome::Pending) => return Ok((Handled::Duplicate(Vec::new()), 0)),
+                None => {}
             }
         }
         let conversation = self

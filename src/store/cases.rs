@@ -12,7 +12,7 @@ use crate::domain::case::{
 };
 use crate::domain::{Channel, ChatKey};
 use crate::engine::Conversation;
-use crate::store::outbox::{Delivery, Route};
+use crate::store::outbox::{has_fresh_reply_token, Delivery, Route};
 use crate::store::{
     decode, encode, get_json, keys, ConversationRecord, Error, OutcomeRecord, Result, Store,
     RECORD_VERSION,
@@ -352,7 +352,11 @@ impl Store {
                     if let Some((channel, seq)) = turn.dequeue {
                         inbound.remove(keys::queued(channel, seq))?;
                     }
-                    let outbox = Outbox { deliveries, due };
+                    let outbox = Outbox {
+                        deliveries,
+                        due,
+                        opening: self.opening,
+                    };
                     let case = match &turn.change {
                         None => None,
                         Some(CaseChange::File { case, receipt_hash }) => {
@@ -402,12 +406,17 @@ impl Store {
                     }
                     // The processed marker, with the answer kept for a redelivery: a
                     // redelivery after a crash finds both or neither.
-                    if let Some((channel, event_id)) = turn.event {
+                    let kept = turn.keep.and_then(|keep| keep(case.as_ref()));
+                    // A queued event is marked by its emptied queue place (see
+                    // `OutcomeRecord::queue_place`); only a kept answer is written there.
+                    let marked_by_dequeue = turn.dequeue.is_some() && kept.is_none();
+                    if let (Some((channel, event_id)), false) = (turn.event, marked_by_dequeue) {
                         let outcome = OutcomeRecord {
                             v: RECORD_VERSION,
                             at_ms: turn.now.timestamp_millis(),
                             pending: false,
-                            replies: turn.keep.and_then(|keep| keep(case.as_ref())),
+                            replies: kept,
+                            queue_place: None,
                         };
                         outcomes.insert(
                             keys::event(&self.secret, channel, event_id),
@@ -436,15 +445,20 @@ impl Store {
                 v: RECORD_VERSION,
                 conversation: turn.conversation.clone(),
             })?;
+            // A queued event is marked by its emptied queue place (see
+            // `OutcomeRecord::queue_place`); only a kept answer is written there.
+            let marked_by_dequeue = turn.dequeue.is_some() && turn.keep.is_none();
             let outcome = turn
                 .event
                 .as_ref()
+                .filter(|_| !marked_by_dequeue)
                 .map(|(channel, event_id)| {
                     let record = encode(&OutcomeRecord {
                         v: RECORD_VERSION,
                         at_ms: turn.now.timestamp_millis(),
                         pending: false,
                         replies: turn.keep.clone(),
+                        queue_place: None,
                     })?;
                     Ok::<_, Error>((keys::event(&self.secret, *channel, event_id), record))
                 })
@@ -461,7 +475,11 @@ impl Store {
         )
             .transaction(
                 |(conversations, outcomes, deliveries, due, inbound, seen)| {
-                    let outbox = Outbox { deliveries, due };
+                    let outbox = Outbox {
+                        deliveries,
+                        due,
+                        opening: self.opening,
+                    };
                     for (turn, (chat_key, conversation, outcome)) in turns.iter().zip(&prepared) {
                         conversations.insert(chat_key.as_slice(), conversation.as_slice())?;
                         // When a person last wrote matters for Messenger's 24-hour window.
@@ -648,6 +666,8 @@ fn new_case(
 struct Outbox<'a> {
     deliveries: &'a TransactionalTree,
     due: &'a TransactionalTree,
+    /// The store's opening, for deliveries written marked.
+    opening: u64,
 }
 
 impl Outbox<'_> {
@@ -661,6 +681,10 @@ impl Outbox<'_> {
             let id = self.deliveries.generate_id()?;
             let mut delivery = Delivery::new(id, item.route, case_id, item.body, now);
             delivery.sensitive = item.sensitive;
+            if has_fresh_reply_token(&delivery.route, &delivery.body) {
+                delivery.reply_tried = true;
+                delivery.marked_in = Some(self.opening);
+            }
             self.deliveries
                 .insert(&keys::id(id), encode(&delivery).map_err(abort)?)?;
             self.due

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sled::transaction::TransactionError;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional as _;
 
 use crate::domain::Channel;
@@ -139,19 +139,12 @@ impl Store {
     ) -> Result<Vec<Enqueued>> {
         let mut prepared = Vec::with_capacity(events.len());
         for event in events {
-            let outcome = encode(&OutcomeRecord {
-                v: RECORD_VERSION,
-                at_ms: received_at.timestamp_millis(),
-                pending: event.process,
-                replies: None,
-            })?;
             let queued = event
                 .process
                 .then(|| encode_queued(event, received_at))
                 .transpose()?;
             prepared.push((
                 keys::event(&self.secret, event.channel, &event.event_id),
-                outcome,
                 queued,
                 event.channel,
             ));
@@ -159,17 +152,28 @@ impl Store {
         let result =
             (&self.eventkey_outcome, &self.channelseq_event).transaction(|(outcomes, queue)| {
                 let mut enqueued = Vec::with_capacity(prepared.len());
-                for (event_key, outcome, queued, channel) in &prepared {
+                for (event_key, queued, channel) in &prepared {
                     // Also a duplicate within this very batch: the first one counts.
                     if outcomes.get(event_key)?.is_some() {
                         enqueued.push(Enqueued::Duplicate);
                         continue;
                     }
-                    outcomes.insert(event_key.as_slice(), outcome.as_slice())?;
+                    let mut outcome = OutcomeRecord {
+                        v: RECORD_VERSION,
+                        at_ms: received_at.timestamp_millis(),
+                        pending: false,
+                        replies: None,
+                        queue_place: None,
+                    };
                     if let Some(queued) = queued {
                         let seq = queue.generate_id()?;
                         queue.insert(keys::queued(*channel, seq), queued.as_slice())?;
+                        // Its turn empties this place, which marks it processed.
+                        outcome.pending = true;
+                        outcome.queue_place = Some((*channel, seq));
                     }
+                    let outcome = encode(&outcome).map_err(ConflictableTransactionError::Abort)?;
+                    outcomes.insert(event_key.as_slice(), outcome)?;
                     enqueued.push(Enqueued::New);
                 }
                 Ok(enqueued)
@@ -202,33 +206,11 @@ impl Store {
     }
 
     /// Drops a queued event that cannot be processed (unreadable, or with nobody to
-    /// answer), marking it processed so that a redelivery does not bring it back.
+    /// answer). Its emptied queue place marks it processed, so that a redelivery does
+    /// not bring it back (`OutcomeRecord::queue_place`).
     pub fn drop_inbound(&self, event: &QueuedEvent) -> Result<()> {
-        let outcome = encode(&OutcomeRecord {
-            v: RECORD_VERSION,
-            at_ms: event.received_at.timestamp_millis(),
-            pending: false,
-            replies: None,
-        })?;
-        let event_key = keys::event(&self.secret, event.channel, &event.event_id);
-        let queue_key = keys::queued(event.channel, event.seq);
-        (&self.eventkey_outcome, &self.channelseq_event)
-            .transaction(|(outcomes, queue)| {
-                outcomes.insert(event_key.as_slice(), outcome.as_slice())?;
-                queue.remove(queue_key.as_slice())?;
-                Ok(())
-            })
-            .map_err(|error: TransactionError<()>| match error {
-                TransactionError::Storage(error) => Error::Sled(error),
-                TransactionError::Abort(()) => {
-                    Error::Sled(sled::Error::Unsupported("aborted".to_owned()))
-                }
-            })
-    }
-
-    /// Removes a queue entry whose event turned out to be processed already.
-    pub fn remove_queued(&self, channel: Channel, seq: u64) -> Result<()> {
-        self.channelseq_event.remove(keys::queued(channel, seq))?;
+        self.channelseq_event
+            .remove(keys::queued(event.channel, event.seq))?;
         Ok(())
     }
 

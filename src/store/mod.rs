@@ -32,7 +32,7 @@ pub use cases::{CaseChange, Forwards, Outgoing, PlainTurn, ReplyPlan, Turn};
 pub use groups::Group;
 pub use inbound::{Backlog, Enqueued, NewEvent, QueuedEvent};
 pub use logins::{Login, Session, LOGIN_RECORD_VERSION};
-pub use outbox::{unix_ms, Delivery, DeliveryState, Route};
+pub use outbox::{has_fresh_reply_token, unix_ms, Delivery, DeliveryState, Route};
 pub use updates::FanoutStep;
 
 /// What can go wrong in the store.
@@ -79,10 +79,27 @@ struct ConversationRecord {
 struct OutcomeRecord {
     v: u8,
     at_ms: i64,
-    /// Received and queued, not processed yet.
+    /// Recorded at the gate, when it was queued.
     #[serde(default)]
     pending: bool,
     replies: Option<serde_json::Value>,
+    /// For a queued event: its place in the inbound queue. The turn that consumes the
+    /// queue entry is what marks it processed (the record is not written again): an
+    /// event is processed once its place is empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    queue_place: Option<(Channel, u64)>,
+}
+
+impl OutcomeRecord {
+    /// Whether the event is still waiting in the inbound queue.
+    fn still_queued(&self, queue: &sled::Tree) -> Result<bool> {
+        Ok(match (self.pending, self.queue_place) {
+            (false, _) => false,
+            (true, Some((channel, seq))) => queue.contains_key(keys::queued(channel, seq))?,
+            // Written before queue places were recorded (it was rewritten when processed).
+            (true, None) => true,
+        })
+    }
 }
 
 /// What the store knows of an event id.
@@ -134,6 +151,9 @@ pub struct Store {
     /// The cases not closed: the queues, reminders and staff views read these alone.
     open_caseid: sled::Tree,
     commit: std::sync::Arc<GroupCommit>,
+    /// This opening of the store (random): a reply mark written with it is known to be
+    /// untried by whoever holds the same opening (`Delivery::marked_in`).
+    opening: u64,
     /// The installation secret, read once: it keys the event-id hashes.
     secret: std::sync::Arc<[u8]>,
 }
@@ -194,8 +214,15 @@ impl Store {
             pending_updateid: tree("pending_updateid")?,
             open_caseid: tree("open_caseid")?,
             commit: std::sync::Arc::new(GroupCommit::default()),
+            opening: rand::random(),
             db,
         })
+    }
+
+    /// This opening of the store: another process, or a later opening, has another.
+    #[must_use]
+    pub fn opening(&self) -> u64 {
+        self.opening
     }
 
     /// Waits until every change made before this call is on disk. Concurrent callers
@@ -234,12 +261,13 @@ impl Store {
             "eventkey_outcome",
             &keys::event(&self.secret, channel, event_id),
         )?;
-        Ok(record.map(|r| {
-            if r.pending {
-                Outcome::Pending
-            } else {
-                Outcome::Processed(r.replies)
-            }
+        let Some(record) = record else {
+            return Ok(None);
+        };
+        Ok(Some(if record.still_queued(&self.channelseq_event)? {
+            Outcome::Pending
+        } else {
+            Outcome::Processed(record.replies)
         }))
     }
 
@@ -255,6 +283,7 @@ impl Store {
             at_ms: chrono::Utc::now().timestamp_millis(),
             pending: false,
             replies: Some(replies),
+            queue_place: None,
         };
         self.eventkey_outcome.insert(
             keys::event(&self.secret, channel, event_id),
@@ -270,8 +299,17 @@ impl Store {
         let mut n_removed = 0;
         for entry in self.eventkey_outcome.iter() {
             let (key, value) = entry?;
-            let old = serde_json::from_slice::<OutcomeRecord>(&value)
-                .map_or(true, |record| record.at_ms < cutoff && !record.pending);
+            // An event still in the queue keeps its record: a redelivery must not queue
+            // it twice. (One pending from before queue places were recorded is a week
+            // old: long processed, or dropped.)
+            let old = match serde_json::from_slice::<OutcomeRecord>(&value) {
+                Ok(record) => {
+                    record.at_ms < cutoff
+                        && !(record.queue_place.is_some()
+                            && record.still_queued(&self.channelseq_event)?)
+                }
+                Err(_) => true,
+            };
             if old {
                 self.eventkey_outcome.remove(key)?;
                 n_removed += 1;

@@ -58,6 +58,14 @@ pub struct Delivery {
     /// the call: a later attempt must not send the same part again by another route.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reply_tried: bool,
+    /// The opening of the store (`Store::opening`) that wrote the delivery already marked
+    /// `reply_tried` (a fresh reply token, marked in the turn's own transaction): until
+    /// an attempt by that same opening, the mark means "about to be tried", not "may
+    /// have been tried", so the dispatcher need not write a mark before it spends the
+    /// token. Taken (cleared) by the sender's `prepare`; another opening (a restart)
+    /// reads it as an ordinary mark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marked_in: Option<u64>,
     /// Not stored: `reply_tried` was set for this very attempt (by the sender's
     /// `prepare`), so the token has not been tried yet.
     #[serde(skip)]
@@ -93,6 +101,7 @@ impl Delivery {
             attempts: 0,
             progress: 0,
             reply_tried: false,
+            marked_in: None,
             reply_marked_now: false,
             sensitive: false,
             next_attempt_ms: unix_ms(now),
@@ -102,6 +111,17 @@ impl Delivery {
             update_id: None,
         }
     }
+}
+
+/// Whether a delivery's body is a chat message with a single-use reply token that is
+/// still fresh: such a delivery is written marked (`Delivery::marked_in`).
+#[must_use]
+pub fn has_fresh_reply_token(route: &Route, body: &serde_json::Value) -> bool {
+    matches!(route, Route::Channel { .. })
+        && body["reply_token"].is_string()
+        && body["reply_by_ms"]
+            .as_u64()
+            .is_some_and(|by| unix_ms(Utc::now()) < by)
 }
 
 #[must_use]

@@ -289,6 +289,43 @@ fn old_outcomes_are_pruned() {
     assert_eq!(store.outcome(Channel::Web, "old").unwrap(), None);
 }
 
+#[test]
+fn a_queued_event_keeps_its_record_until_its_turn_and_the_retention_have_passed() {
+    let store = Store::temporary().unwrap();
+    let now = Utc::now();
+    store
+        .enqueue_inbound(&[new_event("ev-q", true), new_event("ev-d", true)], now)
+        .unwrap();
+    // Still queued: kept however old, so that a redelivery is not queued twice.
+    assert_eq!(store.prune_outcomes(-1).unwrap(), 0);
+    assert_eq!(
+        store.outcome(Channel::Line, "ev-q").unwrap(),
+        Some(Outcome::Pending)
+    );
+    // Dropped (unreadable): its emptied queue place says processed, and a redelivery
+    // is still recognised.
+    let queued = store.queued_inbound(Channel::Line, 10).unwrap();
+    let dropped = queued.iter().find(|e| e.event_id == "ev-d").unwrap();
+    store.drop_inbound(dropped).unwrap();
+    assert_eq!(
+        store.outcome(Channel::Line, "ev-d").unwrap(),
+        Some(Outcome::Processed(None))
+    );
+    assert_eq!(
+        store
+            .enqueue_inbound(&[new_event("ev-d", true)], now)
+            .unwrap(),
+        [Enqueued::Duplicate]
+    );
+    // Once out of the queue and past the retention, it is forgotten.
+    assert_eq!(store.prune_outcomes(-1).unwrap(), 1);
+    assert_eq!(store.outcome(Channel::Line, "ev-d").unwrap(), None);
+    assert_eq!(
+        store.outcome(Channel::Line, "ev-q").unwrap(),
+        Some(Outcome::Pending)
+    );
+}
+
 fn new_event(event_id: &str, process: bool) -> NewEvent {
     NewEvent {
         channel: Channel::Line,

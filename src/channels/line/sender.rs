@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::channels::line::client::{Client, Error};
 use crate::channels::line::render;
 use crate::delivery::{BoxFuture, ChannelMessage, ChannelSender, Failure};
-use crate::store::{Delivery, Store};
+use crate::store::{has_fresh_reply_token, Delivery, Store};
 
 #[derive(Clone)]
 pub struct Sender {
@@ -35,6 +35,11 @@ impl Sender {
     /// fresh, the rest (or all, once it is stale or refused) pushed with a retry key per
     /// part. `delivery.progress` counts the parts sent.
     async fn deliver(&self, delivery: &mut Delivery) -> Result<(), Failure> {
+        // Written marked and not readied by a dispatcher (`prepare` takes the mark's
+        // opening): ready it here, with the mark off on disk if it must come off.
+        if delivery.marked_in.is_some() && self.prepare(delivery) {
+            self.remember(delivery).await?;
+        }
         let message = ChannelMessage::of(delivery)?;
         let rendered = render::messages(&message.messages);
         let parts: Vec<&[Value]> = rendered.chunks(render::MAX_MESSAGES_PER_CALL).collect();
@@ -154,16 +159,34 @@ impl Sender {
 impl ChannelSender for Sender {
     /// Marks a delivery whose first part will spend a fresh reply token: the dispatcher
     /// puts the marks of a whole batch on disk with one flush before any token is used.
+    ///
+    /// A delivery its turn wrote already marked, by this same opening of the store
+    /// (`Delivery::marked_in`), has not been tried: its mark is on disk with it, and
+    /// nothing need be written, unless its token went stale in the queue. Then it will
+    /// be pushed, and the mark comes off on disk first: a crash during the push must
+    /// push again, not count the stale token as spent.
     fn prepare(&self, delivery: &mut Delivery) -> bool {
-        if delivery.progress > 0 || delivery.reply_tried {
+        if delivery.progress > 0 {
             return false;
         }
         // Read off the body without decoding all of it: this runs for every delivery.
-        let body = &delivery.body;
-        let fresh_token = body["reply_token"].is_string()
-            && body["reply_by_ms"]
-                .as_u64()
-                .is_some_and(|by| crate::store::unix_ms(Utc::now()) < by);
+        let fresh_token = has_fresh_reply_token(&delivery.route, &delivery.body);
+        match delivery.marked_in.take() {
+            Some(opening) if opening == self.store.opening() => {
+                if fresh_token {
+                    delivery.reply_marked_now = true;
+                    return false;
+                }
+                delivery.reply_tried = false;
+                return true;
+            }
+            // Marked by an earlier process, which may have tried it.
+            Some(_) => return false,
+            None => {}
+        }
+        if delivery.reply_tried {
+            return false;
+        }
         if fresh_token {
             delivery.reply_tried = true;
             delivery.reply_marked_now = true;
@@ -222,5 +245,107 @@ fn failure(error: Error) -> Failure {
             permanent: true,
             retry_after: None,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::Utc;
+
+    use super::*;
+    use crate::domain::{Channel, ChatKey};
+    use crate::engine::Conversation;
+    use crate::store::{Outgoing, PlainTurn, Route as StoreRoute};
+
+    fn sender(store: &Store) -> Sender {
+        let client = Client::new(
+            &crate::config::Line::default(),
+            "test-token".to_owned().into(),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        Sender {
+            client,
+            store: store.clone(),
+        }
+    }
+
+    /// A turn's answer with a reply token good until `reply_by_ms`, as its turn writes it.
+    fn answer_written(store: &Store, reply_by_ms: u64) -> Delivery {
+        let now = Utc::now();
+        store
+            .commit_plain_turns(&[PlainTurn {
+                chat: ChatKey::new(Channel::Line, "U1"),
+                event: None,
+                conversation: Conversation::default(),
+                now,
+                reply: Some(Outgoing {
+                    route: StoreRoute::Channel {
+                        channel: Channel::Line,
+                    },
+                    body: serde_json::json!({
+                        "to": "U1", "reply_token": "token-1", "reply_by_ms": reply_by_ms,
+                        "messages": [],
+                    }),
+                    sensitive: false,
+                }),
+                keep: None,
+                dequeue: None,
+            }])
+            .unwrap();
+        store.due_deliveries(now, 10).unwrap().pop().unwrap()
+    }
+
+    fn in_ms(ms: u64) -> u64 {
+        crate::store::unix_ms(Utc::now()) + ms
+    }
+
+    #[test]
+    fn an_answer_written_marked_is_ready_to_reply_without_another_write() {
+        let store = Store::temporary().unwrap();
+        let mut delivery = answer_written(&store, in_ms(60_000));
+        // The mark went to disk with the turn.
+        assert!(delivery.reply_tried);
+        assert_eq!(delivery.marked_in, Some(store.opening()));
+        assert!(!sender(&store).prepare(&mut delivery), "nothing to write");
+        assert!(delivery.reply_marked_now, "not tried before");
+        assert_eq!(delivery.marked_in, None, "an attempt will have been made");
+    }
+
+    #[test]
+    fn an_answer_whose_token_went_stale_in_the_queue_is_unmarked_before_its_push() {
+        let store = Store::temporary().unwrap();
+        let mut delivery = answer_written(&store, in_ms(30));
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(
+            sender(&store).prepare(&mut delivery),
+            "the unmark is written"
+        );
+        assert!(!delivery.reply_tried);
+        assert!(!delivery.reply_marked_now);
+    }
+
+    #[test]
+    fn after_a_restart_a_mark_written_with_the_answer_may_have_been_tried() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let id = answer_written(&store, in_ms(60_000)).id;
+        store.sync_blocking().unwrap();
+        let first_opening = store.opening();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_ne!(store.opening(), first_opening);
+        let mut delivery = store.delivery(id).unwrap().unwrap();
+        assert!(!sender(&store).prepare(&mut delivery), "nothing to write");
+        assert!(
+            delivery.reply_tried,
+            "tried again with its token, never pushed"
+        );
+        assert!(
+            !delivery.reply_marked_now,
+            "the earlier process may have tried it"
+        );
     }
 }
