@@ -17,6 +17,8 @@ pub struct Text {
     /// The same for each word: a run of words that lacks more of a term's letters than
     /// its typo budget cannot be a typo of it, and is not compared letter by letter.
     word_masks: Vec<u128>,
+    /// Each word's length in characters (counted once, not at every comparison).
+    word_chars: Vec<usize>,
     /// Indices of the Latin and number words, in order: English phrases are found here.
     latin: Vec<usize>,
 }
@@ -30,6 +32,7 @@ impl Text {
     #[must_use]
     pub fn from_words(words: Vec<Word>) -> Self {
         let word_masks: Vec<u128> = words.iter().map(|w| thai_mask(&w.text)).collect();
+        let word_chars = words.iter().map(|w| w.text.chars().count()).collect();
         let thai_present = word_masks.iter().fold(0u128, |mask, word| mask | word);
         let latin = words
             .iter()
@@ -41,6 +44,7 @@ impl Text {
             words,
             thai_present,
             word_masks,
+            word_chars,
             latin,
         }
     }
@@ -77,8 +81,9 @@ pub struct TermSet {
     /// The Thai terms by their first letter: a word is compared only with the terms
     /// that could start there.
     thai_by_first: std::collections::HashMap<char, Vec<usize>>,
-    /// The English phrases.
-    phrases: Vec<usize>,
+    /// The English phrases by their first word: a text's word is compared only with
+    /// the phrases that could start there.
+    phrases_by_first: std::collections::HashMap<String, Vec<usize>>,
 }
 
 struct Term {
@@ -122,7 +127,12 @@ impl TermSet {
             let idx = self.terms.len();
             match &form {
                 Form::Thai(chars) => self.thai_by_first.entry(chars[0]).or_default().push(idx),
-                Form::Phrase(_) => self.phrases.push(idx),
+                Form::Phrase(words) => {
+                    self.phrases_by_first
+                        .entry(words[0].clone())
+                        .or_default()
+                        .push(idx);
+                }
             }
             let joined: String = match &form {
                 Form::Thai(chars) => chars.iter().collect(),
@@ -158,23 +168,31 @@ impl TermSet {
                 }
             }
         }
-        for &idx in &self.phrases {
-            let term = &self.terms[idx];
-            if let Form::Phrase(phrase) = &term.form {
-                for (start, end) in phrase_at(text, phrase, false) {
-                    found.push((idx, term.hit(start, end, true)));
+        for (at, &word_idx) in text.latin.iter().enumerate() {
+            let word = text.words[word_idx].text.as_str();
+            // "plans" starts the phrases of "plan" too (`word_matches`).
+            let singular = word.strip_suffix('s').filter(|w| !w.is_empty());
+            let candidates = [Some(word), singular]
+                .into_iter()
+                .flatten()
+                .filter_map(|first| self.phrases_by_first.get(first))
+                .flatten();
+            for &idx in candidates {
+                let term = &self.terms[idx];
+                if let Form::Phrase(phrase) = &term.form {
+                    let window = text.latin.get(at..at + phrase.len());
+                    if let Some((start, end)) =
+                        window.and_then(|window| window_matches(text, window, phrase, false))
+                    {
+                        found.push((idx, term.hit(start, end, true)));
+                    }
                 }
             }
         }
         found.sort_by_key(|(idx, hit)| (*idx, hit.start));
         let hits: Vec<Hit> = found.into_iter().map(|(_, hit)| hit).collect();
         // The longer of two overlapping terms of different owners wins.
-        let n_chars = |hit: &Hit| -> usize {
-            text.words[hit.start..hit.end]
-                .iter()
-                .map(|w| w.text.chars().count())
-                .sum()
-        };
+        let n_chars = |hit: &Hit| -> usize { text.word_chars[hit.start..hit.end].iter().sum() };
         let swallowed: Vec<bool> = hits
             .iter()
             .map(|hit| {
@@ -211,17 +229,25 @@ impl TermSet {
             let found = match &term.form {
                 Form::Thai(chars) => {
                     let budget = edit_budget(chars.len());
-                    let n_absent = chars
-                        .iter()
-                        .filter(|&&c| thai_bit(c).is_some_and(|bit| text.thai_present & bit == 0))
-                        .count();
-                    if budget == 0 || n_absent > budget {
+                    // Each absent letter costs an edit wherever it occurs: first by the
+                    // letters' set (cheap, and most terms stop here), then letter by letter.
+                    let n_absent_letters = (term.mask & !text.thai_present).count_ones() as usize;
+                    let too_far = || {
+                        chars
+                            .iter()
+                            .filter(|&&c| {
+                                thai_bit(c).is_some_and(|bit| text.thai_present & bit == 0)
+                            })
+                            .count()
+                            > budget
+                    };
+                    if budget == 0 || n_absent_letters > budget || too_far() {
                         None
                     } else {
                         runs_near(text, chars.len(), &term.joined, term.mask, budget)
                     }
                 }
-                Form::Phrase(phrase) => phrase_at(text, phrase, true).into_iter().next(),
+                Form::Phrase(phrase) => phrase_windows(text, phrase, true).next(),
             };
             let Some((start, end)) = found else {
                 continue;
@@ -277,13 +303,15 @@ fn runs_near(
     term_mask: u128,
     budget: usize,
 ) -> Option<(usize, usize)> {
+    // One buffer for every run: cleared, not allocated again.
+    let mut joined = String::new();
     for start in 0..text.words.len() {
-        let mut joined = String::new();
+        joined.clear();
         let mut n_chars = 0;
         let mut run_mask = 0u128;
         for (end, word) in text.words.iter().enumerate().skip(start) {
             joined.push_str(&word.text);
-            n_chars += word.text.chars().count();
+            n_chars += text.word_chars[end];
             run_mask |= text.word_masks[end];
             if n_chars > n_term_chars + budget {
                 break;
@@ -305,29 +333,45 @@ fn runs_near(
 }
 
 /// Where `phrase` occurs among the Latin words, as word ranges of the text.
-fn phrase_at(text: &Text, phrase: &[String], fuzzy: bool) -> Vec<(usize, usize)> {
-    if phrase.is_empty() || text.latin.len() < phrase.len() {
-        return Vec::new();
-    }
+/// `phrase` where it occurs among the Latin words, lazily, as word ranges of the text.
+fn phrase_windows<'a>(
+    text: &'a Text,
+    phrase: &'a [String],
+    fuzzy: bool,
+) -> impl Iterator<Item = (usize, usize)> + 'a {
+    // No window at all when the phrase is longer than the text's Latin words.
+    let size = if phrase.is_empty() || text.latin.len() < phrase.len() {
+        text.latin.len() + 1
+    } else {
+        phrase.len()
+    };
     text.latin
-        .windows(phrase.len())
-        .filter(|window| {
-            window
-                .iter()
-                .zip(phrase)
-                .all(|(&idx, term)| word_matches(&text.words[idx].text, term, fuzzy))
-        })
-        // Latin words must be adjacent in the text too (a Thai word between breaks it),
-        // apart from punctuation such as the hyphen of "e-plannacc".
-        .filter(|window| {
-            let first = window[0];
-            let last = window[window.len() - 1];
-            text.words[first..=last]
-                .iter()
-                .all(|w| w.script != Script::Thai)
-        })
-        .map(|window| (window[0], window[window.len() - 1] + 1))
-        .collect()
+        .windows(size)
+        .filter_map(move |window| window_matches(text, window, phrase, fuzzy))
+}
+
+/// Whether the Latin words at `window` (indices into the text's words) are `phrase`,
+/// as the word range they cover.
+fn window_matches(
+    text: &Text,
+    window: &[usize],
+    phrase: &[String],
+    fuzzy: bool,
+) -> Option<(usize, usize)> {
+    let (&first, &last) = (window.first()?, window.last()?);
+    let words_match = window.len() == phrase.len()
+        && window
+            .iter()
+            .zip(phrase)
+            .all(|(&idx, term)| word_matches(&text.words[idx].text, term, fuzzy));
+    // Latin words must be adjacent in the text too (a Thai word between breaks it),
+    // apart from punctuation such as the hyphen of "e-plannacc".
+    let adjacent = || {
+        text.words[first..=last]
+            .iter()
+            .all(|w| w.script != Script::Thai)
+    };
+    (words_match && adjacent()).then_some((first, last + 1))
 }
 
 fn word_matches(word: &str, term: &str, fuzzy: bool) -> bool {
@@ -342,11 +386,13 @@ fn word_matches(word: &str, term: &str, fuzzy: bool) -> bool {
     // are ASCII, so bytes are characters). A word that only adds or drops an ending is
     // another word, not a typo ("office", "officer").
     budget > 0
+        && word.len().abs_diff(term.len()) <= budget
+        && word.is_ascii()
         && !word.starts_with(term)
         && !term.starts_with(word)
-        && word.is_ascii()
-        && word.len().abs_diff(term.len()) <= budget
-        && (!term.is_ascii() || letters_apart(word, term) <= 2 * budget)
+        && (!term.is_ascii()
+            || ((letter_set(word) ^ letter_set(term)).count_ones() as usize <= 2 * budget
+                && letters_apart(word, term) <= 2 * budget))
         && strsim::osa_distance(word, term) <= budget
 }
 
@@ -383,6 +429,13 @@ fn letters_apart(a: &str, b: &str) -> usize {
         counts[usize::from(byte & 0x7f)] -= 1;
     }
     counts.iter().map(|n| n.unsigned_abs() as usize).sum()
+}
+
+/// The set of an ASCII word's letters: a letter in one word's set and not the other's is
+/// at least one of `letters_apart`, so this is a cheaper first bound.
+fn letter_set(word: &str) -> u128 {
+    word.bytes()
+        .fold(0u128, |set, byte| set | 1u128 << (byte & 0x7f))
 }
 
 /// How many typos a term of this many characters tolerates: short terms none, or
