@@ -7,7 +7,8 @@
 //! understood (intent and answer of every message), so that a change meant to be faster
 //! and nothing else can show it understood the same.
 //!
-//! Run: `cargo bench --bench understanding` (optionally `-- N_PASSES`, default 50).
+//! Run: `cargo bench --bench understanding` (optionally `-- N_PASSES`, default 50;
+//! `UNDERSTANDING_CORPUS=FILE` reads other messages, one a line).
 
 use std::hash::{Hash, Hasher};
 use std::path::Path;
@@ -23,7 +24,10 @@ fn main() -> anyhow::Result<()> {
     std::env::set_current_dir(root.join("config"))?;
     let settings = Arc::new(tambon::config::Settings::load(Path::new("tambon.toml"))?);
     let engine = tambon::startup::load_engine(&settings)?;
-    let corpus = std::fs::read_to_string(root.join("tests/data/resident_messages.txt"))?;
+    // Another list of messages (one a line) can be given in UNDERSTANDING_CORPUS.
+    let corpus_path = std::env::var_os("UNDERSTANDING_CORPUS")
+        .map_or_else(|| root.join("tests/data/resident_messages.txt"), Into::into);
+    let corpus = std::fs::read_to_string(corpus_path)?;
     let messages: Vec<&str> = corpus
         .lines()
         .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
@@ -31,6 +35,12 @@ fn main() -> anyhow::Result<()> {
         .map(str::trim)
         .collect();
     // The first call waits for the knowledge to be built; not measured.
+    let warm = Instant::now();
+    let _ = engine.understand("สวัสดี");
+    println!(
+        "knowledge ready after {:.0} ms",
+        warm.elapsed().as_secs_f64() * 1e3
+    );
     let mut digest = std::collections::hash_map::DefaultHasher::new();
     for message in &messages {
         let (reading, plan) = engine.understand(message);
