@@ -330,13 +330,7 @@ impl Store {
                     if let Some(conversation) = &conversation {
                         conversations.insert(chat_key.as_slice(), conversation.as_slice())?;
                     }
-                    // When a person last wrote matters for Messenger's 24-hour window.
-                    if turn.event.is_some() && turn.chat.channel == Channel::Messenger {
-                        seen.insert(
-                            chat_key.as_slice(),
-                            &keys::id(crate::store::unix_ms(turn.now)),
-                        )?;
-                    }
+                    note_last_seen(seen, turn.chat, &chat_key, turn.event.is_some(), turn.now)?;
                     if turn.release_held > 0 {
                         let mut still_held: Vec<crate::engine::Outbound> = held
                             .get(chat_key.as_slice())?
@@ -407,17 +401,8 @@ impl Store {
                     // The processed marker, with the answer kept for a redelivery: a
                     // redelivery after a crash finds both or neither.
                     let kept = turn.keep.and_then(|keep| keep(case.as_ref()));
-                    // A queued event is marked by its emptied queue place (see
-                    // `OutcomeRecord::queue_place`); only a kept answer is written there.
-                    let marked_by_dequeue = turn.dequeue.is_some() && kept.is_none();
-                    if let (Some((channel, event_id)), false) = (turn.event, marked_by_dequeue) {
-                        let outcome = OutcomeRecord {
-                            v: RECORD_VERSION,
-                            at_ms: turn.now.timestamp_millis(),
-                            pending: false,
-                            replies: kept,
-                            queue_place: None,
-                        };
+                    let outcome = OutcomeRecord::after_turn(turn.dequeue.is_some(), kept, turn.now);
+                    if let (Some((channel, event_id)), Some(outcome)) = (turn.event, outcome) {
                         outcomes.insert(
                             keys::event(&self.secret, channel, event_id),
                             encode(&outcome).map_err(abort)?,
@@ -445,24 +430,15 @@ impl Store {
                 v: RECORD_VERSION,
                 conversation: turn.conversation.clone(),
             })?;
-            // A queued event is marked by its emptied queue place (see
-            // `OutcomeRecord::queue_place`); only a kept answer is written there.
-            let marked_by_dequeue = turn.dequeue.is_some() && turn.keep.is_none();
-            let outcome = turn
-                .event
-                .as_ref()
-                .filter(|_| !marked_by_dequeue)
-                .map(|(channel, event_id)| {
-                    let record = encode(&OutcomeRecord {
-                        v: RECORD_VERSION,
-                        at_ms: turn.now.timestamp_millis(),
-                        pending: false,
-                        replies: turn.keep.clone(),
-                        queue_place: None,
-                    })?;
-                    Ok::<_, Error>((keys::event(&self.secret, *channel, event_id), record))
-                })
-                .transpose()?;
+            let record =
+                OutcomeRecord::after_turn(turn.dequeue.is_some(), turn.keep.clone(), turn.now);
+            let outcome = match (&turn.event, record) {
+                (Some((channel, event_id)), Some(record)) => Some((
+                    keys::event(&self.secret, *channel, event_id),
+                    encode(&record)?,
+                )),
+                _ => None,
+            };
             prepared.push((keys::chat(&turn.chat), conversation, outcome));
         }
         let result = (
@@ -482,13 +458,7 @@ impl Store {
                     };
                     for (turn, (chat_key, conversation, outcome)) in turns.iter().zip(&prepared) {
                         conversations.insert(chat_key.as_slice(), conversation.as_slice())?;
-                        // When a person last wrote matters for Messenger's 24-hour window.
-                        if turn.event.is_some() && turn.chat.channel == Channel::Messenger {
-                            seen.insert(
-                                chat_key.as_slice(),
-                                &keys::id(crate::store::unix_ms(turn.now)),
-                            )?;
-                        }
+                        note_last_seen(seen, &turn.chat, chat_key, turn.event.is_some(), turn.now)?;
                         if let Some((channel, seq)) = turn.dequeue {
                             inbound.remove(keys::queued(channel, seq))?;
                         }
@@ -660,6 +630,21 @@ fn new_case(
     };
     cases.insert(&keys::id(id), encode(&case).map_err(abort)?)?;
     Ok(case)
+}
+
+/// When a person last wrote (a turn of one of their events) matters for Messenger's
+/// 24-hour window.
+fn note_last_seen(
+    seen: &TransactionalTree,
+    chat: &ChatKey,
+    chat_key: &[u8],
+    wrote: bool,
+    now: DateTime<Utc>,
+) -> TxResult<()> {
+    if wrote && chat.channel == Channel::Messenger {
+        seen.insert(chat_key, &keys::id(crate::store::unix_ms(now)))?;
+    }
+    Ok(())
 }
 
 /// The outbox trees inside a transaction.

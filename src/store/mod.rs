@@ -91,6 +91,23 @@ struct OutcomeRecord {
 }
 
 impl OutcomeRecord {
+    /// The processed marker a turn writes, if any. A queued event needs none: the turn
+    /// empties its queue place, which marks it (`queue_place`); only an answer kept for
+    /// a redelivery (web chat) or an event that was never queued is written.
+    fn after_turn(
+        dequeued: bool,
+        kept: Option<serde_json::Value>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<Self> {
+        (!dequeued || kept.is_some()).then(|| Self {
+            v: RECORD_VERSION,
+            at_ms: now.timestamp_millis(),
+            pending: false,
+            replies: kept,
+            queue_place: None,
+        })
+    }
+
     /// Whether the event is still waiting in the inbound queue.
     fn still_queued(&self, queue: &sled::Tree) -> Result<bool> {
         Ok(match (self.pending, self.queue_place) {
