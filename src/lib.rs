@@ -24,6 +24,7 @@
 //! - `limits`: rate limits (token buckets) for the web chat.
 //! - `locales`, `thai`, `telemetry`: texts, Thai-aware helpers, logging.
 
+pub mod allocator;
 pub mod calendar;
 pub mod channels;
 pub mod config;

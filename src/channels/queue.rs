@@ -78,7 +78,7 @@ pub async fn run(
         if queued.is_empty() {
             // A backlog just worked off leaves freed memory behind: hand it back.
             if last_trim.elapsed() > TRIM_EVERY {
-                give_back_free_memory();
+                crate::allocator::give_back_free_memory();
                 last_trim = Instant::now();
             }
             tokio::select! {
@@ -201,17 +201,6 @@ async fn run_round(
         }
     }
     failed
-}
-
-/// Hands the heap's free pages back to the system (glibc's `malloc_trim`): after a burst
-/// (a backlog of queued events worked off) the freed memory would otherwise stay counted
-/// as the process's own.
-pub fn give_back_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free memory of the allocator; it is thread-safe.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 /// Marks a queued event processed without a turn.
