@@ -7,6 +7,7 @@ use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
+use super::render::Message;
 use crate::channels::media::read_photo;
 use crate::config::Line as LineSettings;
 use crate::domain::Lang;
@@ -102,7 +103,7 @@ impl Client {
     }
 
     /// Replies with a reply token (free).
-    pub async fn reply(&self, reply_token: &str, messages: &[Value]) -> Result<(), Error> {
+    pub async fn reply(&self, reply_token: &str, messages: &[Message]) -> Result<(), Error> {
         let body = Outgoing {
             reply_token: Some(reply_token),
             to: None,
@@ -123,7 +124,7 @@ impl Client {
     pub async fn multicast(
         &self,
         to: &[String],
-        messages: &[Value],
+        messages: &[Message],
         retry_key: &str,
     ) -> Result<(), Error> {
         let request = self
@@ -146,7 +147,7 @@ impl Client {
         }
     }
 
-    pub async fn push(&self, to: &str, messages: &[Value], retry_key: &str) -> Result<(), Error> {
+    pub async fn push(&self, to: &str, messages: &[Message], retry_key: &str) -> Result<(), Error> {
         let request = self
             .http
             .post(self.url("/v2/bot/message/push"))
@@ -272,7 +273,7 @@ struct Outgoing<'a> {
     reply_token: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     to: Option<Recipients<'a>>,
-    messages: &'a [Value],
+    messages: &'a [Message],
 }
 
 #[derive(serde::Serialize)]

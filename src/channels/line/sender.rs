@@ -10,7 +10,6 @@
 
 use chrono::Utc;
 use reqwest::StatusCode;
-use serde_json::Value;
 
 use crate::channels::line::client::{Client, Error};
 use crate::channels::line::render;
@@ -42,7 +41,8 @@ impl Sender {
         }
         let message = ChannelMessage::of(delivery)?;
         let rendered = render::messages(&message.messages);
-        let parts: Vec<&[Value]> = rendered.chunks(render::MAX_MESSAGES_PER_CALL).collect();
+        let parts: Vec<&[render::Message]> =
+            rendered.chunks(render::MAX_MESSAGES_PER_CALL).collect();
         let now_ms = crate::store::unix_ms(Utc::now());
         for (part_idx, part) in parts.iter().enumerate().skip(delivery.progress as usize) {
             let route = match message.reply_token.as_deref() {
@@ -100,7 +100,7 @@ impl Sender {
         &self,
         delivery: &mut Delivery,
         token: &str,
-        part: &[Value],
+        part: &[render::Message],
         tried_before: bool,
     ) -> Result<bool, Failure> {
         delivery.reply_marked_now = false;

@@ -1,5 +1,13 @@
 use super::*;
 
+/// The messages as the JSON LINE receives.
+fn rendered(replies: &[Outbound]) -> Vec<Value> {
+    messages(replies)
+        .iter()
+        .map(|m| serde_json::to_value(m).unwrap())
+        .collect()
+}
+
 #[test]
 fn long_text_splits_in_utf16_units_without_breaking_characters() {
     // "𝕏" takes two UTF-16 units: 2,600 of them are 5,200 units.
@@ -28,7 +36,7 @@ fn quick_replies_ride_on_the_last_message_and_are_capped() {
             payload: format!("p{n}"),
         })
         .collect();
-    let rendered = messages(&[
+    let rendered = rendered(&[
         Outbound::QuickReplies {
             text: "เลือก".to_owned(),
             choices,
@@ -48,7 +56,7 @@ fn quick_replies_ride_on_the_last_message_and_are_capped() {
 
 #[test]
 fn sharing_choices_become_line_pickers() {
-    let rendered = messages(&[Outbound::QuickReplies {
+    let rendered = rendered(&[Outbound::QuickReplies {
         text: "ส่งตำแหน่ง".to_owned(),
         choices: vec![
             Choice {
@@ -68,7 +76,7 @@ fn sharing_choices_become_line_pickers() {
 
 #[test]
 fn a_card_is_a_flex_bubble() {
-    let rendered = messages(&[Outbound::Card(Card {
+    let rendered = rendered(&[Outbound::Card(Card {
         title: "รับเรื่องแล้ว เลขที่ CP-2569-0001".to_owned(),
         lines: vec!["ประเภท: เรื่องร้องเรียน".to_owned(), String::new()],
         buttons: vec![Choice {
