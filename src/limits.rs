@@ -71,17 +71,34 @@ where
         Err(Duration::from_secs_f64(missing / self.rate_per_second))
     }
 
+    /// Forgets the keys that have been quiet long enough for their buckets to be full
+    /// again (a full bucket is what a new key gets), and gives the table's room back:
+    /// memory then follows the keys active in the last minutes, not every key ever seen.
+    pub fn forget_quiet(&self, now: Instant) {
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let rate_per_second = self.rate_per_second;
+        let burst = self.burst;
+        buckets.retain(|_, bucket| !is_full(bucket, now, rate_per_second, burst));
+        buckets.shrink_to_fit();
+    }
+
     /// Drops the buckets that would be full by now (their keys have been quiet), or all
     /// of them if none would.
     fn forget_full(&self, buckets: &mut HashMap<K, Bucket>, now: Instant) {
-        buckets.retain(|_, bucket| {
-            let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
-            bucket.tokens + elapsed * self.rate_per_second < self.burst
-        });
+        buckets.retain(|_, bucket| !is_full(bucket, now, self.rate_per_second, self.burst));
         if buckets.len() >= MAX_KEYS {
             buckets.clear();
         }
     }
+}
+
+/// Whether a bucket has refilled to its burst by `now`.
+fn is_full(bucket: &Bucket, now: Instant, rate_per_second: f64, burst: f64) -> bool {
+    let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
+    bucket.tokens + elapsed * rate_per_second >= burst
 }
 
 #[cfg(test)]
@@ -103,6 +120,25 @@ mod tests {
         let later = start + Duration::from_millis(1_050);
         assert!(limiter.take(&"a", later).is_ok());
         assert!(limiter.take(&"a", later).is_err());
+    }
+
+    #[test]
+    fn quiet_keys_are_forgotten_and_limited_ones_kept() {
+        let limiter = Limiter::per_minute(60);
+        let start = Instant::now();
+        limiter.take(&"quiet", start).unwrap();
+        for _ in 0..60 {
+            limiter.take(&"busy", start).unwrap();
+        }
+        // Two seconds on: "quiet" is full again, "busy" has two of its sixty back.
+        limiter.forget_quiet(start + Duration::from_secs(2));
+        let kept: Vec<&str> = limiter.buckets.lock().unwrap().keys().copied().collect();
+        assert_eq!(kept, vec!["busy"]);
+        // Forgetting "busy" would have let it send a new burst at once.
+        let later = start + Duration::from_secs(2);
+        assert!(limiter.take(&"busy", later).is_ok());
+        assert!(limiter.take(&"busy", later).is_ok());
+        assert!(limiter.take(&"busy", later).is_err());
     }
 
     #[test]

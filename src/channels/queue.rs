@@ -76,8 +76,10 @@ pub async fn run(
         health.beat(&worker);
         let queued = store.queued_inbound(channel, BATCH)?;
         if queued.is_empty() {
-            // A backlog just worked off leaves freed memory behind: hand it back.
+            // A backlog just worked off leaves freed memory behind: hand it back, with
+            // the limits of the people who have gone quiet.
             if last_trim.elapsed() > TRIM_EVERY {
+                limits.forget_quiet(Instant::now());
                 crate::allocator::give_back_free_memory();
                 last_trim = Instant::now();
             }
@@ -235,6 +237,12 @@ impl PersonLimits {
             messages: Limiter::per_minute(per_minute),
             notices: Limiter::per_minute(u32::from(per_minute > 0)),
         }
+    }
+
+    /// Forgets the people whose limits have refilled: they are as new ones.
+    fn forget_quiet(&self, now: Instant) {
+        self.messages.forget_quiet(now);
+        self.notices.forget_quiet(now);
     }
 
     fn admit(&self, route: &Route, now: Instant) -> Admission {
