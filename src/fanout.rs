@@ -140,7 +140,7 @@ fn channel_message(
     };
     Ok(Outgoing {
         route: Route::Channel { channel },
-        body: serde_json::to_value(&message)?,
+        body: crate::store::Body::of(&message)?,
         sensitive: false,
     })
 }
@@ -203,8 +203,9 @@ pub fn delivery_counts(
             continue;
         };
         // A multicast reaches many; a delivered body is trimmed to its count.
-        let n = delivery.body["n_recipients"].as_u64().unwrap_or_else(|| {
-            delivery.body["to_many"]
+        let body = delivery.body.json();
+        let n = body["n_recipients"].as_u64().unwrap_or_else(|| {
+            body["to_many"]
                 .as_array()
                 .map_or(1, |to| to.len() as u64)
                 .max(1)

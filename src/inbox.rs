@@ -432,7 +432,7 @@ impl Inbox {
             };
             Some(Outgoing {
                 route: Route::Channel { channel },
-                body: serde_json::to_value(&message).unwrap_or_default(),
+                body: chat_body(&message),
                 sensitive: case.is_some_and(|c| c.anonymous) && filing,
             })
         };
@@ -620,7 +620,7 @@ impl Inbox {
                 route: Route::Channel {
                     channel: reporter.channel,
                 },
-                body: serde_json::to_value(&message).unwrap_or_default(),
+                body: chat_body(&message),
                 sensitive: false,
             }];
         }
@@ -638,7 +638,7 @@ impl Inbox {
                 route: Route::Destination {
                     id: destination.id.clone(),
                 },
-                body: forward::body(case, notice),
+                body: crate::store::Body::from(&forward::body(case, notice)),
                 sensitive: false,
             })
             .collect();
@@ -655,7 +655,7 @@ impl Inbox {
                 route: Route::Channel {
                     channel: group.channel,
                 },
-                body: serde_json::to_value(&message).unwrap_or_default(),
+                body: chat_body(&message),
                 sensitive: false,
             });
         }
@@ -886,6 +886,13 @@ impl ReceiptHasher {
         .map_err(|error| anyhow::anyhow!("cannot hash a receipt: {error}"))?;
         Ok(out)
     }
+}
+
+/// The outbox body of a chat message. A `ChannelMessage` always serialises (its maps
+/// have string keys); the `null` fallback only keeps a turn from failing on it.
+fn chat_body(message: &crate::delivery::ChannelMessage) -> crate::store::Body {
+    crate::store::Body::of(message)
+        .unwrap_or_else(|_| crate::store::Body::from(&serde_json::Value::Null))
 }
 
 #[cfg(test)]

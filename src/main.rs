@@ -629,7 +629,7 @@ fn cases(store: &Store, command: CasesCommand) -> anyhow::Result<()> {
                     delivery.route.to_string(),
                     state,
                     delivery.attempts,
-                    delivery.body["case"]["code"].as_str().unwrap_or("-"),
+                    delivery.body.json()["case"]["code"].as_str().unwrap_or("-"),
                     delivery.last_error.as_deref().unwrap_or("")
                 );
             }

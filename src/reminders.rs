@@ -74,7 +74,7 @@ pub fn send_due(
             route: Route::Channel {
                 channel: group.channel,
             },
-            body: serde_json::to_value(&message)?,
+            body: crate::store::Body::of(&message)?,
             sensitive: false,
         };
         let marker = format!("reminder:{}:{}:{today}", group.channel, group.id);
@@ -241,7 +241,7 @@ mod tests {
         );
         let sent: Vec<String> = store
             .all_deliveries()
-            .map(|d| d.unwrap().body.to_string())
+            .map(|d| d.unwrap().body.as_str().to_owned())
             .collect();
         assert_eq!(sent.len(), 1, "finance's only case is new: {sent:?}");
         assert!(

@@ -89,7 +89,7 @@ pub async fn deliveries(
             cells: vec![
                 delivery.id.to_string(),
                 delivery.route.to_string(),
-                delivery.body["case"]["code"]
+                delivery.body.json()["case"]["code"]
                     .as_str()
                     .unwrap_or("-")
                     .to_owned(),

@@ -12,7 +12,7 @@ use crate::domain::case::{
 };
 use crate::domain::{Channel, ChatKey};
 use crate::engine::Conversation;
-use crate::store::outbox::{has_fresh_reply_token, Delivery, Route};
+use crate::store::outbox::{has_fresh_reply_token, Body, Delivery, Route};
 use crate::store::{
     decode, encode, get_json, keys, ConversationRecord, Error, OutcomeRecord, Result, Store,
     RECORD_VERSION,
@@ -223,7 +223,7 @@ impl CaseChange {
 #[derive(Clone, Debug)]
 pub struct Outgoing {
     pub route: Route,
-    pub body: serde_json::Value,
+    pub body: Body,
     /// The body holds a secret, wiped once delivered.
     pub sensitive: bool,
 }

@@ -32,7 +32,7 @@ pub use cases::{CaseChange, Forwards, Outgoing, PlainTurn, ReplyPlan, Turn};
 pub use groups::Group;
 pub use inbound::{Backlog, Enqueued, NewEvent, QueuedEvent};
 pub use logins::{Login, Session, LOGIN_RECORD_VERSION};
-pub use outbox::{has_fresh_reply_token, unix_ms, Delivery, DeliveryState, Route};
+pub use outbox::{has_fresh_reply_token, unix_ms, Body, Delivery, DeliveryState, Route};
 pub use updates::FanoutStep;
 
 /// What can go wrong in the store.

@@ -19,6 +19,52 @@ pub enum DeliveryState {
     Dead,
 }
 
+/// A delivery's body: the JSON to send, kept as its text. It is written once, when the
+/// delivery is enqueued, and read once per attempt into the sender's own type, so no
+/// JSON tree is built and dropped on the way (`Body::read`); the rare readers that look
+/// into it (forwards, the dashboard, counts) parse it (`Body::json`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Body(Box<serde_json::value::RawValue>);
+
+impl Body {
+    /// The body of a value, serialised once.
+    pub fn of<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Self> {
+        serde_json::value::to_raw_value(value).map(Self)
+    }
+
+    /// The body read into the type it was written from.
+    pub fn read<'a, T: Deserialize<'a>>(&'a self) -> serde_json::Result<T> {
+        serde_json::from_str(self.0.get())
+    }
+
+    /// The body as a JSON tree (`Value::Null` if it could not be read, which a body
+    /// written by `Body::of` always can).
+    #[must_use]
+    pub fn json(&self) -> serde_json::Value {
+        self.read().unwrap_or_default()
+    }
+
+    /// The JSON text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl std::fmt::Display for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<&serde_json::Value> for Body {
+    fn from(value: &serde_json::Value) -> Self {
+        // A `Value` always serialises.
+        Self::of(value).expect("a JSON value serialises")
+    }
+}
+
 /// Where a delivery goes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -46,7 +92,7 @@ pub struct Delivery {
     pub route: Route,
     pub case_id: Option<u64>,
     /// The JSON to send, fixed when the delivery was enqueued.
-    pub body: serde_json::Value,
+    pub body: Body,
     pub state: DeliveryState,
     pub attempts: u32,
     /// How many parts were already sent, when a platform takes a message in several
@@ -88,7 +134,7 @@ impl Delivery {
         id: u64,
         route: Route,
         case_id: Option<u64>,
-        body: serde_json::Value,
+        body: Body,
         now: DateTime<Utc>,
     ) -> Self {
         Self {
@@ -116,12 +162,20 @@ impl Delivery {
 /// Whether a delivery's body is a chat message with a single-use reply token that is
 /// still fresh: such a delivery is written marked (`Delivery::marked_in`).
 #[must_use]
-pub fn has_fresh_reply_token(route: &Route, body: &serde_json::Value) -> bool {
+pub fn has_fresh_reply_token(route: &Route, body: &Body) -> bool {
+    /// The two fields asked about; the rest of the body is skipped, not built.
+    #[derive(Deserialize)]
+    struct Token<'a> {
+        #[serde(borrow, default)]
+        reply_token: Option<&'a str>,
+        #[serde(default)]
+        reply_by_ms: Option<u64>,
+    }
     matches!(route, Route::Channel { .. })
-        && body["reply_token"].is_string()
-        && body["reply_by_ms"]
-            .as_u64()
-            .is_some_and(|by| unix_ms(Utc::now()) < by)
+        && body.read::<Token>().is_ok_and(|token| {
+            token.reply_token.is_some()
+                && token.reply_by_ms.is_some_and(|by| unix_ms(Utc::now()) < by)
+        })
 }
 
 #[must_use]
@@ -137,15 +191,27 @@ fn kept_record(mut delivery: Delivery) -> Result<Vec<u8>> {
     let finished = delivery.state != DeliveryState::Pending;
     let is_chat = matches!(delivery.route, Route::Channel { .. });
     if finished && (delivery.sensitive || (is_chat && delivery.state == DeliveryState::Delivered)) {
-        delivery.body = if delivery.sensitive {
+        delivery.body = Body::from(&if delivery.sensitive {
             serde_json::json!({ "wiped": "held a receipt" })
         } else {
             // How many it reached stays: an update's delivered count is read here.
-            let n_recipients = delivery.body["to_many"].as_array().map_or(1, Vec::len);
+            let n_recipients = recipients(&delivery.body);
             serde_json::json!({ "sent": true, "n_recipients": n_recipients })
-        };
+        });
     }
     encode(&delivery)
+}
+
+/// How many a chat message is addressed to: its `to_many`, or one. Read without a JSON
+/// tree: this runs for every answer sent.
+fn recipients(body: &Body) -> usize {
+    #[derive(Deserialize)]
+    struct Addressed {
+        #[serde(default)]
+        to_many: Vec<serde::de::IgnoredAny>,
+    }
+    body.read::<Addressed>()
+        .map_or(1, |addressed| addressed.to_many.len().max(1))
 }
 
 impl Store {

@@ -30,7 +30,9 @@ fn log_and_hook(case: &Case, notice: &Notice) -> Vec<Outgoing> {
         .into_iter()
         .map(|id| Outgoing {
             route: Route::Destination { id: id.to_owned() },
-            body: serde_json::json!({ "code": case.code, "notice": format!("{notice:?}") }),
+            body: Body::from(
+                &serde_json::json!({ "code": case.code, "notice": format!("{notice:?}") }),
+            ),
             sensitive: false,
         })
         .collect()
@@ -132,8 +134,8 @@ fn a_filed_case_is_found_by_code_and_reporter_and_queues_its_forwards() {
     let due = store.due_deliveries(now, 10).unwrap();
     let routes: Vec<String> = due.iter().map(|d| d.route.to_string()).collect();
     assert_eq!(routes, ["log", "hook"]);
-    assert_eq!(due[0].body["code"], case.code.as_str());
-    assert_eq!(due[0].body["notice"], "Filed");
+    assert_eq!(due[0].body.json()["code"], case.code.as_str());
+    assert_eq!(due[0].body.json()["notice"], "Filed");
 }
 
 #[test]
@@ -431,7 +433,7 @@ fn plain_turns_of_a_round_commit_together() {
                     route: Route::Channel {
                         channel: Channel::Line,
                     },
-                    body: serde_json::json!({ "to": event.chat }),
+                    body: Body::from(&serde_json::json!({ "to": event.chat })),
                     sensitive: false,
                 }),
                 keep: None,
@@ -454,7 +456,10 @@ fn plain_turns_of_a_round_commit_together() {
         );
     }
     let due = store.due_deliveries(now, 10).unwrap();
-    let mut to: Vec<String> = due.iter().map(|d| d.body["to"].to_string()).collect();
+    let mut to: Vec<String> = due
+        .iter()
+        .map(|d| d.body.json()["to"].to_string())
+        .collect();
     to.sort();
     assert_eq!(to, ["\"U1\"", "\"U2\""]);
 }
@@ -509,7 +514,7 @@ fn a_sensitive_delivery_is_wiped_once_delivered() {
             route: Route::Channel {
                 channel: Channel::Line,
             },
-            body: serde_json::json!({ "receipt": "1234 5678 9012 3456" }),
+            body: Body::from(&serde_json::json!({ "receipt": "1234 5678 9012 3456" })),
             sensitive: true,
         })
     };
@@ -529,13 +534,17 @@ fn a_sensitive_delivery_is_wiped_once_delivered() {
         })
         .unwrap();
     let mut delivery = store.due_deliveries(Utc::now(), 10).unwrap().remove(0);
-    assert_eq!(delivery.body["receipt"], "1234 5678 9012 3456");
+    assert_eq!(delivery.body.json()["receipt"], "1234 5678 9012 3456");
     delivery.state = DeliveryState::Delivered;
     store
         .update_delivery(delivery.next_attempt_ms, &delivery)
         .unwrap();
     let stored = store.delivery(delivery.id).unwrap().unwrap();
-    assert!(stored.body.get("receipt").is_none(), "{}", stored.body);
+    assert!(
+        stored.body.json().get("receipt").is_none(),
+        "{}",
+        stored.body.as_str()
+    );
 }
 
 #[test]
@@ -892,7 +901,7 @@ fn a_fan_out_step_from_a_stale_reading_commits_nothing() {
             route: Route::Channel {
                 channel: Channel::Telegram,
             },
-            body: serde_json::json!({ "to": "1001", "messages": [] }),
+            body: Body::from(&serde_json::json!({ "to": "1001", "messages": [] })),
             sensitive: false,
         }],
         n_recipients: 1,

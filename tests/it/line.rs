@@ -802,8 +802,12 @@ async fn answers_are_not_kept_once_sent_and_a_receipt_never_stays() {
         .collect();
     assert!(delivered.len() >= 8, "{delivered:?}");
     for delivery in delivered {
-        assert_eq!(delivery.body["sent"], true, "{}", delivery.body);
-        assert!(delivery.body.get("messages").is_none(), "{}", delivery.body);
+        assert_eq!(delivery.body.json()["sent"], true, "{}", delivery.body);
+        assert!(
+            delivery.body.json().get("messages").is_none(),
+            "{}",
+            delivery.body
+        );
     }
     let dead: Vec<_> = deliveries
         .iter()

@@ -766,7 +766,7 @@ fn delivery(psid: &str, messages: Vec<Outbound>, human_agent: bool) -> Delivery 
             channel: Channel::Messenger,
         },
         None,
-        serde_json::to_value(message).unwrap(),
+        tambon::store::Body::of(&message).unwrap(),
         Utc::now(),
     )
 }

@@ -285,10 +285,10 @@ mod tests {
                     route: StoreRoute::Channel {
                         channel: Channel::Line,
                     },
-                    body: serde_json::json!({
+                    body: crate::store::Body::from(&serde_json::json!({
                         "to": "U1", "reply_token": "token-1", "reply_by_ms": reply_by_ms,
                         "messages": [],
-                    }),
+                    })),
                     sensitive: false,
                 }),
                 keep: None,

@@ -100,7 +100,9 @@ impl Sender {
                         tracing::error!(error = ?error, "cannot record a Telegram group's new id");
                     }
                     message.to = new_id.0.to_string();
-                    delivery.body = serde_json::to_value(&message).unwrap_or_default();
+                    if let Ok(body) = crate::store::Body::of(&message) {
+                        delivery.body = body;
+                    }
                     return Err(Failure {
                         message: "the group became a supergroup; sending to its new id".to_owned(),
                         permanent: false,
