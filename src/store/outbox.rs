@@ -166,8 +166,9 @@ pub fn has_fresh_reply_token(route: &Route, body: &Body) -> bool {
     /// The two fields asked about; the rest of the body is skipped, not built.
     #[derive(Deserialize)]
     struct Token<'a> {
+        // A `Cow` borrows the token, and still reads one written with escapes.
         #[serde(borrow, default)]
-        reply_token: Option<&'a str>,
+        reply_token: Option<std::borrow::Cow<'a, str>>,
         #[serde(default)]
         reply_by_ms: Option<u64>,
     }
@@ -204,7 +205,7 @@ fn kept_record(mut delivery: Delivery) -> Result<Vec<u8>> {
 
 /// How many a chat message is addressed to: its `to_many`, or one. Read without a JSON
 /// tree: this runs for every answer sent.
-fn recipients(body: &Body) -> usize {
+pub(super) fn recipients(body: &Body) -> usize {
     #[derive(Deserialize)]
     struct Addressed {
         #[serde(default)]

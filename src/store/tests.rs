@@ -917,3 +917,40 @@ fn a_fan_out_step_from_a_stale_reading_commits_nothing() {
     let update = store.update(update.id).unwrap().unwrap();
     assert_eq!(update.n_recipients, 1);
 }
+
+#[test]
+fn a_body_is_read_for_its_reply_token_and_recipients_without_a_tree() {
+    let chat = Route::Channel {
+        channel: Channel::Line,
+    };
+    let in_a_minute = unix_ms(Utc::now()) + 60_000;
+    let body = |value: serde_json::Value| Body::from(&value);
+    let fresh = body(serde_json::json!({
+        "to": "U1", "reply_token": "tok\\u0065n", "reply_by_ms": in_a_minute, "messages": [],
+    }));
+    assert!(
+        has_fresh_reply_token(&chat, &fresh),
+        "escapes in a token are read"
+    );
+    let stale = body(serde_json::json!({
+        "to": "U1", "reply_token": "t", "reply_by_ms": 1_000, "messages": [],
+    }));
+    assert!(!has_fresh_reply_token(&chat, &stale));
+    let no_token = body(serde_json::json!({ "to": "U1", "messages": [] }));
+    assert!(!has_fresh_reply_token(&chat, &no_token));
+    let forward = Route::Destination {
+        id: "hook".to_owned(),
+    };
+    assert!(
+        !has_fresh_reply_token(&forward, &fresh),
+        "only chats have tokens"
+    );
+
+    // The body is the JSON text it was written as, and reads back into its type.
+    let message: serde_json::Value = fresh.read().unwrap();
+    assert_eq!(message["to"], "U1");
+    assert_eq!(fresh.to_string(), fresh.as_str());
+    assert_eq!(outbox::recipients(&fresh), 1);
+    let many = body(serde_json::json!({ "to": "", "to_many": ["U1", "U2", "U3"], "messages": [] }));
+    assert_eq!(outbox::recipients(&many), 3);
+}
