@@ -14,6 +14,7 @@ pub mod signature;
 pub mod webhook;
 pub mod wire;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,8 +34,38 @@ use crate::store::{QueuedEvent, Store};
 
 pub use client::Client;
 
-/// An event that waited this long in the queue gets the loading animation.
+/// The queue is behind when the worker's last event had waited longer than this: what
+/// arrives then gets the loading animation.
 const SLOW_QUEUE: Duration = Duration::from_secs(1);
+
+/// How far behind the queue worker is: the wait of the last event it took up, and when.
+///
+/// The loading animation is shown when an event *arrives* while the worker is behind,
+/// so the resident sees during the wait that an answer is coming. Shown when the worker
+/// takes the event up, it came a moment before the answer, or after it (LINE then shows
+/// the dots with nothing to follow), and it cost a call for every event of a backlog.
+#[derive(Default)]
+pub struct QueueLag {
+    waited_ms: AtomicU64,
+    seen_at_ms: AtomicU64,
+}
+
+impl QueueLag {
+    /// The worker took up an event that had waited `waited_ms`.
+    pub fn observe(&self, waited_ms: u64, now_ms: u64) {
+        self.waited_ms.store(waited_ms, Ordering::Relaxed);
+        self.seen_at_ms.store(now_ms, Ordering::Relaxed);
+    }
+
+    /// Whether an event arriving at `now_ms` will wait: the worker's last event waited
+    /// long, and it took it up lately (a worker gone idle since is not behind).
+    #[must_use]
+    pub fn behind(&self, now_ms: u64) -> bool {
+        let slow = u64::try_from(SLOW_QUEUE.as_millis()).unwrap_or(u64::MAX);
+        let seen_at = self.seen_at_ms.load(Ordering::Relaxed);
+        self.waited_ms.load(Ordering::Relaxed) > slow && now_ms.saturating_sub(seen_at) <= 2 * slow
+    }
+}
 
 /// Everything the LINE channel needs, shared by the webhook route and the worker.
 pub struct Line {
@@ -46,6 +77,8 @@ pub struct Line {
     pub wake: Arc<Notify>,
     /// The one writer of received events (group commit).
     recorder: Recorder,
+    /// How far behind the queue worker is, for the webhook's loading animation.
+    pub lag: QueueLag,
 }
 
 impl Line {
@@ -67,6 +100,7 @@ impl Line {
             recorder: Recorder::start(store.clone(), Arc::clone(&wake))?,
             store,
             wake,
+            lag: QueueLag::default(),
         })
     }
 
@@ -78,8 +112,12 @@ impl Line {
         let chat_id = event.group_id.clone();
         let in_group = chat_id.is_some();
         let conversation = event.chat().to_owned();
-        let waited = Utc::now().signed_duration_since(queued.received_at);
-        let slow = waited.to_std().is_ok_and(|w| w > SLOW_QUEUE);
+        let now = Utc::now();
+        let waited = now.signed_duration_since(queued.received_at);
+        self.lag.observe(
+            u64::try_from(waited.num_milliseconds()).unwrap_or(0),
+            crate::store::unix_ms(now),
+        );
 
         let kind = match event.kind.as_str() {
             "message" => match &event.message {
@@ -97,13 +135,13 @@ impl Line {
                         && self.group_awaits_photo(chat_id.as_deref())?
                     {
                         // The photo of a result, after a close typed in the group.
-                        self.message_kind(message, None, slow).await
+                        self.message_kind(message, None).await
                     } else {
                         // Group chatter is not for the bot.
                         InboundKind::Unsupported("group-message".to_owned())
                     }
                 }
-                Some(message) => self.message_kind(message, user_id.as_deref(), slow).await,
+                Some(message) => self.message_kind(message, user_id.as_deref()).await,
                 None => InboundKind::Unsupported("message".to_owned()),
             },
             "postback" => match &event.postback {
@@ -199,20 +237,10 @@ impl Line {
             .is_some_and(|c| c.awaits_after_photo()))
     }
 
-    async fn message_kind(
-        &self,
-        message: &event::Message,
-        user_id: Option<&str>,
-        slow: bool,
-    ) -> InboundKind {
+    async fn message_kind(&self, message: &event::Message, user_id: Option<&str>) -> InboundKind {
         match message.kind.as_str() {
-            "text" => {
-                // A backlog means a late answer: show that one is coming.
-                if let (true, Some(user_id)) = (slow, user_id) {
-                    self.show_loading(user_id);
-                }
-                InboundKind::Text(message.text.clone().unwrap_or_default())
-            }
+            // A late answer shows the animation from the webhook (`QueueLag`).
+            "text" => InboundKind::Text(message.text.clone().unwrap_or_default()),
             "location" => match (message.latitude, message.longitude) {
                 (Some(latitude), Some(longitude)) => InboundKind::Location(Location {
                     latitude,
@@ -254,7 +282,7 @@ impl Line {
     }
 
     /// Fire and forget: the animation is a courtesy, never worth delaying the answer.
-    fn show_loading(&self, user_id: &str) {
+    pub fn show_loading(&self, user_id: &str) {
         let client = self.client.clone();
         let user_id = user_id.to_owned();
         tokio::spawn(async move {
@@ -271,5 +299,28 @@ impl Converter for Line {
         queued: &'a QueuedEvent,
     ) -> BoxFuture<'a, anyhow::Result<Option<Envelope>>> {
         Box::pin(self.read_event(queued))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_queue_is_behind_only_while_the_worker_takes_up_late_events() {
+        let lag = QueueLag::default();
+        assert!(
+            !lag.behind(10_000),
+            "a worker that took nothing up is not behind"
+        );
+        lag.observe(300, 10_000);
+        assert!(!lag.behind(10_100), "events answered within a second");
+        lag.observe(4_000, 20_000);
+        assert!(lag.behind(20_500), "the last event waited four seconds");
+        assert!(lag.behind(22_000));
+        assert!(
+            !lag.behind(30_000),
+            "ten seconds without an event taken up: the worker is idle, not behind"
+        );
     }
 }

@@ -48,9 +48,33 @@ async fn receive(
         // LINE's "verify" button sends no events.
         return StatusCode::OK.into_response();
     }
-    queue::record_and_acknowledge(&line.recorder, Channel::Line, read_events(&request))
-        .await
-        .into_response()
+    let events = read_events(&request);
+    let waiting = if line.lag.behind(crate::store::unix_ms(chrono::Utc::now())) {
+        people_waiting(&events)
+    } else {
+        Vec::new()
+    };
+    let status = queue::record_and_acknowledge(&line.recorder, Channel::Line, events).await;
+    if status == StatusCode::OK {
+        // The worker is behind: these people wait for their answers. Show them one is
+        // coming (LINE takes the animation off when the answer arrives).
+        for user_id in &waiting {
+            line.show_loading(user_id);
+        }
+    }
+    status.into_response()
+}
+
+/// The people who sent something in a private chat (a message, a tap), once each.
+fn people_waiting(events: &[NewEvent]) -> Vec<String> {
+    let mut people: Vec<String> = events
+        .iter()
+        .filter(|event| event.counted && event.process)
+        .map(|event| event.chat.clone())
+        .collect();
+    people.sort_unstable();
+    people.dedup();
+    people
 }
 
 /// Each event of a callback read once, into the record the queue keeps. One odd event
@@ -84,4 +108,32 @@ pub fn read_events(request: &wire::CallbackRequest) -> Vec<NewEvent> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: &str, source: &serde_json::Value, mode: &str) -> serde_json::Value {
+        serde_json::json!({
+            "type": "message", "mode": mode, "timestamp": 1, "source": source,
+            "webhookEventId": id, "deliveryContext": { "isRedelivery": false },
+            "replyToken": "rt", "message": { "type": "text", "id": id, "text": "สวัสดี" },
+        })
+    }
+
+    #[test]
+    fn the_people_waiting_are_private_senders_once_each() {
+        let alice = serde_json::json!({ "type": "user", "userId": "Ualice" });
+        let bob = serde_json::json!({ "type": "user", "userId": "Ubob" });
+        let group = serde_json::json!({ "type": "group", "groupId": "Cgroup", "userId": "Ucarol" });
+        let body = serde_json::json!({ "destination": "Ubot", "events": [
+            event("01A", &alice, "active"),
+            event("01B", &alice, "active"),
+            event("01C", &group, "active"),
+            event("01D", &bob, "standby"),
+        ]});
+        let request: wire::CallbackRequest = serde_json::from_value(body).unwrap();
+        assert_eq!(people_waiting(&read_events(&request)), vec!["Ualice"]);
+    }
 }
