@@ -37,3 +37,18 @@ pub fn give_back_free_memory() {
     // SAFETY: mi_collect only releases memory the allocator holds free; thread-safe.
     unsafe { libmimalloc_sys::mi_collect(true) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn arenas_are_committed_on_demand_from_the_first_allocation() {
+        // Set by the loader's call of `configure`: were it not linked in, mimalloc's
+        // default (2, eager on Linux) would show here.
+        // SAFETY: reading an option is thread-safe.
+        let eager = unsafe { libmimalloc_sys::mi_option_get(ARENA_EAGER_COMMIT) };
+        assert_eq!(eager, 0);
+    }
+}
