@@ -79,26 +79,24 @@ where
             .buckets
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let rate_per_second = self.rate_per_second;
-        let burst = self.burst;
-        buckets.retain(|_, bucket| !is_full(bucket, now, rate_per_second, burst));
+        buckets.retain(|_, bucket| !self.is_full(bucket, now));
         buckets.shrink_to_fit();
     }
 
     /// Drops the buckets that would be full by now (their keys have been quiet), or all
     /// of them if none would.
     fn forget_full(&self, buckets: &mut HashMap<K, Bucket>, now: Instant) {
-        buckets.retain(|_, bucket| !is_full(bucket, now, self.rate_per_second, self.burst));
+        buckets.retain(|_, bucket| !self.is_full(bucket, now));
         if buckets.len() >= MAX_KEYS {
             buckets.clear();
         }
     }
-}
 
-/// Whether a bucket has refilled to its burst by `now`.
-fn is_full(bucket: &Bucket, now: Instant, rate_per_second: f64, burst: f64) -> bool {
-    let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
-    bucket.tokens + elapsed * rate_per_second >= burst
+    /// Whether a bucket has refilled to its burst by `now`.
+    fn is_full(&self, bucket: &Bucket, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
+        bucket.tokens + elapsed * self.rate_per_second >= self.burst
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,6 @@ pub mod wire;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use secrecy::SecretString;
@@ -34,9 +33,9 @@ use crate::store::{QueuedEvent, Store};
 
 pub use client::Client;
 
-/// The queue is behind when the worker's last event had waited longer than this: what
-/// arrives then gets the loading animation.
-const SLOW_QUEUE: Duration = Duration::from_secs(1);
+/// The queue is behind when the worker's last event had waited longer than this (ms):
+/// what arrives then gets the loading animation.
+const SLOW_QUEUE_MS: u64 = 1_000;
 
 /// How far behind the queue worker is: the wait of the last event it took up, and when.
 ///
@@ -61,9 +60,9 @@ impl QueueLag {
     /// long, and it took it up lately (a worker gone idle since is not behind).
     #[must_use]
     pub fn behind(&self, now_ms: u64) -> bool {
-        let slow = u64::try_from(SLOW_QUEUE.as_millis()).unwrap_or(u64::MAX);
         let seen_at = self.seen_at_ms.load(Ordering::Relaxed);
-        self.waited_ms.load(Ordering::Relaxed) > slow && now_ms.saturating_sub(seen_at) <= 2 * slow
+        self.waited_ms.load(Ordering::Relaxed) > SLOW_QUEUE_MS
+            && now_ms.saturating_sub(seen_at) <= 2 * SLOW_QUEUE_MS
     }
 }
 
