@@ -230,8 +230,17 @@ enum KbCommand {
     },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        // Threads that go to sleep after a burst hand back what they freed.
+        .on_thread_park(tambon::allocator::give_back_before_waiting)
+        .thread_keep_alive(tambon::allocator::BLOCKING_THREAD_KEEP_ALIVE)
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tambon::telemetry::init();
     let mut settings = Settings::load(&cli.config)?;

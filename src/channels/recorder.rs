@@ -117,6 +117,10 @@ fn write_until_closed(store: &Store, mut receiver: mpsc::UnboundedReceiver<Reque
                 }
             }
         }
+        if receiver.is_empty() {
+            // About to wait for the next request.
+            crate::allocator::give_back_before_waiting();
+        }
     }
 }
 
