@@ -51,7 +51,8 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(n_events: usize) -> anyhow::Result<()> {
     let answered = Arc::new(AtomicUsize::new(0));
-    let fake = fake_line(Arc::clone(&answered)).await?;
+    let loading_calls = Arc::new(AtomicUsize::new(0));
+    let fake = fake_line(Arc::clone(&answered), Arc::clone(&loading_calls)).await?;
     // Not /tmp, which may be a tmpfs: the data goes where the build lives, on disk.
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR"))?;
     println!(
@@ -107,6 +108,7 @@ async fn run(n_events: usize) -> anyhow::Result<()> {
         let bodies = signed_bodies(next_event, n);
         next_event += n;
         let target = answered.load(Ordering::SeqCst) + n;
+        let loading_before = loading_calls.load(Ordering::SeqCst);
         let cpu_before = process_cpu(server.id());
         let phase_start = Instant::now();
         let latencies = fire(&client, &url, bodies, concurrency).await?;
@@ -116,11 +118,12 @@ async fn run(n_events: usize) -> anyhow::Result<()> {
         let cpu_ms = (process_cpu(server.id()) - cpu_before).as_secs_f64() * 1e3 / n as f64;
         let answered_per_s = n as f64 / all_answered.as_secs_f64();
         println!(
-            "concurrency {concurrency:>2}: {n} events, {:.0} events/s acknowledged, 200 in p50 {:.2} ms / p99 {:.2} ms; all answered after {:.2} s ({answered_per_s:.0} events/s answered); server CPU {cpu_ms:.3} ms/event",
+            "concurrency {concurrency:>2}: {n} events, {:.0} events/s acknowledged, 200 in p50 {:.2} ms / p99 {:.2} ms; all answered after {:.2} s ({answered_per_s:.0} events/s answered); server CPU {cpu_ms:.3} ms/event; {} loading animations asked for",
             n as f64 / acked.as_secs_f64(),
             percentile(&latencies, 0.50),
             percentile(&latencies, 0.99),
             all_answered.as_secs_f64(),
+            loading_calls.load(Ordering::SeqCst) - loading_before,
         );
         if concurrency == 64 {
             at_64 = Some((cpu_ms, answered_per_s));
@@ -297,8 +300,12 @@ fn percentile(sorted: &[Duration], q: f64) -> f64 {
     sorted.get(idx).map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }
 
-/// A Messaging API that accepts everything and counts the answers.
-async fn fake_line(answered: Arc<AtomicUsize>) -> anyhow::Result<String> {
+/// A Messaging API that accepts everything and counts the answers, and apart from them
+/// the loading animations asked for (which the server shows while its queue is behind).
+async fn fake_line(
+    answered: Arc<AtomicUsize>,
+    loading_calls: Arc<AtomicUsize>,
+) -> anyhow::Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     let count = move || {
@@ -311,6 +318,13 @@ async fn fake_line(answered: Arc<AtomicUsize>) -> anyhow::Result<String> {
     let router = Router::new()
         .route("/v2/bot/message/reply", post(count.clone()))
         .route("/v2/bot/message/push", post(count))
+        .route(
+            "/v2/bot/chat/loading/start",
+            post(move || async move {
+                loading_calls.fetch_add(1, Ordering::SeqCst);
+                axum::Json(json!({}))
+            }),
+        )
         .fallback(|| async { axum::Json(json!({})) });
     tokio::spawn(async move { axum::serve(listener, router).await });
     Ok(url)

@@ -43,6 +43,16 @@ where
         }
     }
 
+    /// At most `per_second` requests a second for each key, a second's worth at once.
+    #[must_use]
+    pub fn per_second(per_second: u32) -> Self {
+        Self {
+            rate_per_second: f64::from(per_second),
+            burst: f64::from(per_second),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
     /// Takes one request for `key` at `now`: `Err` with the time to wait when the key
     /// has none left.
     pub fn take(&self, key: &K, now: Instant) -> Result<(), Duration> {

@@ -16,10 +16,11 @@ pub mod wire;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
 use secrecy::SecretString;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::channels::line::event::Event;
 use crate::channels::queue::Converter;
@@ -29,6 +30,7 @@ use crate::delivery::BoxFuture;
 use crate::domain::{Channel, ChatKey, Location};
 use crate::engine::{Inbound, InboundKind};
 use crate::inbox::{AnswerVia, Envelope};
+use crate::limits::Limiter;
 use crate::store::{QueuedEvent, Store};
 
 pub use client::Client;
@@ -36,6 +38,37 @@ pub use client::Client;
 /// The queue is behind when the worker's last event had waited longer than this (ms):
 /// what arrives then gets the loading animation.
 const SLOW_QUEUE_MS: u64 = 1_000;
+
+/// LINE's loading animation is a courtesy: at most this many calls a second, so that a
+/// long backlog (every arriving resident waits) does not spend on dots the calls and the
+/// CPU its answers need. Measured with `benches/line_webhook` at c=64: a call for nearly
+/// every event of the burst before this cap. LINE's API allows 2,000 calls a second.
+const LOADING_CALLS_PER_SECOND: u32 = 100;
+/// Loading calls waiting for LINE at once, at most: a slow API does not pile them up.
+const LOADING_CALLS_IN_FLIGHT: usize = 16;
+
+/// What the loading animation may still spend: a rate and a number of calls at once.
+pub struct LoadingBudget {
+    per_second: Limiter<()>,
+    in_flight: Arc<Semaphore>,
+}
+
+impl LoadingBudget {
+    #[must_use]
+    pub fn new(per_second: u32, in_flight: usize) -> Self {
+        Self {
+            per_second: Limiter::per_second(per_second),
+            in_flight: Arc::new(Semaphore::new(in_flight)),
+        }
+    }
+
+    /// A call's permit, held until it is answered; `None` when the budget is spent.
+    pub fn take(&self, now: Instant) -> Option<OwnedSemaphorePermit> {
+        let permit = Arc::clone(&self.in_flight).try_acquire_owned().ok()?;
+        self.per_second.take(&(), now).ok()?;
+        Some(permit)
+    }
+}
 
 /// How far behind the queue worker is: the wait of the last event it took up, and when.
 ///
@@ -78,6 +111,8 @@ pub struct Line {
     recorder: Recorder,
     /// How far behind the queue worker is, for the webhook's loading animation.
     pub lag: QueueLag,
+    /// What the loading animation may spend.
+    loading: LoadingBudget,
 }
 
 impl Line {
@@ -100,6 +135,7 @@ impl Line {
             store,
             wake,
             lag: QueueLag::default(),
+            loading: LoadingBudget::new(LOADING_CALLS_PER_SECOND, LOADING_CALLS_IN_FLIGHT),
         })
     }
 
@@ -280,11 +316,16 @@ impl Line {
         }
     }
 
-    /// Fire and forget: the animation is a courtesy, never worth delaying the answer.
+    /// Fire and forget: the animation is a courtesy, never worth delaying the answer,
+    /// and skipped when its budget is spent.
     pub fn show_loading(&self, user_id: &str) {
+        let Some(permit) = self.loading.take(Instant::now()) else {
+            return;
+        };
         let client = self.client.clone();
         let user_id = user_id.to_owned();
         tokio::spawn(async move {
+            let _answered_or_failed = permit;
             if let Err(error) = client.show_loading(&user_id).await {
                 tracing::debug!(%error, "no loading animation");
             }
@@ -304,6 +345,25 @@ impl Converter for Line {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loading_calls_stop_at_the_rate_and_at_the_calls_in_flight() {
+        let start = Instant::now();
+        let budget = LoadingBudget::new(100, 1_000);
+        let held: Vec<_> = (0..250).filter_map(|_| budget.take(start)).collect();
+        assert_eq!(held.len(), 100, "a second's worth at once, no more");
+        let later = start + std::time::Duration::from_millis(100);
+        assert_eq!((0..50).filter_map(|_| budget.take(later)).count(), 10);
+
+        let budget = LoadingBudget::new(1_000, 16);
+        let mut held: Vec<_> = (0..20).filter_map(|_| budget.take(start)).collect();
+        assert_eq!(held.len(), 16, "at most 16 wait for LINE at once");
+        held.pop();
+        assert!(
+            budget.take(start).is_some(),
+            "an answered call frees its place"
+        );
+    }
 
     #[test]
     fn the_queue_is_behind_only_while_the_worker_takes_up_late_events() {
