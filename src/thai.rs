@@ -4,6 +4,7 @@ use chrono::{DateTime, Datelike, FixedOffset, Timelike, Utc};
 
 use crate::domain::Lang;
 
+pub mod segment;
 pub mod terms;
 pub mod words;
 

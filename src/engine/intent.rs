@@ -10,7 +10,7 @@
 //! (`kb::Index`) counts for the plan. Codes and receipts anywhere in the text come
 //! first. Pure: no I/O after loading.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use serde::Deserialize;
 
@@ -128,7 +128,7 @@ pub struct Definitions {
 impl Definitions {
     pub fn parse(source: &str) -> anyhow::Result<Self> {
         let file: File = toml::from_str(source)?;
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         for intent in &file.intents {
             anyhow::ensure!(
                 intent.id != Intent::Unknown,
@@ -325,7 +325,7 @@ impl Classifier {
         let mut scores: Vec<(Intent, f32)> = self.intents.iter().map(|i| (*i, 0.0)).collect();
         // Each stretch of words counts once for an intent: its longest term there, once
         // however often it is written ("ถึงไหนแล้ว" is not also "ถึงไหน").
-        let mut counted: HashSet<(usize, &str)> = HashSet::new();
+        let mut counted: HashSet<(usize, &str)> = HashSet::default();
         for hit in &hits {
             let intent_idx = hit.owner / 2;
             let inside_longer = hits.iter().any(|other| {

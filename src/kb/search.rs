@@ -11,7 +11,7 @@
 //! responsible, whether it is done, the score, what a term means, which channels exist.
 //! They make the `Aspect` of the answer, so that its first line answers just that.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use serde::Deserialize;
 
@@ -58,7 +58,7 @@ pub struct Vocabulary {
 impl Vocabulary {
     pub fn parse(source: &str) -> anyhow::Result<Self> {
         let file: VocabularyFile = toml::from_str(source)?;
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         for concept in &file.concepts {
             anyhow::ensure!(
                 seen.insert(concept.id.as_str()),
@@ -314,7 +314,7 @@ impl Index {
     #[must_use]
     pub fn read_text(&self, text: &Text) -> Reading {
         let hits = self.terms.find(text, true);
-        let mut concepts: HashMap<usize, f32> = HashMap::new();
+        let mut concepts: HashMap<usize, f32> = HashMap::default();
         for hit in &hits {
             let confidence = if hit.exact { 1.0 } else { 0.8 };
             let entry = concepts.entry(hit.owner).or_insert(0.0);
@@ -498,7 +498,7 @@ impl Index {
         };
         let passages = &self.item_passages[item_idx][usize::from(lang == Lang::En)];
         // Each pick answers what the earlier ones left out.
-        let mut covered: HashSet<usize> = HashSet::new();
+        let mut covered: HashSet<usize> = HashSet::default();
         let mut chosen: Vec<usize> = Vec::new();
         while chosen.len() < n {
             let score = |passage: &Passage| -> f32 {
@@ -648,7 +648,7 @@ impl Index {
     /// Which concepts describe an item: its own text, and its assessment's indicator
     /// (for OIT, "การป้องกันการทุจริต": every OIT row is about corruption prevention).
     fn item_weights(&self, kb: &KnowledgeBase, item: &Item) -> HashMap<usize, f32> {
-        let mut weights = HashMap::new();
+        let mut weights = HashMap::default();
         if let Some(assessment) = kb.assessment(&item.assessment) {
             let indicator = format!("{} {}", assessment.indicator_th, assessment.indicator_en);
             for idx in self.concepts_in(&indicator) {

@@ -21,6 +21,9 @@ pub struct Text {
     word_chars: Vec<usize>,
     /// Indices of the Latin and number words, in order: English phrases are found here.
     latin: Vec<usize>,
+    /// The lengths of those words, as a set (bit `n` for `n` bytes, longer ones on bit
+    /// 63): a phrase whose first word is no typo's length away from any is not searched.
+    latin_lengths: u64,
 }
 
 impl Text {
@@ -39,13 +42,17 @@ impl Text {
             .enumerate()
             .filter(|(_, w)| matches!(w.script, Script::Latin | Script::Number))
             .map(|(idx, _)| idx)
-            .collect();
+            .collect::<Vec<usize>>();
+        let latin_lengths = latin
+            .iter()
+            .fold(0, |set, &idx| set | length_bit(words[idx].text.len()));
         Self {
             words,
             thai_present,
             word_masks,
             word_chars,
             latin,
+            latin_lengths,
         }
     }
 
@@ -80,10 +87,14 @@ pub struct TermSet {
     terms: Vec<Term>,
     /// The Thai terms by their first letter: a word is compared only with the terms
     /// that could start there.
-    thai_by_first: std::collections::HashMap<char, Vec<usize>>,
+    thai_by_first: rustc_hash::FxHashMap<char, Vec<usize>>,
     /// The English phrases by their first word: a text's word is compared only with
     /// the phrases that could start there.
-    phrases_by_first: std::collections::HashMap<String, Vec<usize>>,
+    phrases_by_first: rustc_hash::FxHashMap<String, Vec<usize>>,
+    /// The terms that can be found despite a typo, in order: the search for near misses
+    /// goes through these only. A Thai term of five characters or fewer bears no typo,
+    /// and a phrase whose every word bears none is found exactly or not at all.
+    typo_tolerant: Vec<usize>,
 }
 
 struct Term {
@@ -138,6 +149,13 @@ impl TermSet {
                 Form::Thai(chars) => chars.iter().collect(),
                 Form::Phrase(_) => String::new(),
             };
+            let tolerates_typos = match &form {
+                Form::Thai(chars) => edit_budget(chars.len()) > 0,
+                Form::Phrase(words) => words.iter().any(|w| edit_budget_latin(w.len()) > 0),
+            };
+            if tolerates_typos {
+                self.typo_tolerant.push(idx);
+            }
             self.terms.push(Term {
                 owner,
                 written: term.to_owned(),
@@ -220,7 +238,7 @@ impl TermSet {
 
     fn near_misses(&self, text: &Text, exact: &[Hit]) -> Vec<Hit> {
         let mut near = Vec::new();
-        for term in &self.terms {
+        for term in self.typo_tolerant.iter().map(|&idx| &self.terms[idx]) {
             if exact.iter().any(|hit| hit.owner == term.owner)
                 || near.iter().any(|hit: &Hit| hit.owner == term.owner)
             {
@@ -247,7 +265,18 @@ impl TermSet {
                         runs_near(text, chars.len(), &term.joined, term.mask, budget)
                     }
                 }
-                Form::Phrase(phrase) => phrase_windows(text, phrase, true).next(),
+                Form::Phrase(phrase) => {
+                    // A word within the budget of the first, or it with an "s".
+                    let first = phrase[0].len();
+                    let budget = edit_budget_latin(first);
+                    let lengths = (first.saturating_sub(budget)..=first + budget.max(1))
+                        .fold(0, |set, len| set | length_bit(len));
+                    if text.latin_lengths & lengths == 0 {
+                        None
+                    } else {
+                        phrase_windows(text, phrase, true).next()
+                    }
+                }
             };
             let Some((start, end)) = found else {
                 continue;
@@ -332,7 +361,11 @@ fn runs_near(
     None
 }
 
-/// Where `phrase` occurs among the Latin words, as word ranges of the text.
+/// A word's length in bytes as a bit of `Text::latin_lengths`.
+fn length_bit(len: usize) -> u64 {
+    1 << len.min(63)
+}
+
 /// `phrase` where it occurs among the Latin words, lazily, as word ranges of the text.
 fn phrase_windows<'a>(
     text: &'a Text,

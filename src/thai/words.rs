@@ -15,8 +15,10 @@
 //! decompressed), so `Segmenter::new` starts it on a thread of its own and the first
 //! text to be cut waits for it: start-up does not.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 use std::sync::{Arc, OnceLock};
+
+use super::segment::Lexicon;
 
 /// The segmenter with our own words added; cheap to clone.
 #[derive(Clone)]
@@ -43,7 +45,7 @@ const MIN_TERM_START_CHARS: usize = 3;
 const MAX_CUT_DEPTH: usize = 3;
 
 struct Built {
-    tokenizer: kham_core::Tokenizer,
+    lexicon: Lexicon,
 }
 
 /// One word of a text, normalised (see `normalize`).
@@ -95,7 +97,7 @@ impl Segmenter {
             list.push_str(term);
             list.push('\n');
         }
-        let mut own_words = HashSet::new();
+        let mut own_words = HashSet::default();
         for word in extra_words {
             let word = normalize(word.as_ref());
             // Only Thai words shape the segmentation; spaces cannot be in a word.
@@ -129,43 +131,26 @@ impl Segmenter {
         let _ = std::thread::Builder::new()
             .name("thai-segmenter".to_owned())
             .spawn(move || {
-                warm.tokenizer();
+                warm.lexicon();
             });
         segmenter
     }
 
-    fn tokenizer(&self) -> &kham_core::Tokenizer {
-        &self.built().tokenizer
+    fn lexicon(&self) -> &Lexicon {
+        &self.built().lexicon
     }
 
     fn built(&self) -> &Built {
-        self.inner.built.get_or_init(|| {
-            // kham-core checks every overlay word at every position of a text (its trie
-            // holds only the built-in list): the overlay keeps only the words the list
-            // lacks, which finds the same words. (A trie rebuilt with ours would take
-            // two seconds at start-up.)
-            let built_in = kham_core::dict::builtin_dict();
-            let missing: String = self
-                .inner
-                .extra_words
-                .lines()
-                .filter(|word| !built_in.contains(word))
-                .flat_map(|word| [word, "\n"])
-                .collect();
-            drop(built_in);
-            Built {
-                tokenizer: kham_core::Tokenizer::builder().dict_merge(&missing).build(),
-            }
+        self.inner.built.get_or_init(|| Built {
+            lexicon: Lexicon::with_extra_words(&self.inner.extra_words),
         })
     }
 
     /// Whether `piece` is one word of the list (the segmenter reads it as one known
     /// word). Asking the segmenter spares a second copy of the list in memory.
     fn is_listed(&self, piece: &str) -> bool {
-        let tokens = self.tokenizer().segment(piece);
-        tokens.len() == 1
-            && tokens[0].kind == kham_core::TokenKind::Thai
-            && tokens[0].confidence > 0.0
+        let pieces = self.lexicon().segment(piece);
+        pieces.len() == 1 && pieces[0].kind == kham_core::TokenKind::Thai
     }
 
     /// A word of the list cut around the longest term it holds, when what is left on
@@ -233,7 +218,7 @@ impl Segmenter {
     pub fn words(&self, text: &str) -> Vec<Word> {
         let normal = normalize(text);
         let mut words: Vec<Word> = Vec::new();
-        for token in self.tokenizer().segment(&normal) {
+        for token in self.lexicon().segment(&normal) {
             if token.text.trim().is_empty() {
                 continue;
             }
@@ -261,7 +246,7 @@ impl Segmenter {
     /// `text` cut into words as it is written (no normalisation), white space left out.
     #[must_use]
     pub fn cut<'t>(&self, text: &'t str) -> Vec<&'t str> {
-        self.tokenizer()
+        self.lexicon()
             .segment(text)
             .into_iter()
             .map(|token| token.text)
