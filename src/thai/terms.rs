@@ -93,7 +93,9 @@ pub struct TermSet {
     phrases_by_first: rustc_hash::FxHashMap<String, Vec<usize>>,
     /// The terms that can be found despite a typo, in order: the search for near misses
     /// goes through these only. A Thai term of five characters or fewer bears no typo,
-    /// and a phrase whose every word bears none is found exactly or not at all.
+    /// and a phrase whose every word bears none is found exactly or not at all: the
+    /// exact pass found it, or a longer term of another owner swallowed it, and that
+    /// term would explain it away as a near miss too.
     typo_tolerant: Vec<usize>,
 }
 
