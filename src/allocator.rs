@@ -57,8 +57,9 @@ pub const BLOCKING_THREAD_KEEP_ALIVE: Duration = Duration::from_secs(1);
 pub fn give_back_before_waiting() {
     thread_local!(static LAST: Cell<Option<Instant>> = const { Cell::new(None) });
     LAST.with(|last| {
-        if is_due(last.get(), Instant::now()) {
-            last.set(Some(Instant::now()));
+        let now = Instant::now();
+        if is_due(last.get(), now) {
+            last.set(Some(now));
             // SAFETY: mi_collect only releases memory this thread's heap holds free.
             unsafe { libmimalloc_sys::mi_collect(true) }
         }

@@ -36,19 +36,19 @@ where
     /// has been quiet. `per_minute = 0` turns the limit off.
     #[must_use]
     pub fn per_minute(per_minute: u32) -> Self {
-        Self {
-            rate_per_second: f64::from(per_minute) / 60.0,
-            burst: f64::from(per_minute),
-            buckets: Mutex::new(HashMap::new()),
-        }
+        Self::with_rate(f64::from(per_minute) / 60.0, f64::from(per_minute))
     }
 
     /// At most `per_second` requests a second for each key, a second's worth at once.
     #[must_use]
     pub fn per_second(per_second: u32) -> Self {
+        Self::with_rate(f64::from(per_second), f64::from(per_second))
+    }
+
+    fn with_rate(rate_per_second: f64, burst: f64) -> Self {
         Self {
-            rate_per_second: f64::from(per_second),
-            burst: f64::from(per_second),
+            rate_per_second,
+            burst,
             buckets: Mutex::new(HashMap::new()),
         }
     }

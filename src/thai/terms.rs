@@ -579,5 +579,17 @@ mod tests {
         set.add(1, "procurement");
         assert_eq!(owners(&segmenter, &set, "งบประมาน ปีนี้"), vec![0]);
         assert_eq!(owners(&segmenter, &set, "procurment plan"), vec![1]);
+        // A letter more, two letters swapped, and a typo in a phrase's first word.
+        assert_eq!(owners(&segmenter, &set, "procurrement plan"), vec![1]);
+        assert_eq!(owners(&segmenter, &set, "porcurement"), vec![1]);
+        set.add(2, "budget report");
+        assert_eq!(
+            owners(&segmenter, &set, "who does the budgte report"),
+            vec![2]
+        );
+        assert_eq!(owners(&segmenter, &set, "the budgte reports"), vec![2]);
+        // A phrase of short words bears no typo.
+        set.add(3, "oit rank");
+        assert_eq!(owners(&segmenter, &set, "oit rnak"), Vec::<usize>::new());
     }
 }

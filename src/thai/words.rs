@@ -2,9 +2,10 @@
 //!
 //! Thai is written without spaces between words, so "งบ" is a substring of "ทำไงบ้าง" and
 //! "ไอที" of "โอไอที". Matching on substrings finds words that are not there; matching on
-//! words does not. The segmenter is `kham-core` (maximal matching over a 62,000-word
-//! CC0 Thai word list, bounded by Thai character clusters), with the plan's and the
-//! bot's own terms added, so that a term of ours comes out as one word.
+//! words does not. The segmenter is `kham-core`'s (maximal matching over a 62,000-word
+//! CC0 Thai word list, bounded by Thai character clusters), run by `segment::Lexicon`
+//! with the plan's and the bot's own terms added, so that a term of ours comes out as
+//! one word.
 //!
 //! The word list holds compounds ("มาตรการป้องกัน", "เสียหลาย") that would hide a term we
 //! look for, so such a word is cut around the term when what is left on either side is a
@@ -15,8 +16,9 @@
 //! decompressed), so `Segmenter::new` starts it on a thread of its own and the first
 //! text to be cut waits for it: start-up does not.
 
-use rustc_hash::FxHashSet as HashSet;
 use std::sync::{Arc, OnceLock};
+
+use rustc_hash::FxHashSet as HashSet;
 
 use super::segment::Lexicon;
 
@@ -27,7 +29,7 @@ pub struct Segmenter {
 }
 
 struct Inner {
-    built: OnceLock<Built>,
+    lexicon: OnceLock<Lexicon>,
     /// Our terms, one a line, merged over the built-in word list.
     extra_words: String,
     /// Our own words, normalised: never cut.
@@ -43,10 +45,6 @@ struct Inner {
 const MIN_TERM_START_CHARS: usize = 3;
 /// How many times a word's pieces are cut again.
 const MAX_CUT_DEPTH: usize = 3;
-
-struct Built {
-    lexicon: Lexicon,
-}
 
 /// One word of a text, normalised (see `normalize`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,7 +107,7 @@ impl Segmenter {
         }
         let segmenter = Self {
             inner: Arc::new(Inner {
-                built: OnceLock::new(),
+                lexicon: OnceLock::new(),
                 extra_words: list,
                 own_words,
                 term_starts: terms_set
@@ -137,13 +135,9 @@ impl Segmenter {
     }
 
     fn lexicon(&self) -> &Lexicon {
-        &self.built().lexicon
-    }
-
-    fn built(&self) -> &Built {
-        self.inner.built.get_or_init(|| Built {
-            lexicon: Lexicon::with_extra_words(&self.inner.extra_words),
-        })
+        self.inner
+            .lexicon
+            .get_or_init(|| Lexicon::with_extra_words(&self.inner.extra_words))
     }
 
     /// Whether `piece` is one word of the list (the segmenter reads it as one known
