@@ -2,6 +2,10 @@
 # Run:   docker run -p 8080:8080 -v tambon-data:/data tambon
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
+# jemalloc (the allocator, built by tikv-jemalloc-sys) needs make, which the slim image lacks.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends make \
+    && rm -rf /var/lib/apt/lists/*
 # Cargo reads every target the manifest declares, benches included, even to build one
 # binary: without benches/ it stops at "can't find `fanout` bench".
 # scripts/check-docker-build rebuilds this stage from exactly these files.

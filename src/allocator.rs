@@ -1,97 +1,81 @@
-//! The process's memory allocator: mimalloc instead of glibc's malloc.
+//! The process's memory allocator: jemalloc with one arena, instead of glibc's malloc.
 //!
 //! The event path allocates small, short-lived buffers on many threads (hyper, tokio's
-//! workers, sled's I/O pool, the blocking thread of a round). Measured with
-//! `benches/line_webhook` (issue 15), alternating the two builds: the server's CPU per
-//! event at c=64 went from 0.48–0.49 ms with glibc to 0.38 ms, with the same resident
-//! memory. Declared in the library so that the tests run the allocator production runs.
+//! workers, sled's I/O pool, the blocking thread of a round), and a burst (a backlog of
+//! queued events worked off) frees most of what it took. Measured with
+//! `benches/line_webhook` (issue 15), the builds alternating in one run:
+//! - glibc's malloc cost a fifth more CPU per event than mimalloc;
+//! - mimalloc and jemalloc cost the same CPU (0.272 ms per event at c=64, against 0.269
+//!   and 0.264), but after 111,000 events and 3 s idle mimalloc held 91–95 MiB, jemalloc
+//!   81 MiB with its default 8 arenas and 72 MiB with one (peak 142–163 MiB, 118 and 91).
+//!
+//! One arena: on two cores the threads' caches take the contention, and memory freed by
+//! one thread is reused by all instead of waiting in another arena. jemalloc's own
+//! background thread hands freed pages back to the system, so no thread has to do it
+//! before it sleeps. Declared in the library so that the tests run the allocator
+//! production runs.
 
-use std::cell::Cell;
-use std::time::{Duration, Instant};
-
-/// mimalloc v3's `mi_option_arena_eager_commit` (its place in `mi_option_t`; the Rust
-/// binding names only v2's options).
-const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+use std::ffi::c_char;
+use std::time::Duration;
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// Runs `configure` when the program is loaded, before `main` and before the first
-/// allocation: mimalloc reserves its first arena (1 GiB of address space, which serves
-/// everything after) at the first allocation, with the options set then.
-#[cfg(target_os = "linux")]
+/// A C string for jemalloc to read: a plain pointer (`const char *`), which a Rust
+/// `&[u8]` or `&CStr` is not.
+#[repr(transparent)]
+pub struct Options(*const c_char);
+
+// SAFETY: it points to a string literal, which lives as long as the program and is
+// never written.
+unsafe impl Sync for Options {}
+
+/// jemalloc's options, read at its first allocation (its `malloc_conf`, under the prefix
+/// tikv-jemalloc-sys gives jemalloc's symbols). The environment variable
+/// `_RJEM_MALLOC_CONF` can still change them, for an experiment.
+/// - `narenas:1`: one arena (see above).
+/// - `background_thread:true`: a thread of jemalloc's purges freed pages as they age.
+/// - `dirty_decay_ms:1000`: a freed page is kept a second for reuse, then handed back;
+///   `muzzy_decay_ms:0`: handed back at once (`MADV_DONTNEED`), so that it leaves the
+///   resident set instead of lingering as "lazily freed".
 #[used]
-#[unsafe(link_section = ".init_array")]
-static CONFIGURE_AT_LOAD: extern "C" fn() = configure;
+#[unsafe(export_name = "_rjem_malloc_conf")]
+pub static OPTIONS: Options =
+    Options(c"narenas:1,background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0".as_ptr());
 
-/// Arenas committed on demand: a purge then decommits the pages it frees, so memory
-/// freed after a burst leaves the resident set instead of lingering in it (measured:
-/// about 120 MiB after the bench's 111,000 events, against 160–170 MiB with eager commit).
-extern "C" fn configure() {
-    // SAFETY: mi_option_set only stores the option's value; it runs at load, before any
-    // other thread exists.
-    unsafe { libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0) }
-}
-
-/// Hands the free pages of this thread's heap and of the shared arenas back to the
-/// system: after a burst (a backlog of queued events worked off) the freed memory would
-/// otherwise stay counted as the process's own.
-pub fn give_back_free_memory() {
-    // SAFETY: mi_collect only releases memory the allocator holds free; thread-safe.
-    unsafe { libmimalloc_sys::mi_collect(true) }
-}
-
-/// How often at most a thread about to wait hands its free pages back.
-const GIVE_BACK_EVERY: Duration = Duration::from_secs(1);
-
-/// How long an idle thread of tokio's blocking pool lives: such a thread has no hook
-/// before it waits, and what it freed goes back when it exits (tokio's default is 10 s).
+/// How long an idle thread of tokio's blocking pool lives (tokio's default is 10 s): a
+/// thread's cache of freed blocks goes back to the arena when it exits.
 pub const BLOCKING_THREAD_KEEP_ALIVE: Duration = Duration::from_secs(1);
-
-/// For a thread about to wait (a tokio worker parking, the recorder with nothing to
-/// write): hands back the pages its heap holds free, at most once every
-/// `GIVE_BACK_EVERY`. mimalloc returns a thread's free pages only when that thread next
-/// allocates or collects, so after a burst a thread that goes to sleep would keep what
-/// it freed (measured with `benches/line_webhook`: 96 MiB after 111,000 events instead
-/// of 104). Once a second costs nothing measurable under load.
-pub fn give_back_before_waiting() {
-    thread_local!(static LAST: Cell<Option<Instant>> = const { Cell::new(None) });
-    LAST.with(|last| {
-        let now = Instant::now();
-        if is_due(last.get(), now) {
-            last.set(Some(now));
-            // SAFETY: mi_collect only releases memory this thread's heap holds free.
-            unsafe { libmimalloc_sys::mi_collect(true) }
-        }
-    });
-}
-
-fn is_due(last: Option<Instant>, now: Instant) -> bool {
-    last.is_none_or(|last| now.duration_since(last) >= GIVE_BACK_EVERY)
-}
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::ffi::CStr;
 
-    #[test]
-    #[cfg(target_os = "linux")]
-    fn arenas_are_committed_on_demand_from_the_first_allocation() {
-        // Set by the loader's call of `configure`: were it not linked in, mimalloc's
-        // default (2, eager on Linux) would show here.
-        // SAFETY: reading an option is thread-safe.
-        let eager = unsafe { libmimalloc_sys::mi_option_get(ARENA_EAGER_COMMIT) };
-        assert_eq!(eager, 0);
+    /// An option as jemalloc runs with it (`mallctl`).
+    fn option<T: Default>(name: &CStr) -> T {
+        let mut value = T::default();
+        let mut len = std::mem::size_of::<T>();
+        // SAFETY: `value` is a `T` of `len` bytes, the size jemalloc writes for `name`
+        // (checked below by its return code, which is 0 only on a read of that size).
+        let rc = unsafe {
+            tikv_jemalloc_sys::mallctl(
+                name.as_ptr(),
+                std::ptr::from_mut(&mut value).cast(),
+                &mut len,
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+        assert_eq!(rc, 0, "mallctl {name:?}");
+        value
     }
 
     #[test]
-    fn a_waiting_thread_gives_back_at_most_once_a_second() {
-        let start = Instant::now();
-        assert!(is_due(None, start), "the first wait gives back");
-        assert!(!is_due(Some(start), start + Duration::from_millis(999)));
-        assert!(is_due(Some(start), start + GIVE_BACK_EVERY));
-        // Runs on this thread without harm, twice in a row (the second is skipped).
-        give_back_before_waiting();
-        give_back_before_waiting();
+    fn jemalloc_runs_with_our_options() {
+        // Were `OPTIONS` not linked in, jemalloc would run 8 arenas (4 per core) and no
+        // background thread.
+        assert_eq!(option::<u32>(c"opt.narenas"), 1);
+        assert!(option::<bool>(c"opt.background_thread"));
+        assert_eq!(option::<isize>(c"opt.muzzy_decay_ms"), 0);
     }
 }

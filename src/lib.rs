@@ -43,6 +43,7 @@ pub mod limits;
 pub mod locales;
 pub mod reminders;
 pub mod report;
+pub mod resident;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -233,8 +233,6 @@ enum KbCommand {
 fn main() -> anyhow::Result<()> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        // Threads that go to sleep after a burst hand back what they freed.
-        .on_thread_park(tambon::allocator::give_back_before_waiting)
         .thread_keep_alive(tambon::allocator::BLOCKING_THREAD_KEEP_ALIVE)
         .build()?
         .block_on(run())

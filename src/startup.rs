@@ -284,7 +284,16 @@ pub fn load_engine(settings: &Arc<Settings>) -> anyhow::Result<Engine> {
     let build_settings = Arc::clone(settings);
     Ok(Engine::building(
         Arc::clone(settings),
-        move || build_knowledge(&build_settings, kb, &vocabulary, intents, glossary),
+        move || {
+            let knowledge = build_knowledge(&build_settings, kb, &vocabulary, intents, glossary);
+            // The word list compiled into the program has been copied and is not read
+            // again.
+            match crate::resident::hand_back_read_only_data() {
+                Ok(bytes) => tracing::debug!(bytes, "read-only data handed back"),
+                Err(error) => tracing::warn!(%error, "cannot hand back read-only data"),
+            }
+            knowledge
+        },
         Arc::new(locales),
     ))
 }

@@ -30,7 +30,7 @@ use crate::store::{Enqueued, NewEvent, QueuedEvent, Store};
 
 /// How many queued events the worker takes at a time.
 const BATCH: usize = 256;
-/// How often at most an idle worker hands free heap memory back to the system.
+/// How often at most an idle worker forgets the limits of people gone quiet.
 const TRIM_EVERY: Duration = Duration::from_secs(2);
 /// How long the worker sleeps when woken by nothing: a safety net.
 const IDLE_POLL: Duration = Duration::from_secs(5);
@@ -76,11 +76,10 @@ pub async fn run(
         health.beat(&worker);
         let queued = store.queued_inbound(channel, BATCH)?;
         if queued.is_empty() {
-            // A backlog just worked off leaves freed memory behind: hand it back, with
-            // the limits of the people who have gone quiet.
+            // A backlog just worked off: forget the limits of the people who have gone
+            // quiet.
             if last_trim.elapsed() > TRIM_EVERY {
                 limits.forget_quiet(Instant::now());
-                crate::allocator::give_back_free_memory();
                 last_trim = Instant::now();
             }
             tokio::select! {

@@ -117,10 +117,6 @@ fn write_until_closed(store: &Store, mut receiver: mpsc::UnboundedReceiver<Reque
                 }
             }
         }
-        if receiver.is_empty() {
-            // About to wait for the next request.
-            crate::allocator::give_back_before_waiting();
-        }
     }
 }
 
