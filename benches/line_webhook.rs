@@ -17,6 +17,9 @@
 //! Run: `cargo bench --bench line_webhook` (optionally `-- N_EVENTS`, the number at
 //! concurrency 64, default 100,000). `TAMBON_BENCH_BIN=/path/to/tambon` measures another
 //! build of the server (to compare before and after in one run).
+//! `TAMBON_BENCH_TEXTS=unique` ends every question with its event's number, so that no
+//! two texts are the same and the engine's kept readings of short texts
+//! (`engine::recall`) never answer: the cost of reading every message afresh.
 //! The four figures the targets are about are printed last, one line each.
 
 use std::path::Path;
@@ -63,6 +66,14 @@ async fn run(n_events: usize) -> anyhow::Result<()> {
     let binary = std::env::var("TAMBON_BENCH_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_tambon").to_owned());
     println!("server: {binary}");
+    println!(
+        "texts: {}",
+        if unique_texts() {
+            "each question ends with its event's number: every text read afresh"
+        } else {
+            "five questions, each sent again and again"
+        }
+    );
     let config = write_config(dir.path(), &fake)?;
     let port = free_port()?;
 
@@ -221,6 +232,21 @@ fn filesystem_of(path: &Path) -> String {
         .map_or_else(|| "an unknown filesystem".to_owned(), |(_, kind)| kind)
 }
 
+/// The question of event `idx`: one of five, or with `TAMBON_BENCH_TEXTS=unique` one of
+/// five followed by the event's number, read the same but never sent twice.
+fn question(idx: usize) -> String {
+    let question = QUESTIONS[idx % QUESTIONS.len()];
+    if unique_texts() {
+        format!("{question} {idx}")
+    } else {
+        question.to_owned()
+    }
+}
+
+fn unique_texts() -> bool {
+    std::env::var("TAMBON_BENCH_TEXTS").is_ok_and(|texts| texts == "unique")
+}
+
 fn signed_bodies(first: usize, n: usize) -> Vec<(Vec<u8>, String)> {
     use base64::Engine as _;
     use hmac::Mac as _;
@@ -235,13 +261,14 @@ fn signed_bodies(first: usize, n: usize) -> Vec<(Vec<u8>, String)> {
                     "webhookEventId": format!("01BENCH{idx:019}"),
                     "deliveryContext": { "isRedelivery": false },
                     "replyToken": format!("rt{idx}"),
-                    "message": { "id": format!("{idx}"), "type": "text", "text": QUESTIONS[idx % QUESTIONS.len()] }
+                    "message": { "id": format!("{idx}"), "type": "text", "text": question(idx) }
                 }]
             });
             let bytes = serde_json::to_vec(&body).unwrap();
             let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
             mac.update(&bytes);
-            let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+            let signature =
+                base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
             (bytes, signature)
         })
         .collect()

@@ -495,7 +495,8 @@ impl<'a> Turn<'a> {
         if role.works_cases() && self.on_staff_command(&role, text)? {
             return Ok(());
         }
-        let (reading, answer) = self.engine.understand(text);
+        let understood = self.engine.understand(text);
+        let (reading, answer) = (&understood.reading, &understood.plan);
         match reading.intent {
             Intent::Follow => match (&reading.code, &reading.receipt) {
                 (Some(code), _) => self.show_case_by_code(&code.to_string()),
@@ -503,7 +504,7 @@ impl<'a> Turn<'a> {
                 (None, None) => self.on_menu_button(payload::FOLLOW).map(|_| ()),
             },
             Intent::Complain | Intent::Suggest | Intent::Corruption => {
-                self.start_intake_from(&reading, text);
+                self.start_intake_from(reading, text);
                 Ok(())
             }
             Intent::Subscribe => self.start_subscribing(),
@@ -525,11 +526,11 @@ impl<'a> Turn<'a> {
             }
             Intent::Plan => {
                 if answer.answer == Answer::NotFound {
-                    self.not_sure(&reading, text, "kb-not-found");
+                    self.not_sure(reading, text, "kb-not-found");
                     return Ok(());
                 }
                 let render = self.render();
-                self.replies.extend(render.answer(&answer));
+                self.replies.extend(render.answer(answer));
                 self.replies.push(render.menu(&render.text("kb-more")));
                 Ok(())
             }
@@ -541,7 +542,7 @@ impl<'a> Turn<'a> {
                 } else {
                     "not-sure"
                 };
-                self.not_sure(&reading, text, id);
+                self.not_sure(reading, text, id);
                 Ok(())
             }
         }

@@ -7,6 +7,7 @@
 
 mod dialogue;
 pub mod intent;
+mod recall;
 mod reply;
 mod staff;
 mod updates;
@@ -347,6 +348,13 @@ pub struct Engine {
     knowledge: Arc<LazyKnowledge>,
     locales: Arc<Locales>,
     progress: Arc<crate::kb::progress::ProgressBoard>,
+    recall: Arc<recall::Recall<Understanding>>,
+}
+
+/// How a free-text message is read: what it means, and how the plan reads it.
+pub struct Understanding {
+    pub reading: intent::Reading,
+    pub plan: crate::kb::Reading,
 }
 
 impl Engine {
@@ -375,6 +383,7 @@ impl Engine {
             knowledge,
             locales,
             progress: Arc::default(),
+            recall: Arc::default(),
         }
     }
 
@@ -498,18 +507,26 @@ impl Engine {
     /// What a free-text message means.
     #[must_use]
     pub fn read(&self, text: &str) -> intent::Reading {
-        self.understand(text).0
+        self.understand(text).reading.clone()
     }
 
-    /// What a free-text message means, and how the plan reads it: the message is cut
-    /// into words once for both.
+    /// What a free-text message means, and how the plan reads it; a short text read
+    /// before is not read again (`recall`).
     #[must_use]
-    pub fn understand(&self, text: &str) -> (intent::Reading, crate::kb::Reading) {
+    pub fn understand(&self, text: &str) -> Arc<Understanding> {
+        self.recall
+            .reading_of(text, || self.understand_afresh(text))
+    }
+
+    /// `understand` without the kept readings (for `benches/understanding`): the message
+    /// is cut into words once, for both readings.
+    #[must_use]
+    pub fn understand_afresh(&self, text: &str) -> Understanding {
         let prepared = self.index().prepare(text);
         let plan = self.index().read_text(&prepared);
         let plan_found = plan.answer != crate::kb::Answer::NotFound;
         let reading = self.classifier().read_prepared(text, &prepared, plan_found);
-        (reading, plan)
+        Understanding { reading, plan }
     }
 
     /// A case as a card for the staff of its division (a bound group chat), in Thai.
