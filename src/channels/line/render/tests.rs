@@ -1,3 +1,5 @@
+use serde_json::Value;
+
 use super::*;
 
 /// The messages as the JSON LINE receives.
@@ -98,5 +100,54 @@ fn a_card_is_a_flex_bubble() {
     assert_eq!(
         flex["contents"]["footer"]["contents"][0]["action"]["data"],
         "menu"
+    );
+}
+
+#[test]
+fn a_card_is_the_whole_flex_bubble_line_takes() {
+    let card = |buttons| {
+        rendered(&[Outbound::Card(Card {
+            title: "IIT · การใช้จ่ายงบประมาณ".to_owned(),
+            lines: vec!["✓ ดำเนินการแล้ว".to_owned()],
+            buttons,
+        })])
+        .remove(0)
+    };
+    // Every field, as the Messaging API's Flex reference names them.
+    let header = serde_json::json!({
+        "type": "box", "layout": "vertical", "backgroundColor": "#1B5E20",
+        "contents": [{ "type": "text", "text": "IIT · การใช้จ่ายงบประมาณ", "wrap": true,
+                       "weight": "bold", "color": "#FFFFFF" }],
+    });
+    let body = serde_json::json!({
+        "type": "box", "layout": "vertical", "spacing": "sm",
+        "contents": [{ "type": "text", "text": "✓ ดำเนินการแล้ว", "wrap": true, "size": "sm" }],
+    });
+    assert_eq!(
+        card(vec![Choice {
+            label: "เมนู".to_owned(),
+            payload: "menu".to_owned(),
+        }]),
+        serde_json::json!({
+            "type": "flex",
+            "altText": "IIT · การใช้จ่ายงบประมาณ\n✓ ดำเนินการแล้ว",
+            "contents": {
+                "type": "bubble", "header": header, "body": body,
+                "footer": { "type": "box", "layout": "vertical", "contents": [{
+                    "type": "button", "style": "link", "height": "sm",
+                    "action": { "type": "postback", "label": "เมนู", "data": "menu",
+                                "displayText": "เมนู" },
+                }] },
+            },
+        })
+    );
+    assert_eq!(
+        card(Vec::new()),
+        serde_json::json!({
+            "type": "flex",
+            "altText": "IIT · การใช้จ่ายงบประมาณ\n✓ ดำเนินการแล้ว",
+            "contents": { "type": "bubble", "header": header, "body": body },
+        }),
+        "a card without buttons has no footer"
     );
 }
