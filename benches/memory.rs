@@ -30,6 +30,7 @@ fn main() -> anyhow::Result<()> {
         for n in 0..n_cases {
             let reporter = ChatKey::new(Channel::Line, format!("U{n:032x}"));
             let filed = store.commit_turn(Turn {
+                chat_change: None,
                 chat: &reporter,
                 event: None,
                 conversation: None,
@@ -62,6 +63,7 @@ fn main() -> anyhow::Result<()> {
             })?;
             if let (Some(case), true) = (filed, n < n_cases - n_open) {
                 store.commit_turn(Turn {
+                    chat_change: None,
                     chat: &reporter,
                     event: None,
                     conversation: None,

@@ -22,11 +22,15 @@ use crate::domain::update::{Subscription, Topic, Update, UpdateState};
 use crate::domain::{Channel, ChatKey, Lang};
 use crate::engine::{Action, Engine, Inbound, Lookup, Outbound};
 use crate::store::{
-    unix_ms, AuditNote, CaseChange, Group, Outcome, Outgoing, PlainTurn, Route, Store, Turn,
+    unix_ms, AuditNote, CaseChange, ChatChange, Group, Outcome, Outgoing, PlainTurn, Route, Store,
+    Turn,
 };
 use crate::telemetry::Redactor;
 
 const N_LOCK_SHARDS: usize = 256;
+/// How many times a turn runs when another turn spends its code meanwhile (twice is
+/// enough: the second run reads the code as spent and changes nothing that can conflict).
+const MAX_TURN_TRIES: u32 = 3;
 /// How long a code for linking two chat apps stays valid.
 const LINK_CODE_MINUTES: i64 = 10;
 
@@ -34,6 +38,36 @@ const LINK_CODE_MINUTES: i64 = 10;
 fn link_code() -> String {
     use rand::Rng as _;
     format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000))
+}
+
+/// What a turn's action writes (as values, for the turn's transaction) and what it
+/// adds to the engine's replies.
+#[derive(Default)]
+struct TurnChanges {
+    case: Option<CaseChange>,
+    chat: Option<ChatChange>,
+    /// The receipt of an anonymous complaint, shown once and stored only as a hash.
+    receipt: Option<Receipt>,
+    replies: Vec<Outbound>,
+}
+
+/// Says in the log what a committed chat change did (no code, no personal data).
+fn log_committed(change: &ChatChange) {
+    match change {
+        ChatChange::IssueLinkCode { .. } => tracing::info!("link code issued"),
+        ChatChange::RedeemLinkCode(redemption) => {
+            tracing::info!(result = ?redemption.linked(), "link code redeemed");
+        }
+        ChatChange::RedeemEnrolCode(enrolment) => match enrolment.role() {
+            Some(role) => tracing::info!(role = %role.label(), "enrolment code redeemed"),
+            None => tracing::info!("unusable enrolment code"),
+        },
+        ChatChange::Subscribe(_) => tracing::info!("subscribed to updates"),
+        ChatChange::Unsubscribe => tracing::info!("unsubscribed from updates"),
+        ChatChange::ScheduleUpdate(update) => {
+            tracing::info!(update = update.id, "update scheduled")
+        }
+    }
 }
 
 /// What became of an event.
@@ -226,7 +260,33 @@ impl Inbox {
     ///
     /// With `plain`, a turn that changes no case and writes no audit entry is not
     /// committed here but added to it, for its round to commit many in one transaction.
+    ///
+    /// A turn whose transaction found a one-time code spent meanwhile by another person's
+    /// turn wrote nothing: it runs again, and now reads the code as spent.
     fn process(
+        &self,
+        envelope: &Envelope,
+        mut plain: Option<&mut Vec<PlainTurn>>,
+    ) -> anyhow::Result<(Handled, usize)> {
+        let mut tries = 1;
+        loop {
+            match self.process_once(envelope, plain.as_deref_mut()) {
+                Err(error)
+                    if tries < MAX_TURN_TRIES
+                        && matches!(
+                            error.downcast_ref::<crate::store::Error>(),
+                            Some(crate::store::Error::Conflict)
+                        ) =>
+                {
+                    tracing::info!(tries, "a code was spent by another turn meanwhile: again");
+                    tries += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    fn process_once(
         &self,
         envelope: &Envelope,
         plain: Option<&mut Vec<PlainTurn>>,
@@ -264,119 +324,14 @@ impl Inbox {
             self.engine.step(conversation, inbound, &lookup)?
         };
         let lang = step.conversation.lang.unwrap_or_default();
-        let mut receipt = None;
-        // Replies that depend on what the store says, made before the commit.
-        let mut extra_replies = Vec::new();
-        let change = match step.action.clone() {
-            None => None,
-            Some(Action::IssueLinkCode) => {
-                let code = link_code();
-                let expires_at = inbound.received_at + chrono::Duration::minutes(LINK_CODE_MINUTES);
-                self.store
-                    .issue_link_code(&inbound.sender, &code, expires_at)?;
-                extra_replies = self.engine.link_code_replies(lang, &code);
-                None
-            }
-            Some(Action::Enrol { code }) => {
-                let role =
-                    self.store
-                        .redeem_enrol_code(&inbound.sender, &code, inbound.received_at)?;
-                match &role {
-                    Some(role) => tracing::info!(role = %role.label(), "enrolment code redeemed"),
-                    None => tracing::info!("unusable enrolment code"),
-                }
-                extra_replies = self.engine.enrol_replies(lang, role.as_ref());
-                None
-            }
-            Some(Action::StaffAnswer { case_id, text }) => {
-                Some(CaseChange::StaffAnswer { case_id, text })
-            }
-            Some(Action::SetStatus { case_id, to }) => Some(CaseChange::SetStatus { case_id, to }),
-            Some(Action::Take { case_id }) => Some(CaseChange::Take {
-                case_id,
-                staff: inbound.sender.clone(),
-            }),
-            Some(Action::Close { case_id, note }) => Some(CaseChange::Close {
-                case_id,
-                note,
-                photo: None,
-            }),
-            Some(Action::Forward { case_id, to }) => Some(CaseChange::Forward { case_id, to }),
-            Some(Action::CoResponsible { case_id, division }) => {
-                Some(CaseChange::CoResponsible { case_id, division })
-            }
-            Some(Action::Note { case_id, text }) => Some(CaseChange::Note {
-                case_id,
-                note: StaffNote {
-                    at: inbound.received_at,
-                    by: self.actor_label(&inbound.sender)?,
-                    text,
-                },
-            }),
-            Some(Action::Rate { case_id, stars }) => Some(CaseChange::Rate { case_id, stars }),
-            Some(Action::Reopen { case_id }) => Some(CaseChange::Reopen { case_id }),
-            Some(Action::AfterPhoto { case_id, media_id }) => {
-                Some(CaseChange::AfterPhoto { case_id, media_id })
-            }
-            Some(Action::Subscribe { village, topics }) => {
-                self.store.set_subscription(&Subscription {
-                    v: 1,
-                    chat: inbound.sender.clone(),
-                    village,
-                    topics,
-                    since: inbound.received_at,
-                })?;
-                tracing::info!("subscribed to updates");
-                None
-            }
-            Some(Action::Unsubscribe) => {
-                if self.store.remove_subscription(&inbound.sender)? {
-                    tracing::info!("unsubscribed from updates");
-                }
-                None
-            }
-            Some(Action::SendUpdate(new)) => {
-                let hold = chrono::Duration::minutes(i64::from(self.settings.updates.hold_minutes));
-                let update = self.store.create_update(Update {
-                    v: 1,
-                    id: 0,
-                    author: inbound.sender.clone(),
-                    author_label: self.actor_label(&inbound.sender)?,
-                    topic: new.topic,
-                    villages: new.villages,
-                    text: new.text,
-                    photo: new.photo,
-                    location: new.location,
-                    created_at: inbound.received_at,
-                    send_at: inbound.received_at + hold,
-                    state: UpdateState::Scheduled,
-                    n_recipients: 0,
-                    n_undeliverable: 0,
-                })?;
-                tracing::info!(update = update.id, "update scheduled");
-                None
-            }
-            Some(Action::RedeemLinkCode { code }) => {
-                let linked =
-                    self.store
-                        .redeem_link_code(&inbound.sender, &code, inbound.received_at)?;
-                tracing::info!(result = ?linked, "link code redeemed");
-                extra_replies = self.engine.link_result_replies(lang, linked);
-                None
-            }
-            Some(Action::File(new)) => {
-                receipt = new.anonymous.then(Receipt::generate);
-                let receipt_hash = receipt
-                    .as_ref()
-                    .map(|r| self.receipts.hash(r))
-                    .transpose()?;
-                Some(CaseChange::File {
-                    case: Box::new(new),
-                    receipt_hash,
-                })
-            }
-            Some(Action::AddInfo { case_id, text }) => Some(CaseChange::AddInfo { case_id, text }),
-            Some(Action::Withdraw { case_id }) => Some(CaseChange::Withdraw { case_id }),
+        let TurnChanges {
+            case: change,
+            chat: chat_change,
+            receipt,
+            replies: extra_replies,
+        } = match step.action.clone() {
+            Some(action) => self.changes_of(action, inbound, lang)?,
+            None => TurnChanges::default(),
         };
         let filing = matches!(change, Some(CaseChange::File { .. }));
         // Messages a platform would not deliver earlier go out with this answer.
@@ -455,7 +410,7 @@ impl Inbox {
             serde_json::to_value(&kept).ok()
         };
         if let (true, Some(plain)) = (
-            change.is_none() && step.audit.is_empty() && held.is_empty(),
+            change.is_none() && chat_change.is_none() && step.audit.is_empty() && held.is_empty(),
             plain,
         ) {
             plain.push(PlainTurn {
@@ -477,11 +432,14 @@ impl Inbox {
             self.actor_label(&inbound.sender)?
         };
         let audit = audit_notes(&actor, step.audit.clone());
+        // Everything of the turn is decided and nothing of it written.
+        crate::faults::crash_point("before-commit");
         let case = self.store.commit_turn(Turn {
             chat: &inbound.sender,
             event: inbound.event_id.as_deref().map(|id| (channel, id)),
             conversation: Some(&step.conversation),
             change,
+            chat_change: chat_change.as_ref(),
             now: inbound.received_at,
             forwards: &forwards,
             reply: Some(&reply_plan),
@@ -490,6 +448,9 @@ impl Inbox {
             release_held: held.len(),
             audit,
         })?;
+        if let Some(change) = &chat_change {
+            log_committed(change);
+        }
         let mut replies = step.replies;
         replies.extend(extra_replies);
         if let (true, Some(case)) = (filing, case) {
@@ -503,6 +464,128 @@ impl Inbox {
             replies.extend(filed_replies(&case));
         }
         Ok((Handled::Replies(replies), n_outgoing.get()))
+    }
+
+    /// What a turn's action writes, as values for its transaction, with the replies that
+    /// depend on what the store said (a code good or not). Reads the store; writes nothing.
+    fn changes_of(
+        &self,
+        action: Action,
+        inbound: &Inbound,
+        lang: Lang,
+    ) -> anyhow::Result<TurnChanges> {
+        let mut changes = TurnChanges::default();
+        let now = inbound.received_at;
+        match action {
+            Action::IssueLinkCode => {
+                let code = link_code();
+                changes.replies = self.engine.link_code_replies(lang, &code);
+                changes.chat = Some(ChatChange::IssueLinkCode {
+                    code,
+                    expires_at: now + chrono::Duration::minutes(LINK_CODE_MINUTES),
+                });
+            }
+            Action::RedeemLinkCode { code } => {
+                let redemption = self
+                    .store
+                    .plan_link_redemption(&inbound.sender, &code, now)?;
+                changes.replies = self.engine.link_result_replies(lang, redemption.linked());
+                changes.chat = Some(ChatChange::RedeemLinkCode(redemption));
+            }
+            Action::Enrol { code } => {
+                let enrolment = self.store.plan_enrolment(&code, now)?;
+                changes.replies = self.engine.enrol_replies(lang, enrolment.role());
+                changes.chat = Some(ChatChange::RedeemEnrolCode(enrolment));
+            }
+            Action::Subscribe { village, topics } => {
+                changes.chat = Some(ChatChange::Subscribe(Subscription {
+                    v: 1,
+                    chat: inbound.sender.clone(),
+                    village,
+                    topics,
+                    since: now,
+                }));
+            }
+            Action::Unsubscribe => changes.chat = Some(ChatChange::Unsubscribe),
+            Action::SendUpdate(new) => {
+                let hold = chrono::Duration::minutes(i64::from(self.settings.updates.hold_minutes));
+                changes.chat = Some(ChatChange::ScheduleUpdate(Box::new(Update {
+                    v: 1,
+                    id: self.store.new_update_id()?,
+                    author: inbound.sender.clone(),
+                    author_label: self.actor_label(&inbound.sender)?,
+                    topic: new.topic,
+                    villages: new.villages,
+                    text: new.text,
+                    photo: new.photo,
+                    location: new.location,
+                    created_at: now,
+                    send_at: now + hold,
+                    state: UpdateState::Scheduled,
+                    n_recipients: 0,
+                    n_undeliverable: 0,
+                })));
+            }
+            Action::File(new) => {
+                changes.receipt = new.anonymous.then(Receipt::generate);
+                let receipt_hash = changes
+                    .receipt
+                    .as_ref()
+                    .map(|r| self.receipts.hash(r))
+                    .transpose()?;
+                changes.case = Some(CaseChange::File {
+                    case: Box::new(new),
+                    receipt_hash,
+                });
+            }
+            Action::AddInfo { case_id, text } => {
+                changes.case = Some(CaseChange::AddInfo { case_id, text });
+            }
+            Action::Withdraw { case_id } => changes.case = Some(CaseChange::Withdraw { case_id }),
+            Action::StaffAnswer { case_id, text } => {
+                changes.case = Some(CaseChange::StaffAnswer { case_id, text });
+            }
+            Action::SetStatus { case_id, to } => {
+                changes.case = Some(CaseChange::SetStatus { case_id, to });
+            }
+            Action::Take { case_id } => {
+                changes.case = Some(CaseChange::Take {
+                    case_id,
+                    staff: inbound.sender.clone(),
+                });
+            }
+            Action::Close { case_id, note } => {
+                changes.case = Some(CaseChange::Close {
+                    case_id,
+                    note,
+                    photo: None,
+                });
+            }
+            Action::Forward { case_id, to } => {
+                changes.case = Some(CaseChange::Forward { case_id, to });
+            }
+            Action::CoResponsible { case_id, division } => {
+                changes.case = Some(CaseChange::CoResponsible { case_id, division });
+            }
+            Action::Note { case_id, text } => {
+                changes.case = Some(CaseChange::Note {
+                    case_id,
+                    note: StaffNote {
+                        at: now,
+                        by: self.actor_label(&inbound.sender)?,
+                        text,
+                    },
+                });
+            }
+            Action::Rate { case_id, stars } => {
+                changes.case = Some(CaseChange::Rate { case_id, stars });
+            }
+            Action::Reopen { case_id } => changes.case = Some(CaseChange::Reopen { case_id }),
+            Action::AfterPhoto { case_id, media_id } => {
+                changes.case = Some(CaseChange::AfterPhoto { case_id, media_id });
+            }
+        }
+        Ok(changes)
     }
 
     /// How the audit log and internal notes name a person: role and a keyed tag (a
@@ -561,6 +644,7 @@ impl Inbox {
                 event: None,
                 conversation: None,
                 change: Some(change),
+                chat_change: None,
                 now: chrono::Utc::now(),
                 forwards: &forwards,
                 reply: None,

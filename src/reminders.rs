@@ -160,6 +160,7 @@ mod tests {
         let reporter = ChatKey::new(Channel::Line, "Uresident");
         store
             .commit_turn(Turn {
+                chat_change: None,
                 chat: &reporter,
                 event: None,
                 conversation: None,

@@ -3,7 +3,7 @@
 //! outbox deliveries it causes.
 
 use chrono::{DateTime, Utc};
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::transaction::TransactionalTree;
 use sled::Transactional as _;
 
 use crate::delivery::forward::Notice;
@@ -12,10 +12,11 @@ use crate::domain::case::{
 };
 use crate::domain::{Channel, ChatKey};
 use crate::engine::Conversation;
+use crate::store::chat_changes::ChatTrees;
 use crate::store::outbox::{has_fresh_reply_token, Body, Delivery, Route};
 use crate::store::{
-    decode, encode, get_json, keys, ConversationRecord, Error, OutcomeRecord, Result, Store,
-    RECORD_VERSION,
+    abort, decode, encode, get_json, keys, transaction_result, ChatChange, ConversationRecord,
+    Error, OutcomeRecord, Result, Store, TxResult, RECORD_VERSION,
 };
 
 /// A change to cases that a conversation turn makes.
@@ -245,6 +246,8 @@ pub struct Turn<'a> {
     /// The conversation's new state; none for a change made outside a chat.
     pub conversation: Option<&'a Conversation>,
     pub change: Option<CaseChange>,
+    /// The turn's other write (a link code, a role, a subscription, an update).
+    pub chat_change: Option<&'a ChatChange>,
     pub now: DateTime<Utc>,
     pub forwards: Forwards<'a>,
     pub reply: Option<ReplyPlan<'a>>,
@@ -277,8 +280,6 @@ pub struct PlainTurn {
     pub dequeue: Option<(Channel, u64)>,
 }
 
-type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
-
 impl Store {
     /// Commits a turn atomically and returns the case it filed or changed. Not yet
     /// durable: call `sync` before telling the resident.
@@ -293,7 +294,8 @@ impl Store {
                 })
             })
             .transpose()?;
-        let result = (
+        // More trees than sled's tuples take: a slice, whose views come back in order.
+        let result = [
             &self.meta,
             &self.chatkey_conversation,
             &self.eventkey_outcome,
@@ -308,24 +310,34 @@ impl Store {
             &self.chatkey_held,
             &self.auditseq_entry,
             &self.open_caseid,
-        )
-            .transaction(
-                |(
-                    meta,
-                    conversations,
-                    outcomes,
-                    cases,
-                    codes,
-                    receipts,
-                    reporters,
-                    deliveries,
-                    due,
-                    inbound,
-                    seen,
-                    held,
-                    audit_log,
-                    open,
-                )| {
+            &self.linkcode_chatkey,
+            &self.chatkey_person,
+            &self.enrolcode_role,
+            &self.chatkey_role,
+            &self.chatkey_subscription,
+            &self.updateid_update,
+            &self.pending_updateid,
+        ][..]
+            .transaction(|trees| {
+                    let [meta, conversations, outcomes, cases, codes, receipts, reporters, deliveries, due, inbound, seen, held, audit_log, open, link_codes, people, enrol_codes, roles, subscriptions, updates, pending_updates] =
+                        trees.as_slice()
+                    else {
+                        unreachable!("one view per tree");
+                    };
+                    if let Some(change) = turn.chat_change {
+                        change.apply(
+                            turn.chat,
+                            &ChatTrees {
+                                link_codes,
+                                people,
+                                enrol_codes,
+                                roles,
+                                subscriptions,
+                                updates,
+                                pending_updates,
+                            },
+                        )?;
+                    }
                     crate::store::audit::append(meta, audit_log, &turn.audit, turn.now)?;
                     if let Some(conversation) = &conversation {
                         conversations.insert(chat_key.as_slice(), conversation.as_slice())?;
@@ -411,11 +423,7 @@ impl Store {
                     Ok(case)
                 },
             );
-        match result {
-            Ok(case) => Ok(case),
-            Err(TransactionError::Abort(error)) => Err(error),
-            Err(TransactionError::Storage(error)) => Err(Error::Sled(error)),
-        }
+        transaction_result(result)
     }
 
     /// Commits plain turns of different people in one transaction: every one of them or
@@ -472,11 +480,7 @@ impl Store {
                     Ok(())
                 },
             );
-        match result {
-            Ok(()) => Ok(()),
-            Err(TransactionError::Abort(error)) => Err(error),
-            Err(TransactionError::Storage(error)) => Err(Error::Sled(error)),
-        }
+        transaction_result(result)
     }
 
     pub fn case(&self, case_id: u64) -> Result<Option<Case>> {
@@ -566,10 +570,6 @@ impl Store {
     pub fn n_cases(&self) -> usize {
         self.caseid_case.len()
     }
-}
-
-fn abort(error: Error) -> ConflictableTransactionError<Error> {
-    ConflictableTransactionError::Abort(error)
 }
 
 fn load_case(cases: &TransactionalTree, case_id: u64) -> TxResult<Case> {

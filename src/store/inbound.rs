@@ -4,11 +4,13 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::ConflictableTransactionError;
 use sled::Transactional as _;
 
 use crate::domain::Channel;
-use crate::store::{decode, encode, keys, Error, OutcomeRecord, Result, Store, RECORD_VERSION};
+use crate::store::{
+    decode, encode, keys, transaction_result, Error, OutcomeRecord, Result, Store, RECORD_VERSION,
+};
 
 /// An event waiting to be processed, as the channel's gate read it: its chat (for
 /// ordering and limits) and the channel's own compact record of the event (`payload`),
@@ -178,11 +180,7 @@ impl Store {
                 }
                 Ok(enqueued)
             });
-        match result {
-            Ok(enqueued) => Ok(enqueued),
-            Err(TransactionError::Abort(error)) => Err(error),
-            Err(TransactionError::Storage(error)) => Err(Error::Sled(error)),
-        }
+        transaction_result(result)
     }
 
     /// The oldest queued events of a channel, at most `limit`.

@@ -7,6 +7,7 @@
 
 mod audit;
 mod cases;
+mod chat_changes;
 mod groups;
 mod inbound;
 mod keys;
@@ -22,6 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::domain::{Channel, ChatKey};
 use crate::engine::{Conversation, Outbound};
@@ -29,6 +31,7 @@ use crate::engine::{Conversation, Outbound};
 pub use crate::domain::Linked;
 pub use audit::{AuditEntry, AuditNote, AuditReport};
 pub use cases::{CaseChange, Forwards, Outgoing, PlainTurn, ReplyPlan, Turn};
+pub use chat_changes::{ChatChange, Enrolment, LinkRedemption};
 pub use groups::Group;
 pub use inbound::{Backlog, Enqueued, NewEvent, QueuedEvent};
 pub use logins::{Login, Session, LOGIN_RECORD_VERSION};
@@ -60,6 +63,10 @@ pub enum Error {
     /// A change names a case that does not exist.
     #[error("no case with id {0}")]
     NoSuchCase(u64),
+    /// What a turn read before its transaction changed meanwhile (a one-time code spent
+    /// by another turn): nothing was written, and the turn can run again.
+    #[error("a concurrent turn changed what this one read: run it again")]
+    Conflict,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -394,6 +401,22 @@ fn installation_secret(db: &sled::Db, meta: &sled::Tree) -> Result<Vec<u8>> {
             Ok(secret.to_vec())
         }
         Err(current) => Ok(current.current.map(|v| v.to_vec()).unwrap_or_default()),
+    }
+}
+
+type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
+
+/// Ends a transaction with one of our errors.
+fn abort(error: Error) -> ConflictableTransactionError<Error> {
+    ConflictableTransactionError::Abort(error)
+}
+
+/// A transaction's result as ours.
+fn transaction_result<T>(result: std::result::Result<T, TransactionError<Error>>) -> Result<T> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(TransactionError::Abort(error)) => Err(error),
+        Err(TransactionError::Storage(error)) => Err(Error::Sled(error)),
     }
 }
 

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional as _;
 
 use crate::domain::Channel;
-use crate::store::{decode, encode, get_json, keys, Error, Result, Store, RECORD_VERSION};
+use crate::store::{
+    decode, encode, get_json, keys, transaction_result, Error, Result, Store, RECORD_VERSION,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -355,10 +357,6 @@ impl Store {
                 Ok(true)
             },
         );
-        match result {
-            Ok(enqueued) => Ok(enqueued),
-            Err(sled::transaction::TransactionError::Abort(error)) => Err(error),
-            Err(sled::transaction::TransactionError::Storage(error)) => Err(Error::Sled(error)),
-        }
+        transaction_result(result)
     }
 }

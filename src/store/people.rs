@@ -1,19 +1,29 @@
 //! People who use several channels: one-time link codes, and the chat identities linked
 //! into one person, who then follows their cases from any of them.
 
+use crate::domain::{ChatKey, Linked};
+use crate::store::{
+    decode, encode, get_json, keys, ChatChange, Error, LinkRedemption, Result, Store,
+    RECORD_VERSION,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sled::transaction::TransactionError;
-use sled::Transactional as _;
-
-use crate::domain::{ChatKey, Linked};
-use crate::store::{decode, encode, get_json, keys, Error, Result, Store, RECORD_VERSION};
 
 #[derive(Serialize, Deserialize)]
-struct LinkCode {
+pub(super) struct LinkCode {
     v: u8,
     chat: ChatKey,
     expires_at: DateTime<Utc>,
+}
+
+impl LinkCode {
+    pub(super) fn new(chat: &ChatKey, expires_at: DateTime<Utc>) -> Self {
+        Self {
+            v: RECORD_VERSION,
+            chat: chat.clone(),
+            expires_at,
+        }
+    }
 }
 
 impl Store {
@@ -24,13 +34,8 @@ impl Store {
         code: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
-        let record = LinkCode {
-            v: RECORD_VERSION,
-            chat: chat.clone(),
-            expires_at,
-        };
         self.linkcode_chatkey
-            .insert(code.as_bytes(), encode(&record)?)?;
+            .insert(code.as_bytes(), encode(&LinkCode::new(chat, expires_at))?)?;
         Ok(())
     }
 
@@ -41,18 +46,57 @@ impl Store {
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<Linked> {
-        let Some(bytes) = self.linkcode_chatkey.remove(code.as_bytes())? else {
-            return Ok(Linked::BadCode);
+        let change = self.apply_chat_change(chat, || {
+            self.plan_link_redemption(chat, code, now)
+                .map(ChatChange::RedeemLinkCode)
+        })?;
+        Ok(match change {
+            ChatChange::RedeemLinkCode(redemption) => redemption.linked(),
+            _ => Linked::BadCode,
+        })
+    }
+
+    /// What redeeming `code` from `chat` will do, read now, to be made in a turn's
+    /// transaction (`ChatChange::RedeemLinkCode`). The code is spent either way.
+    pub fn plan_link_redemption(
+        &self,
+        chat: &ChatKey,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<LinkRedemption> {
+        let spent = self.linkcode_chatkey.get(code.as_bytes())?;
+        let record: Option<LinkCode> = spent
+            .as_ref()
+            .map(|bytes| decode("linkcode_chatkey", bytes))
+            .transpose()?;
+        let mut redemption = LinkRedemption {
+            code: code.to_owned(),
+            spent: spent.map(|bytes| bytes.to_vec()),
+            linked: Linked::BadCode,
+            first_key: Vec::new(),
+            second_key: Vec::new(),
+            members: Vec::new(),
+            new_person: 0,
         };
-        let record: LinkCode = decode("linkcode_chatkey", &bytes)?;
-        if record.expires_at < now {
-            return Ok(Linked::BadCode);
-        }
+        let Some(record) = record.filter(|record| record.expires_at >= now) else {
+            return Ok(redemption);
+        };
         if record.chat == *chat {
-            return Ok(Linked::SameChat);
+            redemption.linked = Linked::SameChat;
+            return Ok(redemption);
         }
-        self.link(&record.chat, chat)?;
-        Ok(Linked::Done)
+        // Both chats go in one person, merging two people if both already were linked.
+        redemption.linked = Linked::Done;
+        redemption.first_key = keys::chat(&record.chat);
+        redemption.second_key = keys::chat(chat);
+        redemption.members = self
+            .identities(&record.chat)?
+            .into_iter()
+            .chain(self.identities(chat)?)
+            .map(|chat| keys::chat(&chat))
+            .collect();
+        redemption.new_person = self.db.generate_id()?;
+        Ok(redemption)
     }
 
     /// Every chat identity of the person behind `chat`, itself included.
@@ -80,37 +124,5 @@ impl Store {
                     .map(Ok)
             })
             .collect()
-    }
-
-    /// Puts both chats in one person, merging two people if both already were linked.
-    fn link(&self, first: &ChatKey, second: &ChatKey) -> Result<()> {
-        let first_key = keys::chat(first);
-        let second_key = keys::chat(second);
-        let new_person = self.db.generate_id()?;
-        let members: Vec<Vec<u8>> = self
-            .identities(first)?
-            .into_iter()
-            .chain(self.identities(second)?)
-            .map(|chat| keys::chat(&chat))
-            .collect();
-        (&self.chatkey_person,)
-            .transaction(|(people,)| {
-                let person = people
-                    .get(&first_key)?
-                    .or(people.get(&second_key)?)
-                    .and_then(|bytes| serde_json::from_slice::<u64>(&bytes).ok())
-                    .unwrap_or(new_person);
-                let encoded = serde_json::to_vec(&person).expect("a number encodes");
-                for member in &members {
-                    people.insert(member.as_slice(), encoded.as_slice())?;
-                }
-                Ok(())
-            })
-            .map_err(|error: TransactionError<()>| match error {
-                TransactionError::Storage(error) => Error::Sled(error),
-                TransactionError::Abort(()) => {
-                    Error::Sled(sled::Error::Unsupported("aborted".to_owned()))
-                }
-            })
     }
 }

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::role::Role;
 use crate::domain::ChatKey;
-use crate::store::{decode, encode, get_json, keys, Result, Store, RECORD_VERSION};
+use crate::store::{
+    decode, encode, get_json, keys, ChatChange, Enrolment, Result, Store, RECORD_VERSION,
+};
 
 #[derive(Serialize, Deserialize)]
 struct RoleRecord {
@@ -96,21 +98,40 @@ impl Store {
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Role>> {
-        let Some(bytes) = self.enrolcode_role.remove(code.as_bytes())? else {
-            return Ok(None);
+        let change = self.apply_chat_change(chat, || {
+            self.plan_enrolment(code, now)
+                .map(ChatChange::RedeemEnrolCode)
+        })?;
+        Ok(match change {
+            ChatChange::RedeemEnrolCode(enrolment) => enrolment.role().cloned(),
+            _ => None,
+        })
+    }
+
+    /// What spending `code` will grant, read now, to be made in a turn's transaction
+    /// (`ChatChange::RedeemEnrolCode`). The code is spent either way.
+    pub fn plan_enrolment(&self, code: &str, now: DateTime<Utc>) -> Result<Enrolment> {
+        let spent = self.enrolcode_role.get(code.as_bytes())?;
+        let record: Option<EnrolCode> = spent
+            .as_ref()
+            .map(|bytes| decode("enrolcode_role", bytes))
+            .transpose()?;
+        let granted = match record.filter(|record| record.expires_at >= now) {
+            Some(record) => {
+                let stored = encode(&RoleRecord {
+                    v: RECORD_VERSION,
+                    role: record.role.clone(),
+                    granted_at: now,
+                })?;
+                Some((record.role, stored))
+            }
+            None => None,
         };
-        let record: EnrolCode = decode("enrolcode_role", &bytes)?;
-        if record.expires_at < now {
-            return Ok(None);
-        }
-        let granted = RoleRecord {
-            v: RECORD_VERSION,
-            role: record.role.clone(),
-            granted_at: now,
-        };
-        self.chatkey_role
-            .insert(keys::chat(chat), encode(&granted)?)?;
-        Ok(Some(record.role))
+        Ok(Enrolment {
+            code: code.to_owned(),
+            spent: spent.map(|bytes| bytes.to_vec()),
+            granted,
+        })
     }
 }
 

@@ -62,6 +62,7 @@ fn file(
     let chat = new.reporter.clone();
     store
         .commit_turn(Turn {
+            chat_change: None,
             chat: &chat,
             event: event.map(|id| (Channel::Web, id)),
             conversation: Some(&Conversation::default()),
@@ -174,6 +175,7 @@ fn withdrawing_records_the_event_and_status() {
     );
     let changed = store
         .commit_turn(Turn {
+            chat_change: None,
             chat: &alice,
             event: None,
             conversation: Some(&Conversation::default()),
@@ -201,6 +203,7 @@ fn a_missing_case_aborts_the_whole_turn() {
         ..Conversation::default()
     };
     let result = store.commit_turn(Turn {
+        chat_change: None,
         chat: &alice,
         event: Some((Channel::Web, "e9")),
         conversation: Some(&conversation),
@@ -234,6 +237,7 @@ async fn state_survives_a_reopen() {
         let store = Store::open(dir.path()).unwrap();
         store
             .commit_turn(Turn {
+                chat_change: None,
                 chat: &alice,
                 event: None,
                 conversation: Some(&conversation),
@@ -380,6 +384,7 @@ fn an_inbound_event_is_queued_once_and_consumed_by_its_turn() {
     let alice = ChatKey::new(Channel::Line, "U1");
     store
         .commit_turn(Turn {
+            chat_change: None,
             chat: &alice,
             event: Some((Channel::Line, "ev-1")),
             conversation: Some(&Conversation::default()),
@@ -520,6 +525,7 @@ fn a_sensitive_delivery_is_wiped_once_delivered() {
     };
     store
         .commit_turn(Turn {
+            chat_change: None,
             chat: &alice,
             event: None,
             conversation: Some(&Conversation::default()),
@@ -578,6 +584,7 @@ fn a_store_written_before_the_open_case_index_is_indexed_at_open() {
         let closed = file(&store, new_case(CaseKind::Suggestion, &alice), None, now);
         store
             .commit_turn(Turn {
+                chat_change: None,
                 chat: &alice,
                 event: None,
                 conversation: None,
@@ -619,6 +626,7 @@ fn the_open_case_index_follows_closing_and_reopening() {
     let change = |change: CaseChange| {
         store
             .commit_turn(Turn {
+                chat_change: None,
                 chat: &alice,
                 event: None,
                 conversation: None,
@@ -657,6 +665,7 @@ fn the_kept_answer_is_committed_with_the_turn() {
     };
     let case = store
         .commit_turn(Turn {
+            chat_change: None,
             chat: &chat,
             event: Some((Channel::Web, "session-1:m1")),
             conversation: Some(&Conversation::default()),
@@ -694,6 +703,7 @@ fn a_processed_event_id_is_kept_only_as_a_keyed_hash() {
     let keep = |_: Option<&Case>| Some(serde_json::json!([]));
     store
         .commit_turn(Turn {
+            chat_change: None,
             chat: &chat,
             event: Some((Channel::Web, &event_id)),
             conversation: None,
@@ -752,6 +762,7 @@ fn a_corruption_complaint_handed_to_a_division_stays_hidden_from_its_staff() {
     ] {
         store
             .commit_turn(Turn {
+                chat_change: None,
                 chat: &officer,
                 event: None,
                 conversation: None,
@@ -953,4 +964,139 @@ fn a_body_is_read_for_its_reply_token_and_recipients_without_a_tree() {
     assert_eq!(outbox::recipients(&fresh), 1);
     let many = body(serde_json::json!({ "to": "", "to_many": ["U1", "U2", "U3"], "messages": [] }));
     assert_eq!(outbox::recipients(&many), 3);
+}
+
+/// A turn with a one-time code and a case change that cannot be made: every write of
+/// the turn is undone, the code's too.
+fn turn_that_fails<'a>(
+    chat: &'a ChatKey,
+    conversation: &'a Conversation,
+    chat_change: &'a ChatChange,
+) -> Turn<'a> {
+    Turn {
+        chat,
+        event: Some((Channel::Line, "e-enrol")),
+        conversation: Some(conversation),
+        change: Some(CaseChange::AddInfo {
+            case_id: 404,
+            text: "x".to_owned(),
+        }),
+        chat_change: Some(chat_change),
+        now: Utc::now(),
+        forwards: &no_forwards,
+        reply: None,
+        keep: None,
+        dequeue: None,
+        release_held: 0,
+        audit: Vec::new(),
+    }
+}
+
+/// An enrolment is part of its turn: a turn that fails spends no code and grants no
+/// role, so the staff member's redelivered message still enrols them.
+#[test]
+fn a_failed_turn_spends_no_enrolment_code() {
+    let store = Store::temporary().unwrap();
+    let engineer = ChatKey::new(Channel::Line, "Uengineer");
+    let role = crate::domain::role::Role::Staff {
+        division: "engineering".to_owned(),
+    };
+    let code = store
+        .create_enrol_code(&role, Utc::now() + chrono::Duration::days(1))
+        .unwrap();
+    let enrolment = store.plan_enrolment(&code, Utc::now()).unwrap();
+    assert_eq!(enrolment.role(), Some(&role));
+    let change = ChatChange::RedeemEnrolCode(enrolment);
+    let conversation = Conversation::default();
+    let result = store.commit_turn(turn_that_fails(&engineer, &conversation, &change));
+    assert!(matches!(result, Err(Error::NoSuchCase(404))));
+    assert_eq!(
+        store.role_of(&engineer).unwrap(),
+        crate::domain::role::Role::Resident
+    );
+    assert_eq!(
+        store
+            .redeem_enrol_code(&engineer, &code, Utc::now())
+            .unwrap(),
+        Some(role.clone()),
+        "the code is still good"
+    );
+    assert_eq!(store.role_of(&engineer).unwrap(), role);
+}
+
+/// A link code the same: a failed turn links nobody and leaves the code to be sent again.
+#[test]
+fn a_failed_turn_spends_no_link_code() {
+    let store = Store::temporary().unwrap();
+    let line = ChatKey::new(Channel::Line, "U1");
+    let telegram = ChatKey::new(Channel::Telegram, "42");
+    let now = Utc::now();
+    store
+        .issue_link_code(&line, "123456", now + chrono::Duration::minutes(10))
+        .unwrap();
+    let redemption = store
+        .plan_link_redemption(&telegram, "123456", now)
+        .unwrap();
+    assert_eq!(redemption.linked(), crate::domain::Linked::Done);
+    let change = ChatChange::RedeemLinkCode(redemption);
+    let conversation = Conversation::default();
+    assert!(store
+        .commit_turn(turn_that_fails(&telegram, &conversation, &change))
+        .is_err());
+    assert_eq!(store.identities(&telegram).unwrap(), vec![telegram.clone()]);
+    assert_eq!(
+        store.redeem_link_code(&telegram, "123456", now).unwrap(),
+        crate::domain::Linked::Done
+    );
+    assert_eq!(store.identities(&telegram).unwrap().len(), 2);
+}
+
+/// A code read as good, then spent by someone else before the turn commits: the turn
+/// conflicts and writes nothing (no role, no conversation); read again, it is spent.
+#[test]
+fn a_code_spent_meanwhile_makes_the_turn_conflict() {
+    let store = Store::temporary().unwrap();
+    let alice = ChatKey::new(Channel::Line, "Ualice");
+    let bob = ChatKey::new(Channel::Telegram, "7");
+    let role = crate::domain::role::Role::IntegrityOfficer;
+    let code = store
+        .create_enrol_code(&role, Utc::now() + chrono::Duration::days(1))
+        .unwrap();
+    let stale = ChatChange::RedeemEnrolCode(store.plan_enrolment(&code, Utc::now()).unwrap());
+    assert_eq!(
+        store.redeem_enrol_code(&bob, &code, Utc::now()).unwrap(),
+        Some(role.clone())
+    );
+    let conversation = Conversation::default();
+    let turn = |change| Turn {
+        chat: &alice,
+        event: Some((Channel::Line, "e-alice")),
+        conversation: Some(&conversation),
+        change: None,
+        chat_change: Some(change),
+        now: Utc::now(),
+        forwards: &no_forwards,
+        reply: None,
+        keep: None,
+        dequeue: None,
+        release_held: 0,
+        audit: Vec::new(),
+    };
+    assert!(matches!(
+        store.commit_turn(turn(&stale)),
+        Err(Error::Conflict)
+    ));
+    assert_eq!(store.conversation(&alice).unwrap(), None);
+    assert_eq!(store.outcome(Channel::Line, "e-alice").unwrap(), None);
+
+    let fresh = store.plan_enrolment(&code, Utc::now()).unwrap();
+    assert_eq!(fresh.role(), None, "spent by bob");
+    store
+        .commit_turn(turn(&ChatChange::RedeemEnrolCode(fresh)))
+        .unwrap();
+    assert_eq!(
+        store.role_of(&alice).unwrap(),
+        crate::domain::role::Role::Resident
+    );
+    assert_eq!(store.role_of(&bob).unwrap(), role);
 }

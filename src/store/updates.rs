@@ -10,7 +10,9 @@ use sled::Transactional as _;
 use crate::domain::update::{Subscription, Update, UpdateState};
 use crate::domain::ChatKey;
 use crate::store::outbox::Delivery;
-use crate::store::{decode, encode, get_json, keys, Error, Outgoing, Result, Store};
+use crate::store::{
+    decode, encode, get_json, keys, transaction_result, Error, Outgoing, Result, Store,
+};
 
 /// One fan-out step's result, to commit.
 pub struct FanoutStep {
@@ -72,6 +74,11 @@ impl Store {
         self.chatkey_subscription
             .iter()
             .map(|entry| decode("chatkey_subscription", &entry?.1))
+    }
+
+    /// An id for an update to schedule in a turn (`ChatChange::ScheduleUpdate`).
+    pub fn new_update_id(&self) -> Result<u64> {
+        Ok(self.db.generate_id()?)
     }
 
     /// Records a new update (its id is given here).
@@ -214,10 +221,6 @@ impl Store {
                 updates.insert(&key, encode(&update).map_err(abort)?)?;
                 Ok(true)
             });
-        match result {
-            Ok(committed) => Ok(committed),
-            Err(TransactionError::Abort(error)) => Err(error),
-            Err(TransactionError::Storage(error)) => Err(Error::Sled(error)),
-        }
+        transaction_result(result)
     }
 }

@@ -729,6 +729,7 @@ fn seen_at(store: &Store, fake: &FakeGraph, psid: &str, at: chrono::DateTime<Utc
     let event_id = format!("mid:seed-{}", at.timestamp_millis());
     store
         .commit_turn(Turn {
+            chat_change: None,
             chat: &chat,
             event: Some((Channel::Messenger, &event_id)),
             conversation: Some(&conversation),

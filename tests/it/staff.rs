@@ -288,3 +288,39 @@ fn the_audit_chain_detects_an_edited_or_removed_entry() {
         "removing the newest entries is detected too: {report:?}"
     );
 }
+
+/// One enrolment code sent by several people at the same moment grants its role once:
+/// the code is read before each turn and spent in its transaction, and the turns that
+/// lost the race run again and are told the code is spent.
+#[tokio::test]
+async fn an_enrolment_code_sent_by_many_at_once_enrols_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = {
+        let store = reopen(dir.path());
+        let code = store
+            .create_enrol_code(
+                &Role::IntegrityOfficer,
+                chrono::Utc::now() + chrono::Duration::days(1),
+            )
+            .unwrap();
+        store.sync_blocking().unwrap();
+        code
+    };
+    let app = TestApp::spawn(dir.path(), None).await;
+    let people: Vec<Resident> = (0..8)
+        .map(|n| Resident::new(&app, &format!("claimant{n}")))
+        .collect();
+    let answers =
+        futures_util::future::join_all(people.iter().map(|person| person.text(&code))).await;
+    let enrolled = answers.iter().filter(|a| a.contains("ลงทะเบียนแล้ว")).count();
+    let refused = answers.iter().filter(|a| a.contains("ใช้ไม่ได้")).count();
+    assert_eq!((enrolled, refused), (1, 7), "{answers:#?}");
+    let officers = app
+        .store
+        .roles()
+        .unwrap()
+        .into_iter()
+        .filter(|(_, role)| *role == Role::IntegrityOfficer)
+        .count();
+    assert_eq!(officers, 1);
+}
