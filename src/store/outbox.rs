@@ -186,14 +186,25 @@ pub fn unix_ms(at: DateTime<Utc>) -> u64 {
     u64::try_from(at.timestamp_millis()).unwrap_or(0)
 }
 
-/// What is kept of a delivery once written back: once a chat message is out, its body
-/// is not needed again (keeping every answer would grow the store by kilobytes an
-/// event); a body with a receipt goes as soon as it is finished, delivered or not.
-/// Forwards to divisions are kept, as the record of what each division was sent.
-fn kept_record(mut delivery: Delivery) -> Result<Vec<u8>> {
+/// What is kept of a delivery once written back, if anything. An answer in a chat that
+/// no case or update refers to is forgotten once delivered: it was the reply to a
+/// question, the resident has it, and keeping one record an event would grow the outbox
+/// (and every scan of it: dead letters, update counts) with the traffic. Otherwise, once
+/// a chat message is out its body is not needed again, and a body with a receipt goes as
+/// soon as it is finished, delivered or not. Forwards to divisions are kept whole, as the
+/// record of what each division was sent.
+fn kept_record(mut delivery: Delivery) -> Result<Option<Vec<u8>>> {
     let finished = delivery.state != DeliveryState::Pending;
     let is_chat = matches!(delivery.route, Route::Channel { .. });
-    if finished && (delivery.sensitive || (is_chat && delivery.state == DeliveryState::Delivered)) {
+    let delivered_chat = is_chat && delivery.state == DeliveryState::Delivered;
+    if delivered_chat
+        && delivery.case_id.is_none()
+        && delivery.update_id.is_none()
+        && !delivery.sensitive
+    {
+        return Ok(None);
+    }
+    if finished && (delivery.sensitive || delivered_chat) {
         delivery.body = Body::from(&if delivery.sensitive {
             serde_json::json!({ "wiped": "held a receipt" })
         } else {
@@ -202,7 +213,7 @@ fn kept_record(mut delivery: Delivery) -> Result<Vec<u8>> {
             serde_json::json!({ "sent": true, "n_recipients": n_recipients })
         });
     }
-    encode(&delivery)
+    encode(&delivery).map(Some)
 }
 
 /// How many a chat message is addressed to: its `to_many`, or one. Read without a JSON
@@ -273,7 +284,10 @@ impl Store {
         (&self.deliveryid_delivery, &self.due_deliveryid)
             .transaction(|(deliveries, due)| {
                 for (id, record, old_due, new_due) in &prepared {
-                    deliveries.insert(&keys::id(*id), record.as_slice())?;
+                    match record {
+                        Some(record) => deliveries.insert(&keys::id(*id), record.as_slice())?,
+                        None => deliveries.remove(&keys::id(*id))?,
+                    };
                     due.remove(old_due)?;
                     if let Some(new_due) = new_due {
                         due.insert(new_due, &[])?;

@@ -1100,3 +1100,67 @@ fn a_code_spent_meanwhile_makes_the_turn_conflict() {
     );
     assert_eq!(store.role_of(&bob).unwrap(), role);
 }
+
+/// Once delivered, an answer about no case is forgotten (the outbox does not grow with
+/// the questions residents ask); an answer about a case stays, trimmed to "sent".
+#[test]
+fn a_delivered_answer_is_forgotten_unless_a_case_refers_to_it() {
+    let store = Store::temporary().unwrap();
+    let alice = ChatKey::new(Channel::Line, "Ualice");
+    let answer = |_: Option<&Case>| {
+        Some(Outgoing {
+            route: Route::Channel {
+                channel: Channel::Line,
+            },
+            body: Body::from(&serde_json::json!({ "to": "Ualice", "messages": [] })),
+            sensitive: false,
+        })
+    };
+    store
+        .commit_turn(Turn {
+            chat: &alice,
+            event: None,
+            conversation: Some(&Conversation::default()),
+            change: None,
+            chat_change: None,
+            now: Utc::now(),
+            forwards: &no_forwards,
+            reply: Some(&answer),
+            keep: None,
+            dequeue: None,
+            release_held: 0,
+            audit: Vec::new(),
+        })
+        .unwrap();
+    store
+        .commit_turn(Turn {
+            chat: &alice,
+            event: None,
+            conversation: Some(&Conversation::default()),
+            change: Some(CaseChange::File {
+                case: Box::new(new_case(CaseKind::Complaint, &alice)),
+                receipt_hash: None,
+            }),
+            chat_change: None,
+            now: Utc::now(),
+            forwards: &no_forwards,
+            reply: Some(&answer),
+            keep: None,
+            dequeue: None,
+            release_held: 0,
+            audit: Vec::new(),
+        })
+        .unwrap();
+    let due = store.due_deliveries(Utc::now(), 10).unwrap();
+    assert_eq!(due.len(), 2);
+    for mut delivery in due {
+        let was_due = delivery.next_attempt_ms;
+        delivery.state = DeliveryState::Delivered;
+        store.update_delivery(was_due, &delivery).unwrap();
+    }
+    let kept: Vec<Delivery> = store.all_deliveries().map(Result::unwrap).collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].case_id.is_some());
+    assert_eq!(kept[0].body.json()["sent"], true);
+    assert!(store.due_deliveries(Utc::now(), 10).unwrap().is_empty());
+}
