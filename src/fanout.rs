@@ -142,6 +142,7 @@ fn channel_message(
         route: Route::Channel { channel },
         body: crate::store::Body::of(&message)?,
         sensitive: false,
+        reply_by_ms: None,
     })
 }
 

@@ -389,6 +389,7 @@ impl Inbox {
                 route: Route::Channel { channel },
                 body: chat_body(&message),
                 sensitive: case.is_some_and(|c| c.anonymous) && filing,
+                reply_by_ms: message.reply_token.as_ref().and(message.reply_by_ms),
             })
         };
         // Only the web chat answers a redelivery with the first answer; platforms' answers
@@ -706,6 +707,7 @@ impl Inbox {
                 },
                 body: chat_body(&message),
                 sensitive: false,
+                reply_by_ms: None,
             }];
         }
         // A division brought in as co-responsible is told; every other notice goes to
@@ -724,6 +726,7 @@ impl Inbox {
                 },
                 body: crate::store::Body::from(&forward::body(case, notice)),
                 sensitive: false,
+                reply_by_ms: None,
             })
             .collect();
         for group in context.groups.iter().filter(|g| g.receives(division)) {
@@ -741,6 +744,7 @@ impl Inbox {
                 },
                 body: chat_body(&message),
                 sensitive: false,
+                reply_by_ms: None,
             });
         }
         outgoing

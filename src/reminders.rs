@@ -76,6 +76,7 @@ pub fn send_due(
             },
             body: crate::store::Body::of(&message)?,
             sensitive: false,
+            reply_by_ms: None,
         };
         let marker = format!("reminder:{}:{}:{today}", group.channel, group.id);
         if store.enqueue_once(&marker, vec![outgoing], now)? {

@@ -13,7 +13,7 @@ use crate::domain::case::{
 use crate::domain::{Channel, ChatKey};
 use crate::engine::Conversation;
 use crate::store::chat_changes::ChatTrees;
-use crate::store::outbox::{has_fresh_reply_token, Body, Delivery, Route};
+use crate::store::outbox::{Body, Delivery, Route};
 use crate::store::{
     abort, decode, encode, get_json, keys, transaction_result, ChatChange, ConversationRecord,
     Error, OutcomeRecord, Result, Store, TxResult, RECORD_VERSION,
@@ -227,6 +227,9 @@ pub struct Outgoing {
     pub body: Body,
     /// The body holds a secret, wiped once delivered.
     pub sensitive: bool,
+    /// A chat message's reply token is good until then (Unix ms): such a delivery is
+    /// written marked (`Delivery::marked_in`).
+    pub reply_by_ms: Option<u64>,
 }
 
 /// The forwards a case change causes: what goes to the division's destinations.
@@ -666,7 +669,8 @@ impl Outbox<'_> {
             let id = self.deliveries.generate_id()?;
             let mut delivery = Delivery::new(id, item.route, case_id, item.body, now);
             delivery.sensitive = item.sensitive;
-            if has_fresh_reply_token(&delivery.route, &delivery.body) {
+            delivery.reply_by_ms = item.reply_by_ms;
+            if delivery.has_fresh_reply_token(now) {
                 delivery.reply_tried = true;
                 delivery.marked_in = Some(self.opening);
             }

@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional as _;
 
 use crate::domain::Channel;
-use crate::store::{
-    decode, encode, get_json, keys, transaction_result, Error, Result, Store, RECORD_VERSION,
-};
+use crate::store::{decode, encode, get_json, keys, transaction_result, Error, Result, Store};
+
+/// Version of the stored delivery: 2 carries `reply_by_ms`.
+const DELIVERY_RECORD_VERSION: u8 = 2;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -128,6 +129,11 @@ pub struct Delivery {
     /// The update (to subscribers) this delivery carries, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_id: Option<u64>,
+    /// Until when (Unix ms) the body's single-use reply token may be used; none when it
+    /// has none. Written at enqueue from the typed message, so that neither the turn nor
+    /// the sender reads the body to find out (records of version 1 did not have it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_by_ms: Option<u64>,
 }
 
 impl Delivery {
@@ -140,7 +146,7 @@ impl Delivery {
         now: DateTime<Utc>,
     ) -> Self {
         Self {
-            v: RECORD_VERSION,
+            v: DELIVERY_RECORD_VERSION,
             id,
             route,
             case_id,
@@ -157,12 +163,23 @@ impl Delivery {
             created_at: now,
             finished_at: None,
             update_id: None,
+            reply_by_ms: None,
         }
+    }
+
+    /// Whether the delivery is a chat message with a single-use reply token still fresh.
+    #[must_use]
+    pub fn has_fresh_reply_token(&self, now: DateTime<Utc>) -> bool {
+        if self.v < DELIVERY_RECORD_VERSION {
+            return has_fresh_reply_token(&self.route, &self.body);
+        }
+        matches!(self.route, Route::Channel { .. })
+            && self.reply_by_ms.is_some_and(|by| unix_ms(now) < by)
     }
 }
 
 /// Whether a delivery's body is a chat message with a single-use reply token that is
-/// still fresh: such a delivery is written marked (`Delivery::marked_in`).
+/// still fresh, read off the body: for deliveries written before `Delivery::reply_by_ms`.
 #[must_use]
 pub fn has_fresh_reply_token(route: &Route, body: &Body) -> bool {
     /// The two fields asked about; the rest of the body is skipped, not built.

@@ -34,6 +34,7 @@ fn log_and_hook(case: &Case, notice: &Notice) -> Vec<Outgoing> {
                 &serde_json::json!({ "code": case.code, "notice": format!("{notice:?}") }),
             ),
             sensitive: false,
+            reply_by_ms: None,
         })
         .collect()
 }
@@ -440,6 +441,7 @@ fn plain_turns_of_a_round_commit_together() {
                     },
                     body: Body::from(&serde_json::json!({ "to": event.chat })),
                     sensitive: false,
+                    reply_by_ms: None,
                 }),
                 keep: None,
                 dequeue: Some((Channel::Line, event.seq)),
@@ -521,6 +523,7 @@ fn a_sensitive_delivery_is_wiped_once_delivered() {
             },
             body: Body::from(&serde_json::json!({ "receipt": "1234 5678 9012 3456" })),
             sensitive: true,
+            reply_by_ms: None,
         })
     };
     store
@@ -914,6 +917,7 @@ fn a_fan_out_step_from_a_stale_reading_commits_nothing() {
             },
             body: Body::from(&serde_json::json!({ "to": "1001", "messages": [] })),
             sensitive: false,
+            reply_by_ms: None,
         }],
         n_recipients: 1,
         n_undeliverable: 0,
@@ -1114,6 +1118,7 @@ fn a_delivered_answer_is_forgotten_unless_a_case_refers_to_it() {
             },
             body: Body::from(&serde_json::json!({ "to": "Ualice", "messages": [] })),
             sensitive: false,
+            reply_by_ms: None,
         })
     };
     store
@@ -1163,4 +1168,33 @@ fn a_delivered_answer_is_forgotten_unless_a_case_refers_to_it() {
     assert!(kept[0].case_id.is_some());
     assert_eq!(kept[0].body.json()["sent"], true);
     assert!(store.due_deliveries(Utc::now(), 10).unwrap().is_empty());
+}
+
+/// A delivery knows its reply token's time from its own field; one written before the
+/// field (version 1) still finds it in its body, so a restart after an upgrade neither
+/// loses a fresh token nor spends a stale one.
+#[test]
+fn a_delivery_knows_its_reply_token_with_or_without_the_field() {
+    let now = Utc::now();
+    let in_a_minute = unix_ms(now) + 60_000;
+    let body = Body::from(&serde_json::json!({
+        "to": "U1", "reply_token": "t", "reply_by_ms": in_a_minute, "messages": [],
+    }));
+    let chat = Route::Channel {
+        channel: Channel::Line,
+    };
+    let mut written = Delivery::new(1, chat, None, body, now);
+    assert!(
+        !written.has_fresh_reply_token(now),
+        "the field is what counts"
+    );
+    written.reply_by_ms = Some(in_a_minute);
+    assert!(written.has_fresh_reply_token(now));
+    assert!(!written.has_fresh_reply_token(now + chrono::Duration::minutes(2)));
+
+    let mut old: serde_json::Value = serde_json::to_value(&written).unwrap();
+    old["v"] = 1.into();
+    old.as_object_mut().unwrap().remove("reply_by_ms");
+    let old: Delivery = serde_json::from_value(old).unwrap();
+    assert!(old.has_fresh_reply_token(now), "read from the body");
 }

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use anyhow::Context as _;
+
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
@@ -36,7 +38,11 @@ pub struct Client {
     http: reqwest::Client,
     api_base: String,
     data_api_base: String,
-    token: SecretString,
+    /// `Bearer <token>`, made once (marked sensitive: never shown in a debug print).
+    authorization: reqwest::header::HeaderValue,
+    /// The endpoints every answer uses, parsed once rather than for every call.
+    reply_url: reqwest::Url,
+    push_url: reqwest::Url,
     loading_seconds: u32,
 }
 
@@ -50,11 +56,22 @@ impl Client {
             .timeout(timeout)
             .user_agent(concat!("tambon/", env!("CARGO_PKG_VERSION")))
             .build()?;
+        let api_base = settings.api_base.trim_end_matches('/').to_owned();
+        let endpoint = |path: &str| {
+            reqwest::Url::parse(&format!("{api_base}{path}"))
+                .with_context(|| format!("[line] api_base `{api_base}` is not a URL"))
+        };
+        let mut authorization =
+            reqwest::header::HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
+                .context("the LINE channel access token is not a valid header value")?;
+        authorization.set_sensitive(true);
         Ok(Self {
             http,
-            api_base: settings.api_base.trim_end_matches('/').to_owned(),
+            reply_url: endpoint("/v2/bot/message/reply")?,
+            push_url: endpoint("/v2/bot/message/push")?,
+            api_base,
             data_api_base: settings.data_api_base.trim_end_matches('/').to_owned(),
-            token,
+            authorization,
             loading_seconds: settings.loading_seconds.clamp(5, 60) / 5 * 5,
         })
     }
@@ -65,7 +82,7 @@ impl Client {
 
     async fn call(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, Error> {
         let response = request
-            .bearer_auth(self.token.expose_secret())
+            .header(reqwest::header::AUTHORIZATION, self.authorization.clone())
             .send()
             .await
             .map_err(|error| {
@@ -109,13 +126,9 @@ impl Client {
             to: None,
             messages,
         };
-        self.call(
-            self.http
-                .post(self.url("/v2/bot/message/reply"))
-                .json(&body),
-        )
-        .await
-        .map(drop)
+        self.call(self.http.post(self.reply_url.clone()).json(&body))
+            .await
+            .map(drop)
     }
 
     /// Pushes to a user, group or room. `retry_key` (a UUID) makes a retry of the same
@@ -150,7 +163,7 @@ impl Client {
     pub async fn push(&self, to: &str, messages: &[Message], retry_key: &str) -> Result<(), Error> {
         let request = self
             .http
-            .post(self.url("/v2/bot/message/push"))
+            .post(self.push_url.clone())
             .header("X-Line-Retry-Key", retry_key)
             .json(&Outgoing {
                 reply_token: None,

@@ -14,7 +14,7 @@ use reqwest::StatusCode;
 use crate::channels::line::client::{Client, Error};
 use crate::channels::line::render;
 use crate::delivery::{BoxFuture, ChannelMessage, ChannelSender, Failure};
-use crate::store::{has_fresh_reply_token, Delivery, Store};
+use crate::store::{Delivery, Store};
 
 #[derive(Clone)]
 pub struct Sender {
@@ -169,8 +169,7 @@ impl ChannelSender for Sender {
         if delivery.progress > 0 {
             return false;
         }
-        // Read off the body without decoding all of it: this runs for every delivery.
-        let fresh_token = has_fresh_reply_token(&delivery.route, &delivery.body);
+        let fresh_token = delivery.has_fresh_reply_token(Utc::now());
         match delivery.marked_in.take() {
             Some(opening) if opening == self.store.opening() => {
                 if fresh_token {
@@ -290,6 +289,7 @@ mod tests {
                         "messages": [],
                     })),
                     sensitive: false,
+                    reply_by_ms: Some(reply_by_ms),
                 }),
                 keep: None,
                 dequeue: None,
