@@ -1138,7 +1138,12 @@ fn enrol_code(text: &str) -> Option<String> {
 
 /// "link" alone asks for a code; "link 123456" (Thai digits too) redeems one.
 fn link_request(text: &str) -> Option<Action> {
-    let text = crate::thai::normalize_digits(text.trim()).to_lowercase();
+    let text = text.trim();
+    let first_word = text.split(char::is_whitespace).next().unwrap_or_default();
+    if !could_be_word(first_word, LINK_WORDS) {
+        return None;
+    }
+    let text = crate::thai::normalize_digits(text).to_lowercase();
     let (word, rest) = text.split_once(char::is_whitespace).unwrap_or((&text, ""));
     if !LINK_WORDS.contains(&word) {
         return None;
@@ -1155,6 +1160,17 @@ fn link_request(text: &str) -> Option<Action> {
 }
 
 fn is_word(text: &str, words: &[&str]) -> bool {
-    let text = text.trim().to_lowercase();
-    words.iter().any(|word| *word == text)
+    let text = text.trim();
+    could_be_word(text, words) && {
+        let text = text.to_lowercase();
+        words.iter().any(|word| *word == text)
+    }
+}
+
+/// Whether `text` is short enough to lowercase to one of `words`: a character lowercases
+/// to at least a third of its bytes (K, the Kelvin sign, to k), so a longer text cannot.
+/// Every message is asked about several command words; this spares lowercasing a whole
+/// question for each.
+fn could_be_word(text: &str, words: &[&str]) -> bool {
+    words.iter().any(|word| text.len() <= 3 * word.len())
 }

@@ -553,3 +553,29 @@ fn words_where_a_code_was_asked_are_read_as_a_new_message() {
     let seen = dialogue.text("ไฟถนนดับ");
     assert!(seen.contains("“ไฟถนนดับ”"), "{seen}");
 }
+
+/// Command words are read whatever their case and their digits (a Kelvin sign "K"
+/// lowercases to "k" too), with spaces around them.
+#[test]
+fn command_words_are_read_in_any_case_and_only_alone() {
+    let mut dialogue = Dialogue::new(Channel::Line);
+    dialogue.text("LINK");
+    dialogue.text("Lin\u{212A} ๑๒๓๔๕๖");
+    dialogue.text("เชื่อม 123 456");
+    assert_eq!(
+        dialogue.actions,
+        vec![
+            Action::IssueLinkCode,
+            Action::RedeemLinkCode {
+                code: "123456".to_owned()
+            },
+            Action::RedeemLinkCode {
+                code: "123456".to_owned()
+            },
+        ]
+    );
+    dialogue.tap("suggest");
+    assert!(dialogue.text("ยกเลิก").contains("ยกเลิกแล้ว"));
+    dialogue.tap("suggest");
+    assert!(dialogue.text("  ยกเลิก  ").contains("ยกเลิกแล้ว"));
+}
