@@ -117,14 +117,25 @@ pub fn split_text(text: &str, max_units: usize, units: impl Fn(char) -> usize) -
 /// cutting a character from its marks.
 #[must_use]
 pub fn truncate(text: &str, max_chars: usize) -> String {
-    if text.chars().count() <= max_chars {
+    // Walks no further than the limit: answers truncate long passages of the plan.
+    if text.char_indices().nth(max_chars).is_none() {
         return text.to_owned();
     }
-    let mut kept: Vec<char> = text.chars().take(max_chars.saturating_sub(1)).collect();
-    while kept.len() > 1 && text.chars().nth(kept.len()).is_some_and(is_combining) {
-        kept.pop();
+    let mut n_kept = max_chars.saturating_sub(1);
+    let mut end = text
+        .char_indices()
+        .nth(n_kept)
+        .map_or(text.len(), |(at, _)| at);
+    // Marks after the cut would be left without their character: cut before it instead.
+    while n_kept > 1 && text[end..].chars().next().is_some_and(is_combining) {
+        end = text[..end]
+            .char_indices()
+            .next_back()
+            .map_or(0, |(at, _)| at);
+        n_kept -= 1;
     }
-    let mut cut: String = kept.into_iter().collect();
+    let mut cut = String::with_capacity(end + '…'.len_utf8());
+    cut.push_str(&text[..end]);
     cut.push('…');
     cut
 }

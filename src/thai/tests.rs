@@ -52,3 +52,27 @@ fn truncating_keeps_clusters_whole() {
     assert_eq!(truncate("ที่ว่าการอำเภอ", 3), "ท…");
     assert_eq!(truncate("สั้น", 20), "สั้น");
 }
+
+/// The character-by-character truncation `truncate` replaced, kept as its reference.
+fn truncate_by_chars(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_owned();
+    }
+    let mut kept: Vec<char> = text.chars().take(max_chars.saturating_sub(1)).collect();
+    while kept.len() > 1 && text.chars().nth(kept.len()).is_some_and(is_combining) {
+        kept.pop();
+    }
+    let mut cut: String = kept.into_iter().collect();
+    cut.push('…');
+    cut
+}
+
+proptest::proptest! {
+    #[test]
+    fn truncating_cuts_where_it_did_char_by_char(
+        text in "[กขคผูั้่ิีใหญบานมทสาม a-z\u{0301}]{0,40}",
+        max_chars in 0usize..45,
+    ) {
+        proptest::prop_assert_eq!(truncate(&text, max_chars), truncate_by_chars(&text, max_chars));
+    }
+}
