@@ -12,7 +12,7 @@ use crate::domain::case::{
 };
 use crate::domain::{Channel, ChatKey};
 use crate::engine::Conversation;
-use crate::store::chat_changes::ChatTrees;
+use crate::store::chat_changes::{ChatTrees, N_CHAT_TREES};
 use crate::store::outbox::{Body, Delivery, Route};
 use crate::store::{
     abort, decode, encode, get_json, keys, transaction_result, ChatChange, ConversationRecord,
@@ -283,6 +283,9 @@ pub struct PlainTurn {
     pub dequeue: Option<(Channel, u64)>,
 }
 
+/// How many trees a turn writes besides those of its chat change.
+const N_TURN_TREES: usize = 14;
+
 impl Store {
     /// Commits a turn atomically and returns the case it filed or changed. Not yet
     /// durable: call `sync` before telling the resident.
@@ -297,8 +300,9 @@ impl Store {
                 })
             })
             .transpose()?;
-        // More trees than sled's tuples take: a slice, whose views come back in order.
-        let result = [
+        // More trees than sled's tuples take: a slice, whose views come back in order,
+        // the turn's own first, then those of its chat change.
+        let turn_trees: [&sled::Tree; N_TURN_TREES] = [
             &self.meta,
             &self.chatkey_conversation,
             &self.eventkey_outcome,
@@ -313,119 +317,115 @@ impl Store {
             &self.chatkey_held,
             &self.auditseq_entry,
             &self.open_caseid,
-            &self.linkcode_chatkey,
-            &self.chatkey_person,
-            &self.enrolcode_role,
-            &self.chatkey_role,
-            &self.chatkey_subscription,
-            &self.updateid_update,
-            &self.pending_updateid,
-        ][..]
-            .transaction(|trees| {
-                    let [meta, conversations, outcomes, cases, codes, receipts, reporters, deliveries, due, inbound, seen, held, audit_log, open, link_codes, people, enrol_codes, roles, subscriptions, updates, pending_updates] =
-                        trees.as_slice()
-                    else {
-                        unreachable!("one view per tree");
-                    };
-                    if let Some(change) = turn.chat_change {
-                        change.apply(
-                            turn.chat,
-                            &ChatTrees {
-                                link_codes,
-                                people,
-                                enrol_codes,
-                                roles,
-                                subscriptions,
-                                updates,
-                                pending_updates,
-                            },
+        ];
+        let trees: Vec<&sled::Tree> = turn_trees.into_iter().chain(self.chat_trees()).collect();
+        let result = trees[..].transaction(|views| {
+            let views: &[TransactionalTree; N_TURN_TREES + N_CHAT_TREES] =
+                views.as_slice().try_into().expect("a view for each tree");
+            let [
+                meta,
+                conversations,
+                outcomes,
+                cases,
+                codes,
+                receipts,
+                reporters,
+                deliveries,
+                due,
+                inbound,
+                seen,
+                held,
+                audit_log,
+                open,
+                chat_views @ ..,
+            ] = views;
+            if let Some(change) = turn.chat_change {
+                change.apply(turn.chat, &ChatTrees::of(chat_views))?;
+            }
+            crate::store::audit::append(meta, audit_log, &turn.audit, turn.now)?;
+            if let Some(conversation) = &conversation {
+                conversations.insert(chat_key.as_slice(), conversation.as_slice())?;
+            }
+            note_last_seen(seen, turn.chat, &chat_key, turn.event.is_some(), turn.now)?;
+            if turn.release_held > 0 {
+                let mut still_held: Vec<crate::engine::Outbound> = held
+                    .get(chat_key.as_slice())?
+                    .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+                    .unwrap_or_default();
+                still_held.drain(..turn.release_held.min(still_held.len()));
+                if still_held.is_empty() {
+                    held.remove(chat_key.as_slice())?;
+                } else {
+                    held.insert(chat_key.as_slice(), encode(&still_held).map_err(abort)?)?;
+                }
+            }
+            if let Some((channel, seq)) = turn.dequeue {
+                inbound.remove(keys::queued(channel, seq))?;
+            }
+            let outbox = Outbox {
+                deliveries,
+                due,
+                opening: self.opening,
+            };
+            let case = match &turn.change {
+                None => None,
+                Some(CaseChange::File { case, receipt_hash }) => {
+                    let filed = new_case(meta, cases, case, turn.now)?;
+                    codes.insert(filed.code.as_bytes(), &keys::id(filed.id))?;
+                    open.insert(&keys::id(filed.id), &[])?;
+                    match receipt_hash {
+                        Some(hash) => {
+                            receipts.insert(hash.as_slice(), &keys::id(filed.id))?;
+                        }
+                        None => {
+                            if let Some(reporter) = &filed.reporter {
+                                reporters
+                                    .insert(keys::reporter_case(reporter, filed.id), &[])?;
+                            }
+                        }
+                    }
+                    outbox.enqueue_all(
+                        (turn.forwards)(&filed, &Notice::Filed),
+                        Some(filed.id),
+                        turn.now,
+                    )?;
+                    Some(filed)
+                }
+                Some(change) => {
+                    let case_id = change.case_id().unwrap_or_default();
+                    let mut case = load_case(cases, case_id)?;
+                    let notices = change.apply_to(&mut case, turn.now);
+                    cases.insert(&keys::id(case.id), encode(&case).map_err(abort)?)?;
+                    if case.status.is_closed() {
+                        open.remove(&keys::id(case.id))?;
+                    } else {
+                        open.insert(&keys::id(case.id), &[])?;
+                    }
+                    for notice in &notices {
+                        outbox.enqueue_all(
+                            (turn.forwards)(&case, notice),
+                            Some(case.id),
+                            turn.now,
                         )?;
                     }
-                    crate::store::audit::append(meta, audit_log, &turn.audit, turn.now)?;
-                    if let Some(conversation) = &conversation {
-                        conversations.insert(chat_key.as_slice(), conversation.as_slice())?;
-                    }
-                    note_last_seen(seen, turn.chat, &chat_key, turn.event.is_some(), turn.now)?;
-                    if turn.release_held > 0 {
-                        let mut still_held: Vec<crate::engine::Outbound> = held
-                            .get(chat_key.as_slice())?
-                            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-                            .unwrap_or_default();
-                        still_held.drain(..turn.release_held.min(still_held.len()));
-                        if still_held.is_empty() {
-                            held.remove(chat_key.as_slice())?;
-                        } else {
-                            held.insert(chat_key.as_slice(), encode(&still_held).map_err(abort)?)?;
-                        }
-                    }
-                    if let Some((channel, seq)) = turn.dequeue {
-                        inbound.remove(keys::queued(channel, seq))?;
-                    }
-                    let outbox = Outbox {
-                        deliveries,
-                        due,
-                        opening: self.opening,
-                    };
-                    let case = match &turn.change {
-                        None => None,
-                        Some(CaseChange::File { case, receipt_hash }) => {
-                            let filed = new_case(meta, cases, case, turn.now)?;
-                            codes.insert(filed.code.as_bytes(), &keys::id(filed.id))?;
-                            open.insert(&keys::id(filed.id), &[])?;
-                            match receipt_hash {
-                                Some(hash) => {
-                                    receipts.insert(hash.as_slice(), &keys::id(filed.id))?;
-                                }
-                                None => {
-                                    if let Some(reporter) = &filed.reporter {
-                                        reporters
-                                            .insert(keys::reporter_case(reporter, filed.id), &[])?;
-                                    }
-                                }
-                            }
-                            outbox.enqueue_all(
-                                (turn.forwards)(&filed, &Notice::Filed),
-                                Some(filed.id),
-                                turn.now,
-                            )?;
-                            Some(filed)
-                        }
-                        Some(change) => {
-                            let case_id = change.case_id().unwrap_or_default();
-                            let mut case = load_case(cases, case_id)?;
-                            let notices = change.apply_to(&mut case, turn.now);
-                            cases.insert(&keys::id(case.id), encode(&case).map_err(abort)?)?;
-                            if case.status.is_closed() {
-                                open.remove(&keys::id(case.id))?;
-                            } else {
-                                open.insert(&keys::id(case.id), &[])?;
-                            }
-                            for notice in &notices {
-                                outbox.enqueue_all(
-                                    (turn.forwards)(&case, notice),
-                                    Some(case.id),
-                                    turn.now,
-                                )?;
-                            }
-                            Some(case)
-                        }
-                    };
-                    if let Some(reply) = turn.reply.and_then(|plan| plan(case.as_ref())) {
-                        outbox.enqueue_all(vec![reply], case.as_ref().map(|c| c.id), turn.now)?;
-                    }
-                    // The processed marker, with the answer kept for a redelivery: a
-                    // redelivery after a crash finds both or neither.
-                    let kept = turn.keep.and_then(|keep| keep(case.as_ref()));
-                    let outcome = OutcomeRecord::after_turn(turn.dequeue.is_some(), kept, turn.now);
-                    if let (Some((channel, event_id)), Some(outcome)) = (turn.event, outcome) {
-                        outcomes.insert(
-                            keys::event(&self.secret, channel, event_id),
-                            encode(&outcome).map_err(abort)?,
-                        )?;
-                    }
-                    Ok(case)
-                },
-            );
+                    Some(case)
+                }
+            };
+            if let Some(reply) = turn.reply.and_then(|plan| plan(case.as_ref())) {
+                outbox.enqueue_all(vec![reply], case.as_ref().map(|c| c.id), turn.now)?;
+            }
+            // The processed marker, with the answer kept for a redelivery: a
+            // redelivery after a crash finds both or neither.
+            let kept = turn.keep.and_then(|keep| keep(case.as_ref()));
+            let outcome = OutcomeRecord::after_turn(turn.dequeue.is_some(), kept, turn.now);
+            if let (Some((channel, event_id)), Some(outcome)) = (turn.event, outcome) {
+                outcomes.insert(
+                    keys::event(&self.secret, channel, event_id),
+                    encode(&outcome).map_err(abort)?,
+                )?;
+            }
+            Ok(case)
+        });
         transaction_result(result)
     }
 

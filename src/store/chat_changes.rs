@@ -77,6 +77,9 @@ impl Enrolment {
     }
 }
 
+/// How many trees a `ChatChange` may write (`Store::chat_trees`).
+pub(super) const N_CHAT_TREES: usize = 7;
+
 /// The trees a `ChatChange` writes, inside a transaction.
 pub(super) struct ChatTrees<'a> {
     pub link_codes: &'a TransactionalTree,
@@ -86,6 +89,26 @@ pub(super) struct ChatTrees<'a> {
     pub subscriptions: &'a TransactionalTree,
     pub updates: &'a TransactionalTree,
     pub pending_updates: &'a TransactionalTree,
+}
+
+impl<'a> ChatTrees<'a> {
+    /// The views of a transaction over `Store::chat_trees`, in that order.
+    pub(super) fn of(views: &'a [TransactionalTree]) -> Self {
+        let [link_codes, people, enrol_codes, roles, subscriptions, updates, pending_updates] =
+            views
+        else {
+            unreachable!("a view for each of the chat trees");
+        };
+        Self {
+            link_codes,
+            people,
+            enrol_codes,
+            roles,
+            subscriptions,
+            updates,
+            pending_updates,
+        }
+    }
 }
 
 impl ChatChange {
@@ -162,6 +185,19 @@ fn spend(codes: &TransactionalTree, code: &str, read: Option<&[u8]>) -> TxResult
 }
 
 impl Store {
+    /// The trees a `ChatChange` may write, in the order `ChatTrees::of` reads them.
+    pub(super) fn chat_trees(&self) -> [&sled::Tree; N_CHAT_TREES] {
+        [
+            &self.linkcode_chatkey,
+            &self.chatkey_person,
+            &self.enrolcode_role,
+            &self.chatkey_role,
+            &self.chatkey_subscription,
+            &self.updateid_update,
+            &self.pending_updateid,
+        ]
+    }
+
     /// Applies a change on its own, outside any turn (tests, the command line): what a
     /// turn would write with it, in one transaction, run again if it conflicts.
     pub(super) fn apply_chat_change(
@@ -171,34 +207,8 @@ impl Store {
     ) -> Result<ChatChange> {
         loop {
             let change = plan()?;
-            let result = [
-                &self.linkcode_chatkey,
-                &self.chatkey_person,
-                &self.enrolcode_role,
-                &self.chatkey_role,
-                &self.chatkey_subscription,
-                &self.updateid_update,
-                &self.pending_updateid,
-            ][..]
-                .transaction(|trees| {
-                    let [link_codes, people, enrol_codes, roles, subscriptions, updates, pending_updates] =
-                        trees.as_slice()
-                    else {
-                        unreachable!("one view per tree");
-                    };
-                    change.apply(
-                        chat,
-                        &ChatTrees {
-                            link_codes,
-                            people,
-                            enrol_codes,
-                            roles,
-                            subscriptions,
-                            updates,
-                            pending_updates,
-                        },
-                    )
-                });
+            let result = self.chat_trees()[..]
+                .transaction(|views| change.apply(chat, &ChatTrees::of(views)));
             match transaction_result(result) {
                 Err(Error::Conflict) => continue,
                 other => return other.map(|()| change),

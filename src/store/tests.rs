@@ -1121,41 +1121,29 @@ fn a_delivered_answer_is_forgotten_unless_a_case_refers_to_it() {
             reply_by_ms: None,
         })
     };
-    store
-        .commit_turn(Turn {
-            chat: &alice,
-            event: None,
-            conversation: Some(&Conversation::default()),
-            change: None,
-            chat_change: None,
-            now: Utc::now(),
-            forwards: &no_forwards,
-            reply: Some(&answer),
-            keep: None,
-            dequeue: None,
-            release_held: 0,
-            audit: Vec::new(),
-        })
-        .unwrap();
-    store
-        .commit_turn(Turn {
-            chat: &alice,
-            event: None,
-            conversation: Some(&Conversation::default()),
-            change: Some(CaseChange::File {
-                case: Box::new(new_case(CaseKind::Complaint, &alice)),
-                receipt_hash: None,
-            }),
-            chat_change: None,
-            now: Utc::now(),
-            forwards: &no_forwards,
-            reply: Some(&answer),
-            keep: None,
-            dequeue: None,
-            release_held: 0,
-            audit: Vec::new(),
-        })
-        .unwrap();
+    let answered = |change: Option<CaseChange>| {
+        store
+            .commit_turn(Turn {
+                chat: &alice,
+                event: None,
+                conversation: Some(&Conversation::default()),
+                change,
+                chat_change: None,
+                now: Utc::now(),
+                forwards: &no_forwards,
+                reply: Some(&answer),
+                keep: None,
+                dequeue: None,
+                release_held: 0,
+                audit: Vec::new(),
+            })
+            .unwrap()
+    };
+    answered(None);
+    answered(Some(CaseChange::File {
+        case: Box::new(new_case(CaseKind::Complaint, &alice)),
+        receipt_hash: None,
+    }));
     let due = store.due_deliveries(Utc::now(), 10).unwrap();
     assert_eq!(due.len(), 2);
     for mut delivery in due {
