@@ -28,8 +28,8 @@ use crate::store::{
 use crate::telemetry::Redactor;
 
 const N_LOCK_SHARDS: usize = 256;
-/// How many times a turn runs when another turn spends its code meanwhile (twice is
-/// enough: the second run reads the code as spent and changes nothing that can conflict).
+/// How many times a turn runs when another turn spends its code meanwhile. The second
+/// run reads the code as spent and cannot conflict on it again; the third is a margin.
 const MAX_TURN_TRIES: u32 = 3;
 /// How long a code for linking two chat apps stays valid.
 const LINK_CODE_MINUTES: i64 = 10;

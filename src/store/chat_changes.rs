@@ -43,12 +43,20 @@ pub struct LinkRedemption {
     /// The code's record as it was read: the transaction spends it only if it still is.
     pub(super) spent: Option<Vec<u8>>,
     pub(super) linked: Linked,
-    /// When the link is made: the two chats' keys, every identity of both people, and the
-    /// person id to give them if neither chat had one.
-    pub(super) first_key: Vec<u8>,
-    pub(super) second_key: Vec<u8>,
-    pub(super) members: Vec<Vec<u8>>,
-    pub(super) new_person: u64,
+    /// What the link joins, when it is made (`Linked::Done`).
+    pub(super) joining: Option<Joining>,
+}
+
+/// Two chats that become one person (merging two people if both already were linked).
+#[derive(Clone, Debug)]
+pub(super) struct Joining {
+    /// The chat that issued the code, and the one that sent it.
+    pub first_key: Vec<u8>,
+    pub second_key: Vec<u8>,
+    /// Every identity of both people.
+    pub members: Vec<Vec<u8>>,
+    /// The person id they get if neither chat had one.
+    pub new_person: u64,
 }
 
 impl LinkRedemption {
@@ -127,15 +135,15 @@ impl ChatChange {
                     &redemption.code,
                     redemption.spent.as_deref(),
                 )?;
-                if redemption.linked == Linked::Done {
+                if let Some(joining) = &redemption.joining {
                     let person = trees
                         .people
-                        .get(&redemption.first_key)?
-                        .or(trees.people.get(&redemption.second_key)?)
+                        .get(&joining.first_key)?
+                        .or(trees.people.get(&joining.second_key)?)
                         .and_then(|bytes| serde_json::from_slice::<u64>(&bytes).ok())
-                        .unwrap_or(redemption.new_person);
+                        .unwrap_or(joining.new_person);
                     let encoded = encode(&person).map_err(abort)?;
-                    for member in &redemption.members {
+                    for member in &joining.members {
                         trees.people.insert(member.as_slice(), encoded.as_slice())?;
                     }
                 }
@@ -199,20 +207,21 @@ impl Store {
     }
 
     /// Applies a change on its own, outside any turn (tests, the command line): what a
-    /// turn would write with it, in one transaction, run again if it conflicts.
-    pub(super) fn apply_chat_change(
-        &self,
-        chat: &ChatKey,
-        plan: impl Fn() -> Result<ChatChange>,
-    ) -> Result<ChatChange> {
-        loop {
-            let change = plan()?;
-            let result = self.chat_trees()[..]
-                .transaction(|views| change.apply(chat, &ChatTrees::of(views)));
-            match transaction_result(result) {
-                Err(Error::Conflict) => continue,
-                other => return other.map(|()| change),
-            }
+    /// turn would write with it, in one transaction.
+    pub(super) fn apply_chat_change(&self, chat: &ChatKey, change: &ChatChange) -> Result<()> {
+        transaction_result(
+            self.chat_trees()[..].transaction(|views| change.apply(chat, &ChatTrees::of(views))),
+        )
+    }
+}
+
+/// Runs `attempt` again for as long as it conflicts: a code spent meanwhile is read as
+/// spent by the next attempt, which then does not conflict.
+pub(super) fn again_on_conflict<T>(mut attempt: impl FnMut() -> Result<T>) -> Result<T> {
+    loop {
+        match attempt() {
+            Err(Error::Conflict) => {}
+            result => return result,
         }
     }
 }

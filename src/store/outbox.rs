@@ -171,7 +171,7 @@ impl Delivery {
     #[must_use]
     pub fn has_fresh_reply_token(&self, now: DateTime<Utc>) -> bool {
         if self.v < DELIVERY_RECORD_VERSION {
-            return has_fresh_reply_token(&self.route, &self.body);
+            return has_fresh_reply_token(&self.route, &self.body, now);
         }
         matches!(self.route, Route::Channel { .. })
             && self.reply_by_ms.is_some_and(|by| unix_ms(now) < by)
@@ -181,7 +181,7 @@ impl Delivery {
 /// Whether a delivery's body is a chat message with a single-use reply token that is
 /// still fresh, read off the body: for deliveries written before `Delivery::reply_by_ms`.
 #[must_use]
-pub fn has_fresh_reply_token(route: &Route, body: &Body) -> bool {
+pub fn has_fresh_reply_token(route: &Route, body: &Body, now: DateTime<Utc>) -> bool {
     /// The two fields asked about; the rest of the body is skipped, not built.
     #[derive(Deserialize)]
     struct Token<'a> {
@@ -193,8 +193,7 @@ pub fn has_fresh_reply_token(route: &Route, body: &Body) -> bool {
     }
     matches!(route, Route::Channel { .. })
         && body.read::<Token>().is_ok_and(|token| {
-            token.reply_token.is_some()
-                && token.reply_by_ms.is_some_and(|by| unix_ms(Utc::now()) < by)
+            token.reply_token.is_some() && token.reply_by_ms.is_some_and(|by| unix_ms(now) < by)
         })
 }
 

@@ -1,13 +1,15 @@
 //! People who use several channels: one-time link codes, and the chat identities linked
 //! into one person, who then follows their cases from any of them.
 
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
 use crate::domain::{ChatKey, Linked};
+use crate::store::chat_changes::{again_on_conflict, Joining};
 use crate::store::{
     decode, encode, get_json, keys, ChatChange, Error, LinkRedemption, Result, Store,
     RECORD_VERSION,
 };
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
 pub(super) struct LinkCode {
@@ -46,13 +48,11 @@ impl Store {
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<Linked> {
-        let change = self.apply_chat_change(chat, || {
-            self.plan_link_redemption(chat, code, now)
-                .map(ChatChange::RedeemLinkCode)
-        })?;
-        Ok(match change {
-            ChatChange::RedeemLinkCode(redemption) => redemption.linked(),
-            _ => Linked::BadCode,
+        again_on_conflict(|| {
+            let redemption = self.plan_link_redemption(chat, code, now)?;
+            let linked = redemption.linked();
+            self.apply_chat_change(chat, &ChatChange::RedeemLinkCode(redemption))?;
+            Ok(linked)
         })
     }
 
@@ -73,10 +73,7 @@ impl Store {
             code: code.to_owned(),
             spent: spent.map(|bytes| bytes.to_vec()),
             linked: Linked::BadCode,
-            first_key: Vec::new(),
-            second_key: Vec::new(),
-            members: Vec::new(),
-            new_person: 0,
+            joining: None,
         };
         let Some(record) = record.filter(|record| record.expires_at >= now) else {
             return Ok(redemption);
@@ -85,17 +82,18 @@ impl Store {
             redemption.linked = Linked::SameChat;
             return Ok(redemption);
         }
-        // Both chats go in one person, merging two people if both already were linked.
         redemption.linked = Linked::Done;
-        redemption.first_key = keys::chat(&record.chat);
-        redemption.second_key = keys::chat(chat);
-        redemption.members = self
-            .identities(&record.chat)?
-            .into_iter()
-            .chain(self.identities(chat)?)
-            .map(|chat| keys::chat(&chat))
-            .collect();
-        redemption.new_person = self.db.generate_id()?;
+        redemption.joining = Some(Joining {
+            first_key: keys::chat(&record.chat),
+            second_key: keys::chat(chat),
+            members: self
+                .identities(&record.chat)?
+                .into_iter()
+                .chain(self.identities(chat)?)
+                .map(|chat| keys::chat(&chat))
+                .collect(),
+            new_person: self.db.generate_id()?,
+        });
         Ok(redemption)
     }
 

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::role::Role;
 use crate::domain::ChatKey;
+use crate::store::chat_changes::again_on_conflict;
 use crate::store::{
     decode, encode, get_json, keys, ChatChange, Enrolment, Result, Store, RECORD_VERSION,
 };
@@ -98,13 +99,11 @@ impl Store {
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Role>> {
-        let change = self.apply_chat_change(chat, || {
-            self.plan_enrolment(code, now)
-                .map(ChatChange::RedeemEnrolCode)
-        })?;
-        Ok(match change {
-            ChatChange::RedeemEnrolCode(enrolment) => enrolment.role().cloned(),
-            _ => None,
+        again_on_conflict(|| {
+            let enrolment = self.plan_enrolment(code, now)?;
+            let role = enrolment.role().cloned();
+            self.apply_chat_change(chat, &ChatChange::RedeemEnrolCode(enrolment))?;
+            Ok(role)
         })
     }
 

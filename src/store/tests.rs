@@ -944,20 +944,20 @@ fn a_body_is_read_for_its_reply_token_and_recipients_without_a_tree() {
         "to": "U1", "reply_token": "tok\\u0065n", "reply_by_ms": in_a_minute, "messages": [],
     }));
     assert!(
-        has_fresh_reply_token(&chat, &fresh),
+        has_fresh_reply_token(&chat, &fresh, Utc::now()),
         "escapes in a token are read"
     );
     let stale = body(serde_json::json!({
         "to": "U1", "reply_token": "t", "reply_by_ms": 1_000, "messages": [],
     }));
-    assert!(!has_fresh_reply_token(&chat, &stale));
+    assert!(!has_fresh_reply_token(&chat, &stale, Utc::now()));
     let no_token = body(serde_json::json!({ "to": "U1", "messages": [] }));
-    assert!(!has_fresh_reply_token(&chat, &no_token));
+    assert!(!has_fresh_reply_token(&chat, &no_token, Utc::now()));
     let forward = Route::Destination {
         id: "hook".to_owned(),
     };
     assert!(
-        !has_fresh_reply_token(&forward, &fresh),
+        !has_fresh_reply_token(&forward, &fresh, Utc::now()),
         "only chats have tokens"
     );
 

@@ -83,7 +83,7 @@ impl Store {
 
     /// Records a new update (its id is given here).
     pub fn create_update(&self, mut update: Update) -> Result<Update> {
-        update.id = self.db.generate_id()?;
+        update.id = self.new_update_id()?;
         let record = encode(&update)?;
         (&self.updateid_update, &self.pending_updateid)
             .transaction(|(updates, pending)| {
