@@ -77,7 +77,7 @@ impl Core {
         }
         let wake = Arc::new(Notify::new());
         let inbox = Arc::new(Inbox::new(
-            engine,
+            engine.clone(),
             store.clone(),
             Arc::clone(&settings),
             Arc::clone(&wake),
@@ -87,6 +87,7 @@ impl Core {
                 Arc::clone(&settings),
                 line_secrets,
                 store.clone(),
+                engine.clone(),
             )?)),
             _ => None,
         };

@@ -220,39 +220,15 @@ impl<'a> Turn<'a> {
         Render::new(self.engine, self.lang())
     }
 
-    /// A chosen language sticks. Otherwise Thai script switches to Thai, and only a clear
-    /// English sentence to English: a short Latin string, a code or an acronym does not
-    /// ("asdfgh", "CP-2569-0001", "ITA"). Then the platform's hint, then Thai.
+    /// A chosen language sticks. Otherwise what the message shows by itself
+    /// (`language_shown_by`), then the conversation's language, then the platform's hint,
+    /// then Thai.
     fn settle_language(&mut self) {
         if self.conversation.lang_chosen {
             return;
         }
-        let from_text = match &self.inbound.kind {
-            InboundKind::Text(text) if text.chars().any(crate::thai::is_thai) => Some(Lang::Th),
-            // A code says nothing of the language its sender reads.
-            InboundKind::Text(text)
-                if CaseCode::parse(text).is_some()
-                    || Receipt::parse(text).is_some()
-                    || enrol_code(text).is_some() =>
-            {
-                None
-            }
-            InboundKind::Text(text) => {
-                // A first message may be a single English word ("hello"); later ones
-                // must be sentences to switch.
-                let min_words = if self.conversation.lang.is_none() {
-                    1
-                } else {
-                    2
-                };
-                self.engine
-                    .classifier()
-                    .is_english(text, min_words)
-                    .then_some(Lang::En)
-            }
-            _ => None,
-        };
-        if let Some(lang) = from_text
+        let first_message = self.conversation.lang.is_none();
+        if let Some(lang) = language_shown_by(self.engine, &self.inbound.kind, first_message)
             .or(self.conversation.lang)
             .or(self.inbound.lang_hint)
         {
@@ -1121,6 +1097,37 @@ impl<'a> Turn<'a> {
         let text = render.text_with("withdraw-done", &[("code", &render.public_code(&case))]);
         self.replies.push(render.menu(&text));
         Ok(())
+    }
+}
+
+/// The language a message shows by itself, if any: Thai script shows Thai, and only a
+/// clear English sentence English; a short Latin string, a code or an acronym shows none
+/// ("asdfgh", "CP-2569-0001", "ITA"). A first message may be a single English word
+/// ("hello"), since nothing else is known of its sender; later ones must be sentences to
+/// switch.
+pub(super) fn language_shown_by(
+    engine: &Engine,
+    kind: &InboundKind,
+    first_message: bool,
+) -> Option<Lang> {
+    match kind {
+        InboundKind::Text(text) if text.chars().any(crate::thai::is_thai) => Some(Lang::Th),
+        // A code says nothing of the language its sender reads.
+        InboundKind::Text(text)
+            if CaseCode::parse(text).is_some()
+                || Receipt::parse(text).is_some()
+                || enrol_code(text).is_some() =>
+        {
+            None
+        }
+        InboundKind::Text(text) => {
+            let min_words = if first_message { 1 } else { 2 };
+            engine
+                .classifier()
+                .is_english(text, min_words)
+                .then_some(Lang::En)
+        }
+        _ => None,
     }
 }
 

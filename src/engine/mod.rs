@@ -346,6 +346,8 @@ type LazyKnowledge = std::sync::LazyLock<Knowledge, Box<dyn FnOnce() -> Knowledg
 pub struct Engine {
     settings: Arc<Settings>,
     knowledge: Arc<LazyKnowledge>,
+    /// Set once `knowledge` is built: what may ask for it without waiting.
+    knowledge_built: Arc<std::sync::atomic::AtomicBool>,
     locales: Arc<Locales>,
     progress: Arc<crate::kb::progress::ProgressBoard>,
     recall: Arc<recall::Recall<Understanding>>,
@@ -370,7 +372,14 @@ impl Engine {
     where
         F: FnOnce() -> Knowledge + Send + 'static,
     {
-        let knowledge: Arc<LazyKnowledge> = Arc::new(std::sync::LazyLock::new(Box::new(build)));
+        let knowledge_built = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let built = Arc::clone(&knowledge_built);
+        let knowledge: Arc<LazyKnowledge> =
+            Arc::new(std::sync::LazyLock::new(Box::new(move || {
+                let knowledge = build();
+                built.store(true, std::sync::atomic::Ordering::Release);
+                knowledge
+            })));
         let warm = Arc::clone(&knowledge);
         // If the thread cannot start, the first turn builds it instead.
         let _ = std::thread::Builder::new()
@@ -381,10 +390,32 @@ impl Engine {
         Self {
             settings,
             knowledge,
+            knowledge_built,
             locales,
             progress: Arc::default(),
             recall: Arc::default(),
         }
+    }
+
+    /// The language a person's first message shows by itself, if any
+    /// (`dialogue::language_shown_by`): when it shows one, the platform's hint would not
+    /// be read, so a channel need not ask the platform for it. Reading English needs the
+    /// knowledge; while it is still being built this says only whether the text is Thai,
+    /// rather than make the caller (an async task) wait for it.
+    #[must_use]
+    pub fn language_of_first_message(&self, kind: &InboundKind) -> Option<Lang> {
+        let in_thai =
+            matches!(kind, InboundKind::Text(text) if text.chars().any(crate::thai::is_thai));
+        if in_thai {
+            return Some(Lang::Th);
+        }
+        if !self
+            .knowledge_built
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return None;
+        }
+        dialogue::language_shown_by(self, kind, true)
     }
 
     /// The progress staff reported on the plan's items, shown in every answer.

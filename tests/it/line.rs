@@ -743,6 +743,76 @@ async fn the_profile_language_is_the_first_hint() {
     app.stop().await;
 }
 
+/// LINE is asked for a person's language only when their first message cannot tell: a
+/// clear English sentence is answered in English with no profile call (the profile,
+/// Thai here, would not have been read), a case code alone in the profile's language.
+#[tokio::test]
+async fn line_is_asked_for_a_language_only_when_the_first_message_cannot_tell() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = FakeLine::start().await;
+    let (writes_english, writes_code) = ("Uwritesenglish", "Uwritescode");
+    line.set_profile(writes_english, "th");
+    line.set_profile(writes_code, "en");
+    let app = TestApp::spawn_line(dir.path(), &line.base_url).await;
+    let from = |n: usize, user: &str, words: &str| {
+        body(
+            n,
+            "message",
+            json!({
+                "source": { "type": "user", "userId": user },
+                "message": { "id": format!("m{n}"), "type": "text", "text": words },
+            }),
+        )
+    };
+    // A question waits for the knowledge, which reading English needs: until it is
+    // built, LINE is asked rather than the worker kept waiting.
+    exchange(
+        &app,
+        &line,
+        text(80, "มาตรการป้องกันการทุจริตมีอะไรบ้าง"),
+        "/v2/bot/message/reply",
+    )
+    .await;
+
+    let answer = exchange(
+        &app,
+        &line,
+        from(81, writes_english, "What was the EIT score?"),
+        "/v2/bot/message/reply",
+    )
+    .await;
+    assert!(
+        seen(&answer).contains("EIT: 79.59") && seen(&answer).contains("Ask about measures"),
+        "answered in English: {}",
+        seen(&answer)
+    );
+    assert!(
+        line.requests_to(&format!("/v2/bot/profile/{writes_english}"))
+            .is_empty(),
+        "no profile call for a message that shows its language"
+    );
+
+    let answer = exchange(
+        &app,
+        &line,
+        from(82, writes_code, "CP-2569-0001"),
+        "/v2/bot/message/reply",
+    )
+    .await;
+    assert_eq!(
+        line.requests_to(&format!("/v2/bot/profile/{writes_code}"))
+            .len(),
+        1,
+        "a case code does not show a language: the profile is asked"
+    );
+    assert!(
+        seen(&answer).contains("Ask about measures"),
+        "answered in the profile's English: {}",
+        seen(&answer)
+    );
+    app.stop().await;
+}
+
 /// What the outbox keeps of answers: nothing of a delivered answer that no case refers
 /// to (a question's, an intake step's), and the answer that shows an anonymous
 /// complaint's receipt is wiped once finished, even when it could not be delivered

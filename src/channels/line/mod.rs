@@ -28,7 +28,7 @@ use crate::channels::recorder::Recorder;
 use crate::config::{LineSecrets, Settings};
 use crate::delivery::BoxFuture;
 use crate::domain::{Channel, ChatKey, Location};
-use crate::engine::{Inbound, InboundKind};
+use crate::engine::{Engine, Inbound, InboundKind};
 use crate::inbox::{AnswerVia, Envelope};
 use crate::limits::Limiter;
 use crate::store::{QueuedEvent, Store};
@@ -113,6 +113,8 @@ pub struct Line {
     pub lag: QueueLag,
     /// What the loading animation may spend.
     loading: LoadingBudget,
+    /// Reads whether a first message shows its language, before LINE is asked for it.
+    engine: Engine,
 }
 
 impl Line {
@@ -120,6 +122,7 @@ impl Line {
         settings: Arc<Settings>,
         secrets: &LineSecrets,
         store: Store,
+        engine: Engine,
     ) -> anyhow::Result<Self> {
         let client = Client::new(
             &settings.line,
@@ -136,6 +139,7 @@ impl Line {
             wake,
             lag: QueueLag::default(),
             loading: LoadingBudget::new(LOADING_CALLS_PER_SECOND, LOADING_CALLS_IN_FLIGHT),
+            engine,
         })
     }
 
@@ -218,13 +222,13 @@ impl Line {
                 user_id.clone().unwrap_or_default()
             },
         );
-        // A first message in Thai is answered in Thai whatever the profile says
-        // (engine::dialogue), so LINE is asked only when the event itself cannot tell.
-        let written_in_thai =
-            matches!(&kind, InboundKind::Text(text) if text.chars().any(crate::thai::is_thai));
+        // A first message that shows its language (Thai, a clear English sentence) is
+        // answered in it whatever the profile says (engine::dialogue), so LINE is asked
+        // only when the event itself cannot tell.
+        let shows_language = self.engine.language_of_first_message(&kind).is_some();
         let lang_hint = match (&user_id, in_group) {
             (Some(user_id), false)
-                if !written_in_thai && self.store.conversation(&sender)?.is_none() =>
+                if !shows_language && self.store.conversation(&sender)?.is_none() =>
             {
                 match self.client.profile_language(user_id).await {
                     Ok(lang) => lang,
