@@ -284,7 +284,7 @@ pub struct PlainTurn {
 }
 
 /// How many trees a turn writes besides those of its chat change.
-const N_TURN_TREES: usize = 14;
+const N_TURN_TREES: usize = 13;
 
 impl Store {
     /// Commits a turn atomically and returns the case it filed or changed. Not yet
@@ -310,8 +310,7 @@ impl Store {
             &self.casecode_caseid,
             &self.receipthash_caseid,
             &self.reporter_caseid,
-            &self.deliveryid_delivery,
-            &self.due_deliveryid,
+            &self.due_delivery,
             &self.channelseq_event,
             &self.chatkey_seen,
             &self.chatkey_held,
@@ -330,7 +329,6 @@ impl Store {
                 codes,
                 receipts,
                 reporters,
-                deliveries,
                 due,
                 inbound,
                 seen,
@@ -363,7 +361,6 @@ impl Store {
                 inbound.remove(keys::queued(channel, seq))?;
             }
             let outbox = Outbox {
-                deliveries,
                 due,
                 opening: self.opening,
             };
@@ -455,34 +452,30 @@ impl Store {
         let result = (
             &self.chatkey_conversation,
             &self.eventkey_outcome,
-            &self.deliveryid_delivery,
-            &self.due_deliveryid,
+            &self.due_delivery,
             &self.channelseq_event,
             &self.chatkey_seen,
         )
-            .transaction(
-                |(conversations, outcomes, deliveries, due, inbound, seen)| {
-                    let outbox = Outbox {
-                        deliveries,
-                        due,
-                        opening: self.opening,
-                    };
-                    for (turn, (chat_key, conversation, outcome)) in turns.iter().zip(&prepared) {
-                        conversations.insert(chat_key.as_slice(), conversation.as_slice())?;
-                        note_last_seen(seen, &turn.chat, chat_key, turn.event.is_some(), turn.now)?;
-                        if let Some((channel, seq)) = turn.dequeue {
-                            inbound.remove(keys::queued(channel, seq))?;
-                        }
-                        if let Some(reply) = &turn.reply {
-                            outbox.enqueue_all(vec![reply.clone()], None, turn.now)?;
-                        }
-                        if let Some((event_key, record)) = outcome {
-                            outcomes.insert(event_key.as_slice(), record.as_slice())?;
-                        }
+            .transaction(|(conversations, outcomes, due, inbound, seen)| {
+                let outbox = Outbox {
+                    due,
+                    opening: self.opening,
+                };
+                for (turn, (chat_key, conversation, outcome)) in turns.iter().zip(&prepared) {
+                    conversations.insert(chat_key.as_slice(), conversation.as_slice())?;
+                    note_last_seen(seen, &turn.chat, chat_key, turn.event.is_some(), turn.now)?;
+                    if let Some((channel, seq)) = turn.dequeue {
+                        inbound.remove(keys::queued(channel, seq))?;
                     }
-                    Ok(())
-                },
-            );
+                    if let Some(reply) = &turn.reply {
+                        outbox.enqueue_all(vec![reply.clone()], None, turn.now)?;
+                    }
+                    if let Some((event_key, record)) = outcome {
+                        outcomes.insert(event_key.as_slice(), record.as_slice())?;
+                    }
+                }
+                Ok(())
+            });
         transaction_result(result)
     }
 
@@ -650,9 +643,8 @@ fn note_last_seen(
     Ok(())
 }
 
-/// The outbox trees inside a transaction.
+/// The outbox's schedule inside a transaction.
 struct Outbox<'a> {
-    deliveries: &'a TransactionalTree,
     due: &'a TransactionalTree,
     /// The store's opening, for deliveries written marked.
     opening: u64,
@@ -666,7 +658,7 @@ impl Outbox<'_> {
         now: DateTime<Utc>,
     ) -> TxResult<()> {
         for item in outgoing {
-            let id = self.deliveries.generate_id()?;
+            let id = self.due.generate_id()?;
             let mut delivery = Delivery::new(id, item.route, case_id, item.body, now);
             delivery.sensitive = item.sensitive;
             delivery.reply_by_ms = item.reply_by_ms;
@@ -674,10 +666,7 @@ impl Outbox<'_> {
                 delivery.reply_tried = true;
                 delivery.marked_in = Some(self.opening);
             }
-            self.deliveries
-                .insert(&keys::id(id), encode(&delivery).map_err(abort)?)?;
-            self.due
-                .insert(&keys::due(delivery.next_attempt_ms, id), &[])?;
+            crate::store::outbox::schedule(self.due, &delivery)?;
         }
         Ok(())
     }

@@ -224,7 +224,7 @@ impl Store {
             key?;
             backlog.inbound_queued += 1;
         }
-        for key in self.due_deliveryid.iter().keys() {
+        for key in self.due_delivery.iter().keys() {
             key?;
             backlog.deliveries_pending += 1;
         }

@@ -153,8 +153,10 @@ pub struct Store {
     casecode_caseid: sled::Tree,
     receipthash_caseid: sled::Tree,
     reporter_caseid: sled::Tree,
+    /// Finished deliveries that are kept (`outbox::kept_record`).
     deliveryid_delivery: sled::Tree,
-    due_deliveryid: sled::Tree,
+    /// Pending deliveries, by when they are next due (`outbox`).
+    due_delivery: sled::Tree,
     mediaid_media: sled::Tree,
     channelseq_event: sled::Tree,
     channel_group: sled::Tree,
@@ -202,6 +204,7 @@ impl Store {
     fn from_db(db: sled::Db) -> Result<Self> {
         let store = Self::from_db_unchecked(db)?;
         store.index_open_cases()?;
+        store.schedule_indexed_deliveries(&store.db)?;
         Ok(store)
     }
 
@@ -219,7 +222,7 @@ impl Store {
             receipthash_caseid: tree("receipthash_caseid")?,
             reporter_caseid: tree("reporter_caseid")?,
             deliveryid_delivery: tree("deliveryid_delivery")?,
-            due_deliveryid: tree("due_deliveryid")?,
+            due_delivery: tree("due_delivery")?,
             mediaid_media: tree("mediaid_media")?,
             channelseq_event: tree("channelseq_event")?,
             chatkey_seen: tree("chatkey_seen")?,

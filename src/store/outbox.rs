@@ -1,14 +1,20 @@
 //! The outbox: deliveries waiting to leave the process, with their retry schedule.
 //!
-//! `deliveryid_delivery` holds every delivery; `due_deliveryid` indexes the pending ones
-//! by when they are next due, so the dispatcher reads only what it must send.
+//! A pending delivery lives in `due_delivery`, keyed by when it is next due and its id,
+//! so the dispatcher reads what it must send, and only that, in one scan; a finished one
+//! that is kept (a case's, an update's, a forward, a dead one) moves to
+//! `deliveryid_delivery`. An answer is then written once and removed once: one tree
+//! operation each way, where a record and a separate due index took two.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sled::transaction::TransactionalTree;
 use sled::Transactional as _;
 
 use crate::domain::Channel;
-use crate::store::{decode, encode, get_json, keys, transaction_result, Error, Result, Store};
+use crate::store::{
+    abort, decode, encode, get_json, keys, transaction_result, Result, Store, TxResult,
+};
 
 /// Version of the stored delivery: 2 carries `reply_by_ms`.
 const DELIVERY_RECORD_VERSION: u8 = 2;
@@ -244,22 +250,30 @@ pub(super) fn recipients(body: &Body) -> usize {
         .map_or(1, |addressed| addressed.to_many.len().max(1))
 }
 
+/// Puts a pending delivery in the schedule, at its due time: inside the transaction of
+/// whatever enqueues it.
+pub(super) fn schedule(due: &TransactionalTree, delivery: &Delivery) -> TxResult<()> {
+    due.insert(
+        &keys::due(delivery.next_attempt_ms, delivery.id),
+        encode(delivery).map_err(abort)?,
+    )?;
+    Ok(())
+}
+
 impl Store {
     /// Pending deliveries due at `now`, earliest first, at most `limit`.
     pub fn due_deliveries(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Delivery>> {
         let now_ms = unix_ms(now);
         let mut due = Vec::new();
-        for entry in self.due_deliveryid.iter() {
-            let (key, _) = entry?;
-            let Some((due_ms, id)) = keys::parse_due(&key) else {
+        for entry in self.due_delivery.iter() {
+            let (key, record) = entry?;
+            let Some((due_ms, _)) = keys::parse_due(&key) else {
                 continue;
             };
             if due_ms > now_ms || due.len() >= limit {
                 break;
             }
-            if let Some(delivery) = self.delivery(id)? {
-                due.push(delivery);
-            }
+            due.push(decode("due_delivery", &record)?);
         }
         Ok(due)
     }
@@ -267,21 +281,32 @@ impl Store {
     /// When the next pending delivery is due, in Unix milliseconds.
     pub fn next_due_ms(&self) -> Result<Option<u64>> {
         Ok(self
-            .due_deliveryid
+            .due_delivery
             .first()?
             .and_then(|(key, _)| keys::parse_due(&key))
             .map(|(due_ms, _)| due_ms))
     }
 
+    /// The delivery `id`, pending or finished.
     pub fn delivery(&self, id: u64) -> Result<Option<Delivery>> {
-        get_json(
+        if let Some(finished) = get_json(
             &self.deliveryid_delivery,
             "deliveryid_delivery",
             &keys::id(id),
-        )
+        )? {
+            return Ok(Some(finished));
+        }
+        // Pending ones are few: the schedule is read key by key for it.
+        for entry in self.due_delivery.iter() {
+            let (key, record) = entry?;
+            if keys::parse_due(&key).is_some_and(|(_, of)| of == id) {
+                return decode("due_delivery", &record).map(Some);
+            }
+        }
+        Ok(None)
     }
 
-    /// Writes the delivery's new state and moves it in the due index: out of it when
+    /// Writes the delivery's new state and moves it in the schedule: out of it when
     /// delivered or dead, to its new time when rescheduled.
     pub fn update_delivery(&self, previous_due_ms: u64, delivery: &Delivery) -> Result<()> {
         self.finish_deliveries(vec![(previous_due_ms, delivery.clone())])
@@ -293,55 +318,71 @@ impl Store {
         let mut prepared = Vec::with_capacity(finished.len());
         for (previous_due_ms, delivery) in finished {
             let old_due = keys::due(previous_due_ms, delivery.id);
-            let new_due = (delivery.state == DeliveryState::Pending)
-                .then(|| keys::due(delivery.next_attempt_ms, delivery.id));
-            prepared.push((delivery.id, kept_record(delivery)?, old_due, new_due));
+            let id = delivery.id;
+            let next = if delivery.state == DeliveryState::Pending {
+                let key = keys::due(delivery.next_attempt_ms, id);
+                Placed::Scheduled(key, encode(&delivery)?)
+            } else {
+                match kept_record(delivery)? {
+                    Some(record) => Placed::Kept(record),
+                    None => Placed::Forgotten,
+                }
+            };
+            prepared.push((id, old_due, next));
         }
-        (&self.deliveryid_delivery, &self.due_deliveryid)
-            .transaction(|(deliveries, due)| {
-                for (id, record, old_due, new_due) in &prepared {
-                    match record {
-                        Some(record) => deliveries.insert(&keys::id(*id), record.as_slice())?,
-                        None => deliveries.remove(&keys::id(*id))?,
-                    };
+        let result =
+            (&self.deliveryid_delivery, &self.due_delivery).transaction(|(deliveries, due)| {
+                for (id, old_due, next) in &prepared {
                     due.remove(old_due)?;
-                    if let Some(new_due) = new_due {
-                        due.insert(new_due, &[])?;
+                    match next {
+                        Placed::Scheduled(key, record) => {
+                            due.insert(key, record.as_slice())?;
+                        }
+                        Placed::Kept(record) => {
+                            deliveries.insert(&keys::id(*id), record.as_slice())?;
+                        }
+                        Placed::Forgotten => {}
                     }
                 }
                 Ok(())
-            })
-            .map_err(
-                |error: sled::transaction::TransactionError<()>| match error {
-                    sled::transaction::TransactionError::Storage(error) => Error::Sled(error),
-                    sled::transaction::TransactionError::Abort(()) => {
-                        Error::Sled(sled::Error::Unsupported("aborted".to_owned()))
-                    }
-                },
-            )
+            });
+        transaction_result(result)
     }
 
-    /// Writes deliveries in the middle of an attempt, leaving their places in the due
-    /// index: what senders must remember before calls they cannot take back.
+    /// Writes deliveries in the middle of an attempt, in their places in the schedule:
+    /// what senders must remember before calls they cannot take back.
     pub fn save_deliveries(&self, deliveries: &[Delivery]) -> Result<()> {
         let mut batch = sled::Batch::default();
         for delivery in deliveries {
-            batch.insert(&keys::id(delivery.id), encode(delivery)?);
+            batch.insert(
+                &keys::due(delivery.next_attempt_ms, delivery.id),
+                encode(delivery)?,
+            );
         }
-        self.deliveryid_delivery.apply_batch(batch)?;
+        self.due_delivery.apply_batch(batch)?;
         Ok(())
     }
 
-    /// Every delivery, oldest first.
+    /// Every delivery, pending or finished, oldest first.
     pub fn all_deliveries(&self) -> impl Iterator<Item = Result<Delivery>> + '_ {
-        self.deliveryid_delivery
+        let pending: Vec<Result<Delivery>> = self
+            .due_delivery
             .iter()
-            .map(|entry| decode("deliveryid_delivery", &entry?.1))
+            .map(|entry| decode("due_delivery", &entry?.1))
+            .collect();
+        let finished = self
+            .deliveryid_delivery
+            .iter()
+            .map(|entry| decode("deliveryid_delivery", &entry?.1));
+        oldest_first(pending, finished)
     }
 
     /// Puts a dead delivery back in the queue, due now.
     pub fn retry_delivery(&self, id: u64, now: DateTime<Utc>) -> Result<bool> {
-        let Some(mut delivery) = self.delivery(id)? else {
+        let key = keys::id(id);
+        let Some(mut delivery) =
+            get_json::<Delivery>(&self.deliveryid_delivery, "deliveryid_delivery", &key)?
+        else {
             return Ok(false);
         };
         if delivery.state != DeliveryState::Dead {
@@ -351,10 +392,81 @@ impl Store {
         delivery.attempts = 0;
         delivery.finished_at = None;
         delivery.next_attempt_ms = unix_ms(now);
-        // A dead delivery has no due entry: removing `0` is a harmless no-op.
-        self.update_delivery(0, &delivery)?;
+        let result =
+            (&self.deliveryid_delivery, &self.due_delivery).transaction(|(deliveries, due)| {
+                deliveries.remove(&key)?;
+                schedule(due, &delivery)
+            });
+        transaction_result(result)?;
         Ok(true)
     }
+
+    /// Moves the deliveries of a store written before the schedule held them (its
+    /// `due_deliveryid` indexed ids of records in `deliveryid_delivery`) into the
+    /// schedule, in one transaction, and drops the old index.
+    pub(super) fn schedule_indexed_deliveries(&self, db: &sled::Db) -> Result<()> {
+        const OLD_INDEX: &[u8] = b"due_deliveryid";
+        if !db.tree_names().iter().any(|name| name == OLD_INDEX) {
+            return Ok(());
+        }
+        let index = db.open_tree(OLD_INDEX)?;
+        // Read before the transaction: a tree read inside one would wait on the
+        // transaction's own lock.
+        let indexed = index.iter().keys().collect::<sled::Result<Vec<_>>>()?;
+        let result = (&index, &self.deliveryid_delivery, &self.due_delivery).transaction(
+            |(index, deliveries, due)| {
+                for key in &indexed {
+                    if let Some((_, id)) = keys::parse_due(key) {
+                        if let Some(record) = deliveries.remove(&keys::id(id))? {
+                            due.insert(key, record)?;
+                        }
+                    }
+                    index.remove(key)?;
+                }
+                Ok(())
+            },
+        );
+        transaction_result(result)?;
+        db.flush()?;
+        db.drop_tree(OLD_INDEX)?;
+        Ok(())
+    }
+}
+
+/// Where a delivery goes once its attempt is written back.
+enum Placed {
+    /// Still pending: back in the schedule at its new time (key, record).
+    Scheduled([u8; 16], Vec<u8>),
+    /// Finished and kept (`kept_record`).
+    Kept(Vec<u8>),
+    /// Finished, and nothing refers to it.
+    Forgotten,
+}
+
+/// Two sequences of deliveries merged by id: the pending ones (few, in due order) and
+/// the finished ones (in id order).
+fn oldest_first<'a>(
+    mut pending: Vec<Result<Delivery>>,
+    finished: impl Iterator<Item = Result<Delivery>> + 'a,
+) -> impl Iterator<Item = Result<Delivery>> + 'a {
+    // An error sorts first, so that it shows.
+    pending.sort_by_key(|delivery| delivery.as_ref().map_or(0, |d| d.id));
+    let mut pending = pending.into_iter().peekable();
+    let mut finished = finished.peekable();
+    std::iter::from_fn(move || {
+        let take_pending = match (pending.peek(), finished.peek()) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(Ok(p)), Some(Ok(f))) => p.id < f.id,
+            (Some(Err(_)), _) => true,
+            (Some(Ok(_)), Some(Err(_))) => false,
+        };
+        if take_pending {
+            pending.next()
+        } else {
+            finished.next()
+        }
+    })
 }
 
 impl Store {
@@ -368,25 +480,20 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let key = format!("once:{marker}");
-        let result = (&self.meta, &self.deliveryid_delivery, &self.due_deliveryid).transaction(
-            |(meta, deliveries, due)| {
-                if meta.get(key.as_bytes())?.is_some() {
-                    return Ok(false);
-                }
-                meta.insert(key.as_bytes(), &keys::id(unix_ms(now)))?;
-                for item in &outgoing {
-                    let id = deliveries.generate_id()?;
-                    let mut delivery =
-                        Delivery::new(id, item.route.clone(), None, item.body.clone(), now);
-                    delivery.sensitive = item.sensitive;
-                    let record = encode(&delivery)
-                        .map_err(sled::transaction::ConflictableTransactionError::Abort)?;
-                    deliveries.insert(&keys::id(id), record)?;
-                    due.insert(&keys::due(delivery.next_attempt_ms, id), &[])?;
-                }
-                Ok(true)
-            },
-        );
+        let result = (&self.meta, &self.due_delivery).transaction(|(meta, due)| {
+            if meta.get(key.as_bytes())?.is_some() {
+                return Ok(false);
+            }
+            meta.insert(key.as_bytes(), &keys::id(unix_ms(now)))?;
+            for item in &outgoing {
+                let id = due.generate_id()?;
+                let mut delivery =
+                    Delivery::new(id, item.route.clone(), None, item.body.clone(), now);
+                delivery.sensitive = item.sensitive;
+                schedule(due, &delivery)?;
+            }
+            Ok(true)
+        });
         transaction_result(result)
     }
 }

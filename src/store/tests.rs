@@ -141,7 +141,7 @@ fn a_filed_case_is_found_by_code_and_reporter_and_queues_its_forwards() {
 }
 
 #[test]
-fn delivery_states_move_through_the_due_index() {
+fn delivery_states_move_through_the_schedule() {
     let store = Store::temporary().unwrap();
     let alice = ChatKey::new(Channel::Web, "alice");
     let now = Utc::now();
@@ -155,13 +155,100 @@ fn delivery_states_move_through_the_due_index() {
     assert_eq!(store.due_deliveries(now, 10).unwrap().len(), 1);
     let later = now + chrono::Duration::seconds(61);
     assert_eq!(store.due_deliveries(later, 10).unwrap().len(), 2);
+    let found = store.delivery(delivery.id).unwrap().unwrap();
+    assert_eq!(
+        (found.state, found.attempts),
+        (DeliveryState::Pending, 1),
+        "a pending delivery is found by its id"
+    );
     delivery.state = DeliveryState::Dead;
     store
         .update_delivery(delivery.next_attempt_ms, &delivery)
         .unwrap();
     assert_eq!(store.due_deliveries(later, 10).unwrap().len(), 1);
+    assert_eq!(
+        store.delivery(delivery.id).unwrap().unwrap().state,
+        DeliveryState::Dead
+    );
+    let listed: Vec<(u64, DeliveryState)> = store
+        .all_deliveries()
+        .map(|d| d.map(|d| (d.id, d.state)).unwrap())
+        .collect();
+    assert_eq!(listed.len(), 2, "each delivery listed once: {listed:?}");
+    assert!(
+        listed.windows(2).all(|pair| pair[0].0 < pair[1].0),
+        "{listed:?}"
+    );
+    assert!(listed.contains(&(delivery.id, DeliveryState::Dead)));
     assert!(store.retry_delivery(delivery.id, later).unwrap());
     assert_eq!(store.due_deliveries(later, 10).unwrap().len(), 2);
+    assert!(
+        !store.retry_delivery(delivery.id, later).unwrap(),
+        "only a dead delivery is put back"
+    );
+    assert_eq!(store.all_deliveries().count(), 2, "moved, not copied");
+}
+
+/// A store written when pending deliveries were records with a separate due index
+/// (`due_deliveryid`) opens with them in the schedule: due as they were, found and
+/// finished as any other, the old index gone.
+#[test]
+fn deliveries_indexed_the_old_way_are_scheduled_at_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc::now();
+    let of_state = |id: u64, state: DeliveryState| {
+        let route = Route::Destination { id: "log".into() };
+        let body = Body::from(&serde_json::json!({ "n": id }));
+        let mut delivery = Delivery::new(id, route, Some(7), body, now);
+        delivery.state = state;
+        delivery
+    };
+    let pending = of_state(41, DeliveryState::Pending);
+    {
+        let store = Store::open(dir.path()).unwrap();
+        let old_index = store.db.open_tree("due_deliveryid").unwrap();
+        for delivery in [&pending, &of_state(42, DeliveryState::Dead)] {
+            store
+                .deliveryid_delivery
+                .insert(keys::id(delivery.id), encode(delivery).unwrap())
+                .unwrap();
+        }
+        old_index
+            .insert(keys::due(pending.next_attempt_ms, pending.id), &[])
+            .unwrap();
+        store.sync_blocking().unwrap();
+    }
+    let store = reopen(dir.path());
+    assert!(
+        !store
+            .db
+            .tree_names()
+            .iter()
+            .any(|name| name == b"due_deliveryid".as_slice()),
+        "the old index is dropped"
+    );
+    let mut due = store.due_deliveries(now, 10).unwrap();
+    assert_eq!(due.iter().map(|d| d.id).collect::<Vec<_>>(), [41]);
+    assert_eq!(
+        store.delivery(42).unwrap().unwrap().state,
+        DeliveryState::Dead
+    );
+    let listed: Vec<u64> = store.all_deliveries().map(|d| d.unwrap().id).collect();
+    assert_eq!(listed, [41, 42]);
+    let mut sent = due.remove(0);
+    sent.state = DeliveryState::Delivered;
+    store
+        .update_delivery(pending.next_attempt_ms, &sent)
+        .unwrap();
+    assert!(store
+        .due_deliveries(now + chrono::Duration::minutes(1), 10)
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store.delivery(41).unwrap().unwrap().state,
+        DeliveryState::Delivered,
+        "a case's delivery is kept once delivered"
+    );
 }
 
 #[test]

@@ -186,11 +186,10 @@ impl Store {
         let key = keys::id(expected.id);
         let result = (
             &self.updateid_update,
-            &self.deliveryid_delivery,
-            &self.due_deliveryid,
+            &self.due_delivery,
             &self.pending_updateid,
         )
-            .transaction(|(updates, deliveries, due, pending)| {
+            .transaction(|(updates, due, pending)| {
                 let abort = ConflictableTransactionError::Abort;
                 let Some(bytes) = updates.get(key.as_slice())? else {
                     return Ok(false);
@@ -200,12 +199,11 @@ impl Store {
                     return Ok(false);
                 }
                 for item in &step.deliveries {
-                    let id = deliveries.generate_id()?;
+                    let id = due.generate_id()?;
                     let mut delivery =
                         Delivery::new(id, item.route.clone(), None, item.body.clone(), now);
                     delivery.update_id = Some(update.id);
-                    deliveries.insert(&keys::id(id), encode(&delivery).map_err(abort)?)?;
-                    due.insert(&keys::due(delivery.next_attempt_ms, id), &[])?;
+                    crate::store::outbox::schedule(due, &delivery)?;
                 }
                 update.n_recipients += step.n_recipients;
                 update.n_undeliverable += step.n_undeliverable;
