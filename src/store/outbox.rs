@@ -330,6 +330,23 @@ impl Store {
             };
             prepared.push((id, old_due, next));
         }
+        if !prepared
+            .iter()
+            .any(|(_, _, next)| matches!(next, Placed::Kept(_)))
+        {
+            // The schedule alone changes (answers forgotten, retries moved): one batch of
+            // that tree is as atomic as a transaction, and blind, where a transaction
+            // reads every key it writes first.
+            let mut batch = sled::Batch::default();
+            for (_, old_due, next) in prepared {
+                batch.remove(&old_due);
+                if let Placed::Scheduled(key, record) = next {
+                    batch.insert(&key, record);
+                }
+            }
+            self.due_delivery.apply_batch(batch)?;
+            return Ok(());
+        }
         let result =
             (&self.deliveryid_delivery, &self.due_delivery).transaction(|(deliveries, due)| {
                 for (id, old_due, next) in &prepared {
