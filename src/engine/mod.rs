@@ -83,8 +83,12 @@ pub enum InboundKind {
 }
 
 /// A reply, independent of any channel; each adapter renders it for its platform.
+///
+/// Written as an internally tagged object (`{"type": "text", "text": …}`) and read back
+/// through `OutboundFields`: serde reads an internally tagged enum by buffering all of
+/// its fields first, which every answer sent paid for.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", try_from = "OutboundFields")]
 pub enum Outbound {
     Text {
         text: String,
@@ -95,6 +99,53 @@ pub enum Outbound {
         choices: Vec<Choice>,
     },
     Card(Card),
+}
+
+/// What an `Outbound` is written as, read as one plain struct: the tag, and the fields of
+/// every kind, each present only in its own.
+#[derive(Deserialize)]
+struct OutboundFields {
+    #[serde(rename = "type")]
+    kind: OutboundKind,
+    text: Option<String>,
+    choices: Option<Vec<Choice>>,
+    title: Option<String>,
+    lines: Option<Vec<String>>,
+    buttons: Option<Vec<Choice>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum OutboundKind {
+    Text,
+    QuickReplies,
+    Card,
+}
+
+impl TryFrom<OutboundFields> for Outbound {
+    type Error = String;
+
+    fn try_from(fields: OutboundFields) -> Result<Self, Self::Error> {
+        let missing = |kind: &str, field: &str| format!("a {kind} reply without its `{field}`");
+        Ok(match fields.kind {
+            OutboundKind::Text => Self::Text {
+                text: fields.text.ok_or_else(|| missing("text", "text"))?,
+            },
+            OutboundKind::QuickReplies => Self::QuickReplies {
+                text: fields
+                    .text
+                    .ok_or_else(|| missing("quick_replies", "text"))?,
+                choices: fields
+                    .choices
+                    .ok_or_else(|| missing("quick_replies", "choices"))?,
+            },
+            OutboundKind::Card => Self::Card(Card {
+                title: fields.title.ok_or_else(|| missing("card", "title"))?,
+                lines: fields.lines.ok_or_else(|| missing("card", "lines"))?,
+                buttons: fields.buttons.ok_or_else(|| missing("card", "buttons"))?,
+            }),
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

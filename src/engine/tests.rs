@@ -579,3 +579,40 @@ fn command_words_are_read_in_any_case_and_only_alone() {
     dialogue.tap("suggest");
     assert!(dialogue.text("  ยกเลิก  ").contains("ยกเลิกแล้ว"));
 }
+
+/// Replies read back as they were written (deliveries and held messages store them):
+/// every kind, whatever the order of its fields; one with a field missing is refused,
+/// not filled in.
+#[test]
+fn replies_read_back_as_written() {
+    let choice = |label: &str, payload: &str| Choice {
+        label: label.into(),
+        payload: payload.into(),
+    };
+    let replies = vec![
+        Outbound::Text {
+            text: "สวัสดีค่ะ ๑๒๓".into(),
+        },
+        Outbound::QuickReplies {
+            text: "เลือกเมนู".into(),
+            choices: vec![choice("ถามเรื่องมาตรการ", "ask"), choice("Menu", "menu")],
+        },
+        Outbound::Card(Card {
+            title: "CP-2569-0001".into(),
+            lines: vec!["สถานะ: รับเรื่องแล้ว".into()],
+            buttons: Vec::new(),
+        }),
+    ];
+    let json = serde_json::to_string(&replies).unwrap();
+    assert!(json.contains(r#""type":"quick_replies""#), "{json}");
+    let read: Vec<Outbound> = serde_json::from_str(&json).unwrap();
+    assert_eq!(read, replies);
+
+    let reordered: Outbound =
+        serde_json::from_str(r#"{"text":"hi","type":"text","unknown":1}"#).unwrap();
+    assert_eq!(reordered, Outbound::Text { text: "hi".into() });
+    let error =
+        serde_json::from_str::<Outbound>(r#"{"type":"quick_replies","text":"hi"}"#).unwrap_err();
+    assert!(error.to_string().contains("choices"), "{error}");
+    assert!(serde_json::from_str::<Outbound>(r#"{"type":"sticker"}"#).is_err());
+}

@@ -74,15 +74,45 @@ impl From<&serde_json::Value> for Body {
     }
 }
 
-/// Where a delivery goes.
+/// Where a delivery goes. Written internally tagged (`{"kind": "channel", …}`), read
+/// back through `RouteFields`, a plain struct: serde buffers every field of an internally
+/// tagged enum before it reads it, and every delivery read paid for that.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", try_from = "RouteFields")]
 pub enum Route {
     /// A destination of `tambon.toml` (a division's webhook, the log).
     Destination { id: String },
     /// A chat on a platform, sent by that channel's adapter; the body is a
     /// `delivery::ChannelMessage`.
     Channel { channel: Channel },
+}
+
+/// What a `Route` is written as: its tag and the field of each kind.
+#[derive(Deserialize)]
+struct RouteFields {
+    kind: RouteKind,
+    id: Option<String>,
+    channel: Option<Channel>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RouteKind {
+    Destination,
+    Channel,
+}
+
+impl TryFrom<RouteFields> for Route {
+    type Error = &'static str;
+
+    fn try_from(fields: RouteFields) -> std::result::Result<Self, Self::Error> {
+        match (fields.kind, fields.id, fields.channel) {
+            (RouteKind::Destination, Some(id), _) => Ok(Self::Destination { id }),
+            (RouteKind::Channel, _, Some(channel)) => Ok(Self::Channel { channel }),
+            (RouteKind::Destination, None, _) => Err("a destination route without its `id`"),
+            (RouteKind::Channel, _, None) => Err("a channel route without its `channel`"),
+        }
+    }
 }
 
 impl std::fmt::Display for Route {

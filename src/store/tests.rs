@@ -1273,3 +1273,30 @@ fn a_delivery_knows_its_reply_token_with_or_without_the_field() {
     let old: Delivery = serde_json::from_value(old).unwrap();
     assert!(old.has_fresh_reply_token(now), "read from the body");
 }
+
+/// A delivery's route reads back as written, whatever the order of its fields.
+#[test]
+fn routes_read_back_as_written() {
+    for route in [
+        Route::Destination {
+            id: "finance".into(),
+        },
+        Route::Channel {
+            channel: Channel::Line,
+        },
+    ] {
+        let json = serde_json::to_string(&route).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Route>(&json).unwrap(),
+            route,
+            "{json}"
+        );
+    }
+    assert_eq!(
+        serde_json::from_str::<Route>(r#"{"channel":"telegram","kind":"channel"}"#).unwrap(),
+        Route::Channel {
+            channel: Channel::Telegram
+        }
+    );
+    assert!(serde_json::from_str::<Route>(r#"{"kind":"destination"}"#).is_err());
+}
