@@ -94,7 +94,7 @@ fn write_until_closed(store: &Store, mut receiver: mpsc::UnboundedReceiver<Reque
             .enqueue_inbound(&events, Utc::now())
             .and_then(|enqueued| {
                 if enqueued.contains(&Enqueued::New) {
-                    store.sync_on_this_thread()?;
+                    store.sync_blocking()?;
                 }
                 Ok(enqueued)
             });

@@ -258,13 +258,6 @@ impl Store {
         self.commit.sync(&self.db).await
     }
 
-    /// `sync` on a thread of its own, outside the async runtime (it blocks): the
-    /// recorder's. One flush at a time serves both, so the recorder's and the
-    /// dispatcher's flushes do not each write and sync the log for the other's changes.
-    pub fn sync_on_this_thread(&self) -> Result<()> {
-        self.commit.sync_on_this_thread(&self.db)
-    }
-
     /// Flushes everything now, on the calling thread: for command-line tools outside
     /// the async runtime, and for work already on a blocking thread.
     pub fn sync_blocking(&self) -> Result<()> {
@@ -462,20 +455,6 @@ struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// `sync` for a thread outside the async runtime: it blocks, and shares its flush
-    /// with `sync`'s callers as they share theirs with it.
-    fn sync_on_this_thread(&self, db: &sled::Db) -> Result<()> {
-        let ticket = self.tickets.fetch_add(1, Ordering::SeqCst) + 1;
-        let _flushing = self.flushing.blocking_lock();
-        if self.flushed.load(Ordering::SeqCst) >= ticket {
-            return Ok(());
-        }
-        let covered = self.tickets.load(Ordering::SeqCst);
-        db.flush()?;
-        self.flushed.fetch_max(covered, Ordering::SeqCst);
-        Ok(())
-    }
-
     async fn sync(&self, db: &sled::Db) -> Result<()> {
         let ticket = self.tickets.fetch_add(1, Ordering::SeqCst) + 1;
         let _flushing = self.flushing.lock().await;
