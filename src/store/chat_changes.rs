@@ -86,12 +86,14 @@ impl Enrolment {
 }
 
 /// How many trees a `ChatChange` may write (`Store::chat_trees`).
-pub(super) const N_CHAT_TREES: usize = 7;
+pub(super) const N_CHAT_TREES: usize = 8;
 
 /// The trees a `ChatChange` writes, inside a transaction.
 pub(super) struct ChatTrees<'a> {
     pub link_codes: &'a TransactionalTree,
     pub people: &'a TransactionalTree,
+    /// Each person's chats (`keys::person_chat`): the reverse of `people`.
+    pub person_chats: &'a TransactionalTree,
     pub enrol_codes: &'a TransactionalTree,
     pub roles: &'a TransactionalTree,
     pub subscriptions: &'a TransactionalTree,
@@ -102,7 +104,7 @@ pub(super) struct ChatTrees<'a> {
 impl<'a> ChatTrees<'a> {
     /// The views of a transaction over `Store::chat_trees`, in that order.
     pub(super) fn of(views: &'a [TransactionalTree]) -> Self {
-        let [link_codes, people, enrol_codes, roles, subscriptions, updates, pending_updates] =
+        let [link_codes, people, person_chats, enrol_codes, roles, subscriptions, updates, pending_updates] =
             views
         else {
             unreachable!("a view for each of the chat trees");
@@ -110,6 +112,7 @@ impl<'a> ChatTrees<'a> {
         Self {
             link_codes,
             people,
+            person_chats,
             enrol_codes,
             roles,
             subscriptions,
@@ -144,7 +147,16 @@ impl ChatChange {
                         .unwrap_or(joining.new_person);
                     let encoded = encode(&person).map_err(abort)?;
                     for member in &joining.members {
-                        trees.people.insert(member.as_slice(), encoded.as_slice())?;
+                        let was = trees.people.insert(member.as_slice(), encoded.as_slice())?;
+                        // A member of the other person (two people merged) leaves its
+                        // old person's chats.
+                        if let Some(was) = was.and_then(|b| serde_json::from_slice::<u64>(&b).ok())
+                        {
+                            trees.person_chats.remove(keys::person_chat(was, member))?;
+                        }
+                        trees
+                            .person_chats
+                            .insert(keys::person_chat(person, member), &[])?;
                     }
                 }
             }
@@ -198,6 +210,7 @@ impl Store {
         [
             &self.linkcode_chatkey,
             &self.chatkey_person,
+            &self.person_chatkey,
             &self.enrolcode_role,
             &self.chatkey_role,
             &self.chatkey_subscription,

@@ -15,6 +15,16 @@ pub fn chat(chat: &ChatKey) -> Vec<u8> {
     key
 }
 
+/// PersonChat = person id (big-endian) + a chat's key (`chat`): each person's chats
+/// together, in one prefix.
+#[must_use]
+pub fn person_chat(person: u64, chat_key: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(8 + chat_key.len());
+    key.extend_from_slice(&person.to_be_bytes());
+    key.extend_from_slice(chat_key);
+    key
+}
+
 /// Reads a ChatKey back from its key.
 #[must_use]
 pub fn parse_chat(key: &[u8]) -> Option<ChatKey> {

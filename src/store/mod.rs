@@ -166,6 +166,8 @@ pub struct Store {
     enrolcode_role: sled::Tree,
     auditseq_entry: sled::Tree,
     chatkey_person: sled::Tree,
+    /// The reverse of `chatkey_person`: a person's chats under one prefix.
+    person_chatkey: sled::Tree,
     chatkey_held: sled::Tree,
     username_login: sled::Tree,
     sessionhash_session: sled::Tree,
@@ -204,6 +206,7 @@ impl Store {
     fn from_db(db: sled::Db) -> Result<Self> {
         let store = Self::from_db_unchecked(db)?;
         store.index_open_cases()?;
+        store.index_people_chats()?;
         store.schedule_indexed_deliveries(&store.db)?;
         Ok(store)
     }
@@ -231,6 +234,7 @@ impl Store {
             enrolcode_role: tree("enrolcode_role")?,
             auditseq_entry: tree("auditseq_entry")?,
             chatkey_person: tree("chatkey_person")?,
+            person_chatkey: tree("person_chatkey")?,
             chatkey_held: tree("chatkey_held")?,
             channel_group: tree("channel_group")?,
             username_login: tree("username_login")?,

@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{ChatKey, Linked};
 use crate::store::chat_changes::{again_on_conflict, Joining};
 use crate::store::{
-    decode, encode, get_json, keys, ChatChange, Error, LinkRedemption, Result, Store,
-    RECORD_VERSION,
+    decode, encode, get_json, keys, ChatChange, LinkRedemption, Result, Store, RECORD_VERSION,
 };
 
 #[derive(Serialize, Deserialize)]
@@ -104,23 +103,30 @@ impl Store {
         let Some(person) = person else {
             return Ok(vec![chat.clone()]);
         };
-        self.chatkey_person
-            .iter()
-            .filter_map(|entry| {
-                let (key, value) = match entry {
-                    Ok(pair) => pair,
-                    Err(error) => return Some(Err(Error::from(error))),
-                };
-                let id: u64 = match decode("chatkey_person", &value) {
-                    Ok(id) => id,
-                    Err(error) => return Some(Err(error)),
-                };
-                // A key that does not read back is not a chat identity: skip it.
-                (id == person)
-                    .then(|| keys::parse_chat(&key))
-                    .flatten()
-                    .map(Ok)
-            })
-            .collect()
+        let mut identities = Vec::new();
+        for key in self.person_chatkey.scan_prefix(person.to_be_bytes()).keys() {
+            // A key that does not read back is not a chat identity: skip it.
+            if let Some(identity) = keys::parse_chat(&key?[8..]) {
+                identities.push(identity);
+            }
+        }
+        Ok(identities)
+    }
+
+    /// Builds the index of each person's chats (`person_chatkey`) of a store written
+    /// before it existed, when finding a person's chats read every linked chat.
+    pub(super) fn index_people_chats(&self) -> Result<()> {
+        const INDEXED: &[u8] = b"people_chats_indexed";
+        if self.meta.get(INDEXED)?.is_some() {
+            return Ok(());
+        }
+        for entry in self.chatkey_person.iter() {
+            let (chat_key, person) = entry?;
+            let person: u64 = decode("chatkey_person", &person)?;
+            self.person_chatkey
+                .insert(keys::person_chat(person, &chat_key), &[])?;
+        }
+        self.meta.insert(INDEXED, &[1])?;
+        Ok(())
     }
 }

@@ -1300,3 +1300,57 @@ fn routes_read_back_as_written() {
     );
     assert!(serde_json::from_str::<Route>(r#"{"kind":"destination"}"#).is_err());
 }
+
+/// A person's chats are found through the person's own index: two people who each
+/// linked two chats, then linked to each other, are one person of four chats, and a
+/// chat linked to nobody stays alone. A store written before the index has it built
+/// at opening.
+#[test]
+fn linked_chats_are_found_through_each_persons_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let [a, b, c, d, alone] = [
+        ChatKey::new(Channel::Line, "Ua"),
+        ChatKey::new(Channel::Telegram, "1002"),
+        ChatKey::new(Channel::Line, "Uc"),
+        ChatKey::new(Channel::Web, "session-d"),
+        ChatKey::new(Channel::Line, "Ualone"),
+    ];
+    let in_order = |mut chats: Vec<ChatKey>| {
+        chats.sort_by_key(keys::chat);
+        chats
+    };
+    let everyone = in_order(vec![a.clone(), b.clone(), c.clone(), d.clone()]);
+    let now = Utc::now();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        let link = |from: &ChatKey, to: &ChatKey, code: &str| {
+            store
+                .issue_link_code(from, code, now + chrono::Duration::minutes(10))
+                .unwrap();
+            assert_eq!(
+                store.redeem_link_code(to, code, now).unwrap(),
+                crate::domain::Linked::Done
+            );
+        };
+        link(&a, &b, "111111");
+        link(&c, &d, "222222");
+        assert_eq!(
+            in_order(store.identities(&d).unwrap()),
+            in_order(vec![c.clone(), d.clone()])
+        );
+        link(&b, &c, "333333");
+        for chat in &everyone {
+            assert_eq!(in_order(store.identities(chat).unwrap()), everyone);
+        }
+        assert_eq!(store.identities(&alone).unwrap(), vec![alone.clone()]);
+        // As a store written before the index: neither the index nor its mark.
+        store.person_chatkey.clear().unwrap();
+        store.meta.remove(b"people_chats_indexed").unwrap();
+        store.sync_blocking().unwrap();
+    }
+    let store = reopen(dir.path());
+    for chat in &everyone {
+        assert_eq!(in_order(store.identities(chat).unwrap()), everyone);
+    }
+    assert_eq!(store.identities(&alone).unwrap(), vec![alone]);
+}
