@@ -309,10 +309,10 @@ impl Inbox {
                 None => {}
             }
         }
-        let conversation = self
-            .store
-            .conversation(&inbound.sender)?
-            .unwrap_or_default();
+        let stored = self.store.conversation(&inbound.sender)?;
+        // What was on disk, to leave it there when the step does not change it.
+        let stored_before = stored.clone();
+        let conversation = stored.unwrap_or_default();
         let lookup = StoreLookup {
             store: &self.store,
             receipts: &self.receipts,
@@ -324,6 +324,11 @@ impl Inbox {
             self.engine.step(conversation, inbound, &lookup)?
         };
         let lang = step.conversation.lang.unwrap_or_default();
+        // A conversation the step left as it was is not written again: most questions of
+        // a returning resident. A new person's is written even unchanged, so that their
+        // next message is not taken for a first one (`line::Line::read_event`).
+        let changed_conversation =
+            (stored_before.as_ref() != Some(&step.conversation)).then_some(&step.conversation);
         let TurnChanges {
             case: change,
             chat: chat_change,
@@ -417,7 +422,7 @@ impl Inbox {
             plain.push(PlainTurn {
                 chat: inbound.sender.clone(),
                 event: inbound.event_id.clone().map(|id| (channel, id)),
-                conversation: step.conversation.clone(),
+                conversation: changed_conversation.cloned(),
                 now: inbound.received_at,
                 reply: reply_plan(None),
                 keep: keep_plan(None),
@@ -438,7 +443,7 @@ impl Inbox {
         let case = self.store.commit_turn(Turn {
             chat: &inbound.sender,
             event: inbound.event_id.as_deref().map(|id| (channel, id)),
-            conversation: Some(&step.conversation),
+            conversation: changed_conversation,
             change,
             chat_change: chat_change.as_ref(),
             now: inbound.received_at,

@@ -273,7 +273,8 @@ pub struct PlainTurn {
     pub chat: ChatKey,
     /// The platform event id, marked as processed.
     pub event: Option<(Channel, String)>,
-    pub conversation: Conversation,
+    /// The conversation as the turn left it; none when unchanged (nothing to write).
+    pub conversation: Option<Conversation>,
     pub now: DateTime<Utc>,
     /// The answer, when it goes through the outbox.
     pub reply: Option<Outgoing>,
@@ -434,10 +435,16 @@ impl Store {
         }
         let mut prepared = Vec::with_capacity(turns.len());
         for turn in turns {
-            let conversation = encode(&ConversationRecord {
-                v: RECORD_VERSION,
-                conversation: turn.conversation.clone(),
-            })?;
+            let conversation = turn
+                .conversation
+                .as_ref()
+                .map(|conversation| {
+                    encode(&ConversationRecord {
+                        v: RECORD_VERSION,
+                        conversation: conversation.clone(),
+                    })
+                })
+                .transpose()?;
             let record =
                 OutcomeRecord::after_turn(turn.dequeue.is_some(), turn.keep.clone(), turn.now);
             let outcome = match (&turn.event, record) {
@@ -462,7 +469,9 @@ impl Store {
                     opening: self.opening,
                 };
                 for (turn, (chat_key, conversation, outcome)) in turns.iter().zip(&prepared) {
-                    conversations.insert(chat_key.as_slice(), conversation.as_slice())?;
+                    if let Some(conversation) = conversation {
+                        conversations.insert(chat_key.as_slice(), conversation.as_slice())?;
+                    }
                     note_last_seen(seen, &turn.chat, chat_key, turn.event.is_some(), turn.now)?;
                     if let Some((channel, seq)) = turn.dequeue {
                         inbound.remove(keys::queued(channel, seq))?;

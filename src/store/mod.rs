@@ -499,5 +499,21 @@ mod base64_bytes {
     }
 }
 
+/// Opens a store just closed, for tests: sled's threads may hold the directory's lock
+/// for a moment after the last handle is dropped.
+#[cfg(test)]
+pub(crate) fn reopen(path: &Path) -> Store {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match Store::open(path) {
+            Ok(store) => return store,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(error) => panic!("cannot reopen the store: {error:?}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -4,22 +4,6 @@ use super::*;
 use crate::domain::case::{Case, CaseKind, NewCase, Notice, Status};
 use crate::engine::Flow;
 
-/// Opens a store just closed: sled's flusher thread may hold the directory's lock for a
-/// moment after the last handle is dropped.
-fn reopen(path: &std::path::Path) -> Store {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        match Store::open(path) {
-            Ok(store) => return store,
-            Err(error) if std::time::Instant::now() < deadline => {
-                let _ = error;
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(error) => panic!("cannot reopen the store: {error:?}"),
-        }
-    }
-}
-
 fn no_forwards(_: &Case, _: &Notice) -> Vec<Outgoing> {
     Vec::new()
 }
@@ -520,7 +504,7 @@ fn plain_turns_of_a_round_commit_together() {
             PlainTurn {
                 chat: ChatKey::new(Channel::Line, event.chat.clone()),
                 event: Some((Channel::Line, event.event_id.clone())),
-                conversation,
+                conversation: Some(conversation),
                 now,
                 reply: Some(Outgoing {
                     route: Route::Channel {
@@ -556,6 +540,39 @@ fn plain_turns_of_a_round_commit_together() {
         .collect();
     to.sort();
     assert_eq!(to, ["\"U1\"", "\"U2\""]);
+
+    // A turn that left its conversation as it was writes none: what is stored stays,
+    // whoever wrote it (here a staff change made meanwhile), and the turn still commits.
+    let u1 = ChatKey::new(Channel::Line, "U1");
+    let meanwhile = Conversation {
+        lang: Some(crate::domain::Lang::Th),
+        flow: crate::engine::Flow::AwaitingAfterPhoto { case_id: 7 },
+        ..Conversation::default()
+    };
+    store
+        .commit_plain_turns(&[PlainTurn {
+            conversation: Some(meanwhile.clone()),
+            event: None,
+            reply: None,
+            dequeue: None,
+            ..turns[0].clone()
+        }])
+        .unwrap();
+    store
+        .enqueue_inbound(&[new_event("ev-c", true)], now)
+        .unwrap();
+    let queued = store.queued_inbound(Channel::Line, 10).unwrap();
+    store
+        .commit_plain_turns(&[PlainTurn {
+            conversation: None,
+            event: Some((Channel::Line, "ev-c".to_owned())),
+            dequeue: Some((Channel::Line, queued[0].seq)),
+            ..turns[0].clone()
+        }])
+        .unwrap();
+    assert_eq!(store.conversation(&u1).unwrap(), Some(meanwhile));
+    assert!(store.queued_inbound(Channel::Line, 10).unwrap().is_empty());
+    assert_eq!(store.due_deliveries(now, 10).unwrap().len(), 3);
 }
 
 #[test]
@@ -698,7 +715,7 @@ fn a_store_written_before_the_open_case_index_is_indexed_at_open() {
         store.sync_blocking().unwrap();
         (open.id, closed.id)
     };
-    let store = Store::open(dir.path()).unwrap();
+    let store = reopen(dir.path());
     let open_ids: Vec<u64> = store.open_cases().map(|case| case.unwrap().id).collect();
     assert_eq!(open_ids, vec![open_id], "closed: {closed_id}");
 }

@@ -278,7 +278,7 @@ mod tests {
             .commit_plain_turns(&[PlainTurn {
                 chat: ChatKey::new(Channel::Line, "U1"),
                 event: None,
-                conversation: Conversation::default(),
+                conversation: Some(Conversation::default()),
                 now,
                 reply: Some(Outgoing {
                     route: StoreRoute::Channel {
@@ -335,7 +335,7 @@ mod tests {
         store.sync_blocking().unwrap();
         let first_opening = store.opening();
         drop(store);
-        let store = Store::open(dir.path()).unwrap();
+        let store = crate::store::reopen(dir.path());
         assert_ne!(store.opening(), first_opening);
         let mut delivery = store.delivery(id).unwrap().unwrap();
         assert!(!sender(&store).prepare(&mut delivery), "nothing to write");
