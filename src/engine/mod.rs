@@ -455,18 +455,14 @@ impl Engine {
     /// rather than make the caller (an async task) wait for it.
     #[must_use]
     pub fn language_of_first_message(&self, kind: &InboundKind) -> Option<Lang> {
-        let in_thai =
-            matches!(kind, InboundKind::Text(text) if text.chars().any(crate::thai::is_thai));
-        if in_thai {
-            return Some(Lang::Th);
-        }
-        if !self
+        if self
             .knowledge_built
             .load(std::sync::atomic::Ordering::Acquire)
         {
-            return None;
+            return dialogue::language_shown_by(self, kind, true);
         }
-        dialogue::language_shown_by(self, kind, true)
+        matches!(kind, InboundKind::Text(text) if text.chars().any(crate::thai::is_thai))
+            .then_some(Lang::Th)
     }
 
     /// The progress staff reported on the plan's items, shown in every answer.

@@ -143,15 +143,14 @@ impl ChatChange {
                         .people
                         .get(&joining.first_key)?
                         .or(trees.people.get(&joining.second_key)?)
-                        .and_then(|bytes| serde_json::from_slice::<u64>(&bytes).ok())
+                        .and_then(|bytes| person_id(&bytes))
                         .unwrap_or(joining.new_person);
                     let encoded = encode(&person).map_err(abort)?;
                     for member in &joining.members {
                         let was = trees.people.insert(member.as_slice(), encoded.as_slice())?;
                         // A member of the other person (two people merged) leaves its
                         // old person's chats.
-                        if let Some(was) = was.and_then(|b| serde_json::from_slice::<u64>(&b).ok())
-                        {
+                        if let Some(was) = was.and_then(|bytes| person_id(&bytes)) {
                             trees.person_chats.remove(keys::person_chat(was, member))?;
                         }
                         trees
@@ -189,6 +188,11 @@ impl ChatChange {
         }
         Ok(())
     }
+}
+
+/// The person id a `chatkey_person` value holds, if it reads.
+fn person_id(bytes: &[u8]) -> Option<u64> {
+    serde_json::from_slice(bytes).ok()
 }
 
 /// Spends a one-time code read as `read` before the transaction: removes it, unless it

@@ -207,7 +207,7 @@ impl Store {
         let store = Self::from_db_unchecked(db)?;
         store.index_open_cases()?;
         store.index_people_chats()?;
-        store.schedule_indexed_deliveries(&store.db)?;
+        store.schedule_indexed_deliveries()?;
         Ok(store)
     }
 

@@ -451,7 +451,8 @@ impl Store {
     /// Moves the deliveries of a store written before the schedule held them (its
     /// `due_deliveryid` indexed ids of records in `deliveryid_delivery`) into the
     /// schedule, in one transaction, and drops the old index.
-    pub(super) fn schedule_indexed_deliveries(&self, db: &sled::Db) -> Result<()> {
+    pub(super) fn schedule_indexed_deliveries(&self) -> Result<()> {
+        let db = &self.db;
         const OLD_INDEX: &[u8] = b"due_deliveryid";
         if !db.tree_names().iter().any(|name| name == OLD_INDEX) {
             return Ok(());
