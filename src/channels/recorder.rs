@@ -85,6 +85,8 @@ fn write_until_closed(store: &Store, mut receiver: mpsc::UnboundedReceiver<Reque
                 Err(_) => break,
             }
         }
+        // How well requests group (RUST_LOG=tambon::channels::recorder=debug).
+        tracing::debug!(n_requests = batch.len(), n_events, "recording a batch");
         let counts: Vec<usize> = batch.iter().map(|request| request.events.len()).collect();
         let events: Vec<NewEvent> = batch
             .iter_mut()
