@@ -12,6 +12,8 @@ RUN apt-get update \
 COPY Cargo.toml Cargo.lock ./
 COPY benches ./benches
 COPY src ./src
+# sled, patched (vendor/sled/PATCHES.md): Cargo.toml takes it from here.
+COPY vendor ./vendor
 RUN cargo build --release --locked --bin tambon
 
 FROM debian:bookworm-slim
