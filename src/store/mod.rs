@@ -466,8 +466,9 @@ impl GroupCommit {
             return Ok(());
         }
         let covered = self.tickets.load(Ordering::SeqCst);
-        // On a blocking thread of tokio's rather than sled's own pool (`flush_async`):
-        // sled's pool wakes all of its idle threads for every job.
+        // On a blocking thread: a flush waits for the disk, and our sled runs its IO
+        // jobs on the calling thread (vendor/sled/PATCHES.md), so `flush_async` would
+        // block the runtime.
         let db = db.clone();
         tokio::task::spawn_blocking(move || db.flush())
             .await

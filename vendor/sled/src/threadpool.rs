@@ -68,9 +68,7 @@ impl Queue {
         // with the notify below.
         drop(queue);
 
-        // tambon: one job wakes one thread (PATCHES.md). `notify_all` woke all seven
-        // idle IO threads for every job, and all but one of them went back to sleep.
-        self.cv.notify_one();
+        self.cv.notify_all();
 
         len
     }
@@ -197,22 +195,19 @@ fn spawn_new_thread(is_immortal: bool) -> Result<()> {
 }
 
 /// Spawn a function on the threadpool.
+///
+/// tambon: runs the function on the calling thread, as sled's own build does under
+/// Miri and on the systems this pool is not built for (`lib.rs`: the other
+/// `mod threadpool`), so the pool above is never started (PATCHES.md). Its jobs are the writes of sealed log buffers
+/// (a `pwrite` and the start of its writeback), file truncations and recovery reads:
+/// handing each to an idle thread cost a wake-up and a context switch more than the
+/// write itself, several times per transaction.
 pub fn spawn<F, R>(work: F) -> Result<OneShot<R>>
 where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static + Sized,
 {
     let (promise_filler, promise) = OneShot::pair();
-    let task = move || {
-        let result = (work)();
-        promise_filler.fill(result);
-    };
-
-    let depth = QUEUE.send(Box::new(task));
-
-    if depth > DESIRED_WAITING_THREADS {
-        maybe_spawn_new_thread()?;
-    }
-
+    promise_filler.fill((work)());
     Ok(promise)
 }
