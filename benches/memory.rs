@@ -11,8 +11,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tambon::domain::case::{CaseKind, NewCase};
+use tambon::domain::change::CaseChange;
 use tambon::domain::{Channel, ChatKey};
-use tambon::store::{CaseChange, Store, Turn};
+use tambon::store::Store;
 
 fn main() -> anyhow::Result<()> {
     let n_cases: usize = std::env::args()
@@ -29,12 +30,9 @@ fn main() -> anyhow::Result<()> {
         let n_open = 2_000.min(n_cases);
         for n in 0..n_cases {
             let reporter = ChatKey::new(Channel::Line, format!("U{n:032x}"));
-            let filed = store.commit_turn(Turn {
-                chat_change: None,
-                chat: &reporter,
-                event: None,
-                conversation: None,
-                change: Some(CaseChange::File {
+            let filed = store.commit_case_change(
+                &reporter,
+                CaseChange::File {
                     case: Box::new(NewCase {
                         kind: if n % 3 == 0 {
                             CaseKind::Suggestion
@@ -52,34 +50,19 @@ fn main() -> anyhow::Result<()> {
                         anonymous: false,
                     }),
                     receipt_hash: None,
-                }),
-                now: chrono::Utc::now(),
-                forwards: &|_, _| Vec::new(),
-                reply: None,
-                keep: None,
-                dequeue: None,
-                audit: Vec::new(),
-                release_held: 0,
-            })?;
-            if let (Some(case), true) = (filed, n < n_cases - n_open) {
-                store.commit_turn(Turn {
-                    chat_change: None,
-                    chat: &reporter,
-                    event: None,
-                    conversation: None,
-                    change: Some(CaseChange::Close {
-                        case_id: case.id,
+                },
+                chrono::Utc::now(),
+            )?;
+            if n < n_cases - n_open {
+                store.commit_case_change(
+                    &reporter,
+                    CaseChange::Close {
+                        case_id: filed.id,
                         note: "ซ่อมเรียบร้อยแล้ว".to_owned(),
                         photo: None,
-                    }),
-                    now: chrono::Utc::now(),
-                    forwards: &|_, _| Vec::new(),
-                    reply: None,
-                    keep: None,
-                    dequeue: None,
-                    audit: Vec::new(),
-                    release_held: 0,
-                })?;
+                    },
+                    chrono::Utc::now(),
+                )?;
             }
         }
         store.sync_blocking()?;

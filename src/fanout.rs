@@ -140,7 +140,7 @@ fn channel_message(
     };
     Ok(Outgoing {
         route: Route::Channel { channel },
-        body: crate::store::Body::of(&message)?,
+        body: crate::store::Body::Chat(message),
         sensitive: false,
         reply_by_ms: None,
     })
@@ -204,13 +204,7 @@ pub fn delivery_counts(
             continue;
         };
         // A multicast reaches many; a delivered body is trimmed to its count.
-        let body = delivery.body.json();
-        let n = body["n_recipients"].as_u64().unwrap_or_else(|| {
-            body["to_many"]
-                .as_array()
-                .map_or(1, |to| to.len() as u64)
-                .max(1)
-        });
+        let n = delivery.body.recipients();
         let of_update = counts.entry(update_id).or_default();
         match delivery.state {
             crate::store::DeliveryState::Delivered => of_update.delivered += n,

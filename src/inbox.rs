@@ -15,22 +15,24 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::{Mutex, Notify};
 
 use crate::config::Settings;
-use crate::delivery::forward::{self, Notice};
+use crate::delivery::forward;
 use crate::delivery::ChannelMessage;
-use crate::domain::case::{Case, CaseCode, FiledCase, Receipt, StaffNote};
+use crate::domain::case::{Case, CaseCode, FiledCase, Notice, Receipt};
+use crate::domain::change::CaseChange;
 use crate::domain::update::{Subscription, Topic, Update, UpdateState};
 use crate::domain::{Channel, ChatKey, Lang};
 use crate::engine::{Action, Engine, Inbound, Lookup, Outbound};
 use crate::store::{
-    unix_ms, AuditNote, CaseChange, ChatChange, Group, Outcome, Outgoing, PlainTurn, Route, Store,
-    Turn,
+    unix_ms, AuditNote, Body, CaseWrite, ChatChange, Group, Outcome, Outgoing, Route, Store,
+    TurnWrite,
 };
 use crate::telemetry::Redactor;
 
 const N_LOCK_SHARDS: usize = 256;
-/// How many times a turn runs when another turn spends its code meanwhile. The second
-/// run reads the code as spent and cannot conflict on it again; the third is a margin.
-const MAX_TURN_TRIES: u32 = 3;
+/// How many times a turn runs when what it read changes meanwhile (a code spent, its
+/// case changed by staff at the same moment). Each run reads the new state; more than
+/// a few in a row would take a storm of changes to one case.
+const MAX_TURN_TRIES: u32 = 5;
 /// How long a code for linking two chat apps stays valid.
 const LINK_CODE_MINUTES: i64 = 10;
 
@@ -51,24 +53,81 @@ struct TurnChanges {
     replies: Vec<Outbound>,
 }
 
-/// Says in the log what a committed chat change did (no code, no personal data).
-fn log_committed(change: &ChatChange) {
-    match change {
-        ChatChange::IssueLinkCode { .. } => tracing::info!("link code issued"),
-        ChatChange::RedeemLinkCode(redemption) => {
+/// Says in the log what a committed turn did (no code, no personal data).
+fn log_committed(write: &TurnWrite) {
+    match &write.chat_change {
+        Some(ChatChange::IssueLinkCode { .. }) => tracing::info!("link code issued"),
+        Some(ChatChange::RedeemLinkCode(redemption)) => {
             tracing::info!(result = ?redemption.linked(), "link code redeemed");
         }
-        ChatChange::RedeemEnrolCode(enrolment) => match enrolment.role() {
+        Some(ChatChange::RedeemEnrolCode(enrolment)) => match enrolment.role() {
             Some(role) => tracing::info!(role = %role.label(), "enrolment code redeemed"),
             None => tracing::info!("unusable enrolment code"),
         },
-        ChatChange::Subscribe(_) => tracing::info!("subscribed to updates"),
-        ChatChange::Unsubscribe => tracing::info!("unsubscribed from updates"),
-        ChatChange::ScheduleUpdate(update) => {
-            tracing::info!(update = update.id, "update scheduled")
+        Some(ChatChange::Subscribe(_)) => tracing::info!("subscribed to updates"),
+        Some(ChatChange::Unsubscribe) => tracing::info!("unsubscribed from updates"),
+        Some(ChatChange::ScheduleUpdate(update)) => {
+            tracing::info!(update = update.id, "update scheduled");
+        }
+        None => {}
+    }
+    let Some(case) = write
+        .case
+        .as_ref()
+        .filter(|case| case.files())
+        .map(CaseWrite::case)
+    else {
+        return;
+    };
+    if case.anonymous {
+        // Outside the event's span: its person tag would tie the anonymous case to the
+        // chat account that filed it.
+        tracing::info!(parent: None, case = %log_code(case), kind = case.kind.as_str(), "case filed");
+    } else {
+        tracing::info!(case = %log_code(case), kind = case.kind.as_str(), "case filed");
+    }
+}
+
+/// Runs a turn again when its commit found that what it read changed meanwhile
+/// (`store::Error::Conflict`): a one-time code spent, a case changed, a case number
+/// taken by another turn. The next run reads the new state.
+fn with_retries<T>(mut attempt: impl FnMut() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    let mut tries = 1;
+    loop {
+        match attempt() {
+            Err(error)
+                if tries < MAX_TURN_TRIES
+                    && matches!(
+                        error.downcast_ref::<crate::store::Error>(),
+                        Some(crate::store::Error::Conflict)
+                    ) =>
+            {
+                tracing::info!(tries, "what the turn read changed meanwhile: again");
+                tries += 1;
+            }
+            result => return result,
         }
     }
 }
+
+/// A turn decided and not written: what it will write (none for a redelivery) and the
+/// answer.
+struct PlannedTurn {
+    write: Option<TurnWrite>,
+    handled: Handled,
+}
+
+impl PlannedTurn {
+    fn nothing(handled: Handled) -> Self {
+        Self {
+            write: None,
+            handled,
+        }
+    }
+}
+
+/// A turn panicked (`Inbox::in_turn`).
+struct Panicked;
 
 /// What became of an event.
 #[derive(Debug)]
@@ -144,41 +203,22 @@ impl Inbox {
     }
 
     /// Handles a round of queued platform events, at most one per person, in one pass
-    /// on one blocking thread: the plain turns commit together in one transaction, the
-    /// others each in their own. The round is not flushed here: its answers are
-    /// deliveries, and the dispatcher flushes before it sends any (a crash before that
-    /// runs the still-queued events again, nothing having been said). The results
-    /// are in the order of `envelopes`. A turn that panics is reported as
-    /// `Turned::Panicked`, so that its event is dropped instead of jamming the queue.
+    /// on one blocking thread: every turn is decided first, then all of them commit in
+    /// one transaction. When one of them was decided from something another changed
+    /// meanwhile (`store::Error::Conflict`: two changes to one case, two filings taking
+    /// one number, a code spent), none is written and each turn of the round runs again
+    /// on its own. The round is not flushed here: its answers are deliveries, and the
+    /// dispatcher flushes before it sends any (a crash before that runs the still-queued
+    /// events again, nothing having been said). The results are in the order of
+    /// `envelopes`. A turn that panics is reported as `Turned::Panicked`, so that its
+    /// event is dropped instead of jamming the queue.
     pub async fn handle_round(self: &Arc<Self>, envelopes: Vec<Envelope>) -> Vec<Turned> {
         if envelopes.is_empty() {
             return Vec::new();
         }
         let n = envelopes.len();
         let inbox = Arc::clone(self);
-        let turned = tokio::task::spawn_blocking(move || {
-            // Plain turns (most: a question answered) wait here and commit together in
-            // one transaction; the others commit on their own as they come.
-            let mut plain = Vec::new();
-            let mut plain_at = Vec::new();
-            let mut turned: Vec<Turned> = Vec::with_capacity(envelopes.len());
-            for envelope in &envelopes {
-                let n_plain = plain.len();
-                turned.push(inbox.turn_in_round(envelope, &mut plain));
-                if plain.len() > n_plain {
-                    plain_at.push(turned.len() - 1);
-                }
-            }
-            if let Err(error) = inbox.store.commit_plain_turns(&plain) {
-                tracing::error!(error = ?error, "cannot commit a round's turns");
-                for at in plain_at {
-                    turned[at] =
-                        Turned::Failed(anyhow::anyhow!("the round's turns were not committed"));
-                }
-            }
-            turned
-        })
-        .await;
+        let turned = tokio::task::spawn_blocking(move || inbox.run_round(&envelopes)).await;
         let turned = match turned {
             Ok(turned) => turned,
             Err(error) => {
@@ -201,20 +241,76 @@ impl Inbox {
         turned
     }
 
-    /// One turn of a round, on the round's blocking thread.
-    fn turn_in_round(&self, envelope: &Envelope, plain: &mut Vec<PlainTurn>) -> Turned {
+    /// `handle_round` on its blocking thread.
+    fn run_round(&self, envelopes: &[Envelope]) -> Vec<Turned> {
+        let mut turned: Vec<Option<Turned>> = Vec::with_capacity(envelopes.len());
+        // The round's writes, and for each the envelope and the answer it belongs to.
+        let mut writes = Vec::new();
+        let mut planned = Vec::new();
+        for (at, envelope) in envelopes.iter().enumerate() {
+            match self.in_turn(envelope, || self.plan(envelope)) {
+                Ok(Ok(PlannedTurn { write, handled })) => {
+                    turned.push(None);
+                    if let Some(write) = write {
+                        writes.push(write);
+                    }
+                    planned.push((at, handled));
+                }
+                Ok(Err(error)) => turned.push(Some(Turned::Failed(error))),
+                Err(Panicked) => turned.push(Some(Turned::Panicked)),
+            }
+        }
+        // Everything of the round is decided and nothing of it written.
+        crate::faults::crash_point("before-commit");
+        match self.store.commit_turns(&writes) {
+            Ok(()) => {
+                writes.iter().for_each(log_committed);
+                let mut n_outgoing = writes.iter().map(|write| write.outgoing.len());
+                for (at, handled) in planned {
+                    // A redelivery wrote nothing and sends nothing.
+                    let n = match handled {
+                        Handled::Replies(_) => n_outgoing.next().unwrap_or_default(),
+                        Handled::Duplicate(_) => 0,
+                    };
+                    turned[at] = Some(Turned::Done(handled, n));
+                }
+            }
+            Err(crate::store::Error::Conflict) => {
+                tracing::info!("a round's turns overlapped: each runs again on its own");
+                for (at, _) in planned {
+                    let envelope = &envelopes[at];
+                    turned[at] = Some(match self.in_turn(envelope, || self.process(envelope)) {
+                        Ok(Ok((handled, n_outgoing))) => Turned::Done(handled, n_outgoing),
+                        Ok(Err(error)) => Turned::Failed(error),
+                        Err(Panicked) => Turned::Panicked,
+                    });
+                }
+            }
+            Err(error) => {
+                tracing::error!(error = ?error, "cannot commit a round's turns");
+                for (at, _) in planned {
+                    turned[at] = Some(Turned::Failed(anyhow::anyhow!(
+                        "the round's turns were not committed"
+                    )));
+                }
+            }
+        }
+        turned
+            .into_iter()
+            .map(|t| t.unwrap_or(Turned::Panicked))
+            .collect()
+    }
+
+    /// Runs `work` for an event of a round, in the event's span and under its person's
+    /// lock; a panic is caught and reported.
+    fn in_turn<T>(&self, envelope: &Envelope, work: impl FnOnce() -> T) -> Result<T, Panicked> {
         let user_tag = self.redactor.tag(&envelope.inbound.sender);
         let span =
             tracing::info_span!("event", channel = %envelope.inbound.channel(), user = %user_tag);
         let _in_span = span.enter();
         let shard = self.lock_shard(&envelope.inbound.sender);
         let _turn_lock = self.locks[shard].blocking_lock();
-        let run = std::panic::AssertUnwindSafe(|| self.process(envelope, Some(&mut *plain)));
-        match std::panic::catch_unwind(run) {
-            Ok(Ok((handled, n_outgoing))) => Turned::Done(handled, n_outgoing),
-            Ok(Err(error)) => Turned::Failed(error),
-            Err(_) => Turned::Panicked,
-        }
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).map_err(|_| Panicked)
     }
 
     /// Handles one event. When the answer goes through the outbox it is committed with
@@ -233,7 +329,7 @@ impl Inbox {
             let _turn_lock = self.locks[shard].lock().await;
             let inbox = Arc::clone(self);
             let span = tracing::Span::current();
-            tokio::task::spawn_blocking(move || span.in_scope(|| inbox.process(&envelope, None)))
+            tokio::task::spawn_blocking(move || span.in_scope(|| inbox.process(&envelope)))
                 .await
                 .context("the event task did not finish (a panic, or the shutdown)")??
         };
@@ -255,42 +351,24 @@ impl Inbox {
         (hasher.finish() % N_LOCK_SHARDS as u64) as usize
     }
 
-    /// The synchronous part of a turn: dedupe, engine, commit. Returns the replies and
-    /// whether the outbox got something.
-    ///
-    /// With `plain`, a turn that changes no case and writes no audit entry is not
-    /// committed here but added to it, for its round to commit many in one transaction.
-    ///
-    /// A turn whose transaction found a one-time code spent meanwhile by another person's
-    /// turn wrote nothing: it runs again, and now reads the code as spent.
-    fn process(
-        &self,
-        envelope: &Envelope,
-        mut plain: Option<&mut Vec<PlainTurn>>,
-    ) -> anyhow::Result<(Handled, usize)> {
-        let mut tries = 1;
-        loop {
-            match self.process_once(envelope, plain.as_deref_mut()) {
-                Err(error)
-                    if tries < MAX_TURN_TRIES
-                        && matches!(
-                            error.downcast_ref::<crate::store::Error>(),
-                            Some(crate::store::Error::Conflict)
-                        ) =>
-                {
-                    tracing::info!(tries, "a code was spent by another turn meanwhile: again");
-                    tries += 1;
-                }
-                result => return result,
-            }
-        }
+    /// One turn on its own: decided, then committed in its own transaction. Returns the
+    /// replies and how many deliveries the outbox got.
+    fn process(&self, envelope: &Envelope) -> anyhow::Result<(Handled, usize)> {
+        with_retries(|| {
+            let PlannedTurn { write, handled } = self.plan(envelope)?;
+            let Some(write) = write else {
+                return Ok((handled, 0));
+            };
+            crate::faults::crash_point("before-commit");
+            self.store.commit_turns(std::slice::from_ref(&write))?;
+            log_committed(&write);
+            Ok((handled, write.outgoing.len()))
+        })
     }
 
-    fn process_once(
-        &self,
-        envelope: &Envelope,
-        plain: Option<&mut Vec<PlainTurn>>,
-    ) -> anyhow::Result<(Handled, usize)> {
+    /// The synchronous part of a turn: dedupe, engine, and everything the turn will
+    /// write, decided. Reads the store; writes nothing.
+    fn plan(&self, envelope: &Envelope) -> anyhow::Result<PlannedTurn> {
         let inbound = &envelope.inbound;
         let channel = inbound.channel();
         // A queued event is unprocessed as long as it is queued (its turn empties its
@@ -302,10 +380,12 @@ impl Inbox {
                     let replies = kept
                         .and_then(|value| serde_json::from_value(value).ok())
                         .unwrap_or_default();
-                    return Ok((Handled::Duplicate(replies), 0));
+                    return Ok(PlannedTurn::nothing(Handled::Duplicate(replies)));
                 }
                 // Queued for a channel's worker: not this path's to answer.
-                Some(Outcome::Pending) => return Ok((Handled::Duplicate(Vec::new()), 0)),
+                Some(Outcome::Pending) => {
+                    return Ok(PlannedTurn::nothing(Handled::Duplicate(Vec::new())))
+                }
                 None => {}
             }
         }
@@ -316,6 +396,7 @@ impl Inbox {
         let lookup = StoreLookup {
             store: &self.store,
             receipts: &self.receipts,
+            redactor: &self.redactor,
         };
         let step = if envelope.over_limit {
             tracing::info!("a person over their limit is asked to slow down");
@@ -327,18 +408,58 @@ impl Inbox {
         // A conversation the step left as it was is not written again: most questions of
         // a returning resident. A new person's is written even unchanged, so that their
         // next message is not taken for a first one (`line::Line::read_event`).
-        let changed_conversation =
-            (stored_before.as_ref() != Some(&step.conversation)).then_some(&step.conversation);
+        let conversation =
+            (stored_before.as_ref() != Some(&step.conversation)).then_some(step.conversation);
         let TurnChanges {
             case: change,
             chat: chat_change,
             receipt,
             replies: extra_replies,
-        } = match step.action.clone() {
+        } = match step.action {
             Some(action) => self.changes_of(action, inbound, lang)?,
             None => TurnChanges::default(),
         };
-        let filing = matches!(change, Some(CaseChange::File { .. }));
+        let (case_write, notices) = match change {
+            Some(change) => {
+                let (write, notices) = self.store.plan_case_change(change, inbound.received_at)?;
+                (Some(write), notices)
+            }
+            None => (None, Vec::new()),
+        };
+        let case = case_write.as_ref().map(CaseWrite::case);
+        let filed = case_write
+            .as_ref()
+            .filter(|write| write.files())
+            .map(CaseWrite::case);
+        let mut outgoing = match case {
+            Some(case) => self.forwards_of(case, &notices)?,
+            None => Vec::new(),
+        };
+        let mut replies = step.replies;
+        replies.extend(extra_replies);
+        // Only the web chat answers a redelivery with the first answer; platforms' answers
+        // go through the outbox and are not kept twice. The kept answer shows a notice
+        // instead of a receipt, which is never stored in clear.
+        let keep = if inbound.event_id.is_some() && matches!(envelope.answer, AnswerVia::Inline) {
+            let mut kept = replies.clone();
+            if let Some(case) = filed {
+                let filed = FiledCase {
+                    case: case.clone(),
+                    receipt: None,
+                };
+                kept.extend(self.engine.filed_replies(lang, &filed, false));
+            }
+            serde_json::to_value(&kept).ok()
+        } else {
+            None
+        };
+        if let Some(case) = filed {
+            let filed = FiledCase {
+                case: case.clone(),
+                receipt: receipt.clone(),
+            };
+            replies.extend(self.engine.filed_replies(lang, &filed, true));
+        }
         // Messages a platform would not deliver earlier go out with this answer.
         // Only Messenger holds messages (outside its 24-hour window).
         let held = match (&envelope.answer, channel) {
@@ -347,129 +468,52 @@ impl Inbox {
             }
             _ => Vec::new(),
         };
-        let context = match &change {
-            Some(change) => self.forward_context(change)?,
-            None => ForwardContext::default(),
-        };
-        let n_outgoing = std::cell::Cell::new(0usize);
-        let forwards = |case: &Case, notice: &Notice| {
-            let outgoing = self.forwards(&context, case, notice);
-            n_outgoing.set(n_outgoing.get() + outgoing.len());
-            outgoing
-        };
-        let filed_replies = |case: &Case| {
-            let filed = FiledCase {
-                case: case.clone(),
-                receipt: receipt.clone(),
-            };
-            self.engine.filed_replies(lang, &filed, true)
-        };
-        let reply_plan = |case: Option<&Case>| {
-            let AnswerVia::Outbox {
-                reply_token,
-                reply_by,
-            } = &envelope.answer
-            else {
-                return None;
-            };
-            let mut messages = held.clone();
-            messages.extend(step.replies.iter().cloned());
-            messages.extend(extra_replies.iter().cloned());
-            if let (true, Some(case)) = (filing, case) {
-                messages.extend(filed_replies(case));
-            }
-            if messages.is_empty() {
-                return None;
-            }
-            n_outgoing.set(n_outgoing.get() + 1);
-            let message = ChannelMessage {
-                to: inbound.conversation.clone(),
-                to_many: Vec::new(),
-                reply_token: reply_token.clone(),
-                reply_by_ms: reply_by.map(unix_ms),
-                messages,
-                human_agent: false,
-            };
-            Some(Outgoing {
-                route: Route::Channel { channel },
-                body: chat_body(&message),
-                sensitive: case.is_some_and(|c| c.anonymous) && filing,
-                reply_by_ms: message.reply_token.as_ref().and(message.reply_by_ms),
-            })
-        };
-        // Only the web chat answers a redelivery with the first answer; platforms' answers
-        // go through the outbox and are not kept twice. The kept answer shows a notice
-        // instead of a receipt, which is never stored in clear.
-        let keep_plan = |case: Option<&Case>| {
-            if inbound.event_id.is_none() || !matches!(envelope.answer, AnswerVia::Inline) {
-                return None;
-            }
-            let mut kept: Vec<Outbound> = step.replies.clone();
-            kept.extend(extra_replies.iter().cloned());
-            if let (true, Some(case)) = (filing, case) {
-                let filed = FiledCase {
-                    case: case.clone(),
-                    receipt: None,
+        let release_held = held.len();
+        if let AnswerVia::Outbox {
+            reply_token,
+            reply_by,
+        } = &envelope.answer
+        {
+            let mut messages = held;
+            messages.extend(replies.iter().cloned());
+            if !messages.is_empty() {
+                let message = ChannelMessage {
+                    to: inbound.conversation.clone(),
+                    to_many: Vec::new(),
+                    reply_token: reply_token.clone(),
+                    reply_by_ms: reply_by.map(unix_ms),
+                    messages,
+                    human_agent: false,
                 };
-                kept.extend(self.engine.filed_replies(lang, &filed, false));
+                outgoing.push(Outgoing {
+                    route: Route::Channel { channel },
+                    reply_by_ms: message.reply_token.as_ref().and(message.reply_by_ms),
+                    body: Body::Chat(message),
+                    sensitive: filed.is_some_and(|case| case.anonymous),
+                });
             }
-            serde_json::to_value(&kept).ok()
-        };
-        if let (true, Some(plain)) = (
-            change.is_none() && chat_change.is_none() && step.audit.is_empty() && held.is_empty(),
-            plain,
-        ) {
-            plain.push(PlainTurn {
-                chat: inbound.sender.clone(),
-                event: inbound.event_id.clone().map(|id| (channel, id)),
-                conversation: changed_conversation.cloned(),
-                now: inbound.received_at,
-                reply: reply_plan(None),
-                keep: keep_plan(None),
-                dequeue: envelope.queued.map(|seq| (channel, seq)),
-            });
-            let mut replies = step.replies;
-            replies.extend(extra_replies);
-            return Ok((Handled::Replies(replies), n_outgoing.get()));
         }
-        let actor = if step.audit.is_empty() {
-            String::new()
+        let audit = if step.audit.is_empty() {
+            Vec::new()
         } else {
-            self.actor_label(&inbound.sender)?
+            audit_notes(&self.actor_label(&inbound.sender)?, step.audit)
         };
-        let audit = audit_notes(&actor, step.audit.clone());
-        // Everything of the turn is decided and nothing of it written.
-        crate::faults::crash_point("before-commit");
-        let case = self.store.commit_turn(Turn {
-            chat: &inbound.sender,
-            event: inbound.event_id.as_deref().map(|id| (channel, id)),
-            conversation: changed_conversation,
-            change,
-            chat_change: chat_change.as_ref(),
-            now: inbound.received_at,
-            forwards: &forwards,
-            reply: Some(&reply_plan),
-            keep: Some(&keep_plan),
+        let write = TurnWrite {
+            event: inbound.event_id.clone().map(|id| (channel, id)),
+            conversation,
+            case: case_write,
+            chat_change,
+            outgoing,
+            keep,
             dequeue: envelope.queued.map(|seq| (channel, seq)),
-            release_held: held.len(),
             audit,
-        })?;
-        if let Some(change) = &chat_change {
-            log_committed(change);
-        }
-        let mut replies = step.replies;
-        replies.extend(extra_replies);
-        if let (true, Some(case)) = (filing, case) {
-            if case.anonymous {
-                // Outside the event's span: its person tag would tie the anonymous case
-                // to the chat account that filed it.
-                tracing::info!(parent: None, case = %log_code(&case), kind = case.kind.as_str(), "case filed");
-            } else {
-                tracing::info!(case = %log_code(&case), kind = case.kind.as_str(), "case filed");
-            }
-            replies.extend(filed_replies(&case));
-        }
-        Ok((Handled::Replies(replies), n_outgoing.get()))
+            release_held,
+            ..TurnWrite::new(inbound.sender.clone(), inbound.received_at)
+        };
+        Ok(PlannedTurn {
+            write: Some(write),
+            handled: Handled::Replies(replies),
+        })
     }
 
     /// What a turn's action writes, as values for its transaction, with the replies that
@@ -532,97 +576,46 @@ impl Inbox {
                     n_undeliverable: 0,
                 })));
             }
-            Action::File(new) => {
-                changes.receipt = new.anonymous.then(Receipt::generate);
-                let receipt_hash = changes
-                    .receipt
-                    .as_ref()
-                    .map(|r| self.receipts.hash(r))
-                    .transpose()?;
-                changes.case = Some(CaseChange::File {
-                    case: Box::new(new),
-                    receipt_hash,
-                });
-            }
-            Action::AddInfo { case_id, text } => {
-                changes.case = Some(CaseChange::AddInfo { case_id, text });
-            }
-            Action::Withdraw { case_id } => changes.case = Some(CaseChange::Withdraw { case_id }),
-            Action::StaffAnswer { case_id, text } => {
-                changes.case = Some(CaseChange::StaffAnswer { case_id, text });
-            }
-            Action::SetStatus { case_id, to } => {
-                changes.case = Some(CaseChange::SetStatus { case_id, to });
-            }
-            Action::Take { case_id } => {
-                changes.case = Some(CaseChange::Take {
-                    case_id,
-                    staff: inbound.sender.clone(),
-                });
-            }
-            Action::Close { case_id, note } => {
-                changes.case = Some(CaseChange::Close {
-                    case_id,
-                    note,
-                    photo: None,
-                });
-            }
-            Action::Forward { case_id, to } => {
-                changes.case = Some(CaseChange::Forward { case_id, to });
-            }
-            Action::CoResponsible { case_id, division } => {
-                changes.case = Some(CaseChange::CoResponsible { case_id, division });
-            }
-            Action::Note { case_id, text } => {
-                changes.case = Some(CaseChange::Note {
-                    case_id,
-                    note: StaffNote {
-                        at: now,
-                        by: self.actor_label(&inbound.sender)?,
-                        text,
-                    },
-                });
-            }
-            Action::Rate { case_id, stars } => {
-                changes.case = Some(CaseChange::Rate { case_id, stars });
-            }
-            Action::Reopen { case_id } => changes.case = Some(CaseChange::Reopen { case_id }),
-            Action::AfterPhoto { case_id, media_id } => {
-                changes.case = Some(CaseChange::AfterPhoto { case_id, media_id });
+            Action::Case(mut change) => {
+                if let CaseChange::File { case, receipt_hash } = &mut change {
+                    if case.anonymous {
+                        let receipt = Receipt::generate();
+                        *receipt_hash = Some(self.receipts.hash(&receipt)?);
+                        changes.receipt = Some(receipt);
+                    }
+                }
+                changes.case = Some(change);
             }
         }
         Ok(changes)
     }
 
-    /// How the audit log and internal notes name a person: role and a keyed tag (a
-    /// dashboard login by its name: it is the office's own, not personal data).
+    /// How the audit log names a person (`actor_label`).
     fn actor_label(&self, who: &ChatKey) -> anyhow::Result<String> {
-        let role = self.store.role_of(who)?.label();
-        Ok(if who.channel == Channel::Dashboard {
-            format!("{role} {}", who.user)
-        } else {
-            format!("{role} {}", self.redactor.tag(who))
-        })
+        actor_label(&self.store, &self.redactor, who)
     }
 
-    /// What the forwards of a change need, read before its transaction (which must not
-    /// touch the store): the bound group chats, and the language of the case's resident.
-    fn forward_context(&self, change: &CaseChange) -> anyhow::Result<ForwardContext> {
-        let resident_lang = match change.case_id() {
-            Some(case_id) => self
+    /// What a case's notices send: to its division (`forwards`), and to its resident
+    /// in their language.
+    fn forwards_of(&self, case: &Case, notices: &[Notice]) -> anyhow::Result<Vec<Outgoing>> {
+        if notices.is_empty() {
+            return Ok(Vec::new());
+        }
+        let resident_lang = match &case.reporter {
+            Some(reporter) if notices.iter().any(Notice::is_for_resident) => self
                 .store
-                .case(case_id)?
-                .and_then(|case| case.reporter)
-                .map(|reporter| self.store.conversation(&reporter))
-                .transpose()?
-                .flatten()
+                .conversation(reporter)?
                 .and_then(|conversation| conversation.lang),
-            None => None,
+            _ => None,
         };
-        Ok(ForwardContext {
+        let context = ForwardContext {
             groups: self.store.groups()?,
             resident_lang,
-        })
+        };
+        Ok(notices
+            .iter()
+            .flat_map(|notice| self.forwards(&context, case, notice))
+            .collect())
     }
 
     /// A change staff make outside a chat (the dashboard): committed with its forwards
@@ -637,29 +630,20 @@ impl Inbox {
         let inbox = Arc::clone(self);
         let actor = actor.clone();
         let (case, n_outgoing) = tokio::task::spawn_blocking(move || {
-            let context = inbox.forward_context(&change)?;
             let label = inbox.actor_label(&actor)?;
-            let n_outgoing = std::cell::Cell::new(0usize);
-            let forwards = |case: &Case, notice: &Notice| {
-                let outgoing = inbox.forwards(&context, case, notice);
-                n_outgoing.set(n_outgoing.get() + outgoing.len());
-                outgoing
-            };
-            let case = inbox.store.commit_turn(Turn {
-                chat: &actor,
-                event: None,
-                conversation: None,
-                change: Some(change),
-                chat_change: None,
-                now: chrono::Utc::now(),
-                forwards: &forwards,
-                reply: None,
-                keep: None,
-                dequeue: None,
-                audit: audit_notes(&label, audit),
-                release_held: 0,
-            })?;
-            anyhow::Ok((case, n_outgoing.get()))
+            with_retries(|| {
+                let now = chrono::Utc::now();
+                let (write, notices) = inbox.store.plan_case_change(change.clone(), now)?;
+                let case = write.case().clone();
+                let turn = TurnWrite {
+                    outgoing: inbox.forwards_of(&case, &notices)?,
+                    case: Some(write),
+                    audit: audit_notes(&label, audit.clone()),
+                    ..TurnWrite::new(actor.clone(), now)
+                };
+                inbox.store.commit_turns(std::slice::from_ref(&turn))?;
+                anyhow::Ok((case, turn.outgoing.len()))
+            })
         })
         .await
         .context("the staff change did not finish")??;
@@ -670,7 +654,7 @@ impl Inbox {
         if n_outgoing > 0 {
             self.dispatcher_wake.notify_one();
         }
-        case.context("the change named no case")
+        Ok(case)
     }
 
     /// Writes audit entries outside a turn (a dashboard view), durably.
@@ -685,10 +669,8 @@ impl Inbox {
         Ok(())
     }
 
-    /// What the division of a case receives: its configured destinations, and the
-    /// group chats bound to it.
-    /// Called inside the turn's transaction: it must not touch the store (sled would
-    /// deadlock), so what it needs is read before: the groups, the resident's language.
+    /// What one notice of a case sends: to the resident (a notice for them), or to the
+    /// division's configured destinations and the group chats bound to it.
     fn forwards(&self, context: &ForwardContext, case: &Case, notice: &Notice) -> Vec<Outgoing> {
         // What staff did goes to the resident, on the channel they wrote from; the web
         // chat and the terminal have no push, and an anonymous reporter follows by
@@ -710,7 +692,7 @@ impl Inbox {
                 route: Route::Channel {
                     channel: reporter.channel,
                 },
-                body: chat_body(&message),
+                body: Body::Chat(message),
                 sensitive: false,
                 reply_by_ms: None,
             }];
@@ -729,7 +711,7 @@ impl Inbox {
                 route: Route::Destination {
                     id: destination.id.clone(),
                 },
-                body: crate::store::Body::from(&forward::body(case, notice)),
+                body: Body::from(&forward::body(case, notice)),
                 sensitive: false,
                 reply_by_ms: None,
             })
@@ -747,13 +729,24 @@ impl Inbox {
                 route: Route::Channel {
                     channel: group.channel,
                 },
-                body: chat_body(&message),
+                body: Body::Chat(message),
                 sensitive: false,
                 reply_by_ms: None,
             });
         }
         outgoing
     }
+}
+
+/// How the audit log and staff notes name a person: role and a keyed tag (a dashboard
+/// login by its name: it is the office's own, not personal data).
+fn actor_label(store: &Store, redactor: &Redactor, who: &ChatKey) -> anyhow::Result<String> {
+    let role = store.role_of(who)?.label();
+    Ok(if who.channel == Channel::Dashboard {
+        format!("{role} {}", who.user)
+    } else {
+        format!("{role} {}", redactor.tag(who))
+    })
 }
 
 /// Audit events as the log records them, under the actor's label.
@@ -825,9 +818,14 @@ fn log_code(case: &Case) -> String {
 struct StoreLookup<'a> {
     store: &'a Store,
     receipts: &'a ReceiptHasher,
+    redactor: &'a Redactor,
 }
 
 impl Lookup for StoreLookup<'_> {
+    fn actor_label(&self, who: &ChatKey) -> anyhow::Result<String> {
+        actor_label(self.store, self.redactor, who)
+    }
+
     fn case(&self, case_id: u64) -> anyhow::Result<Option<Case>> {
         Ok(self.store.case(case_id)?)
     }
@@ -979,13 +977,6 @@ impl ReceiptHasher {
         .map_err(|error| anyhow::anyhow!("cannot hash a receipt: {error}"))?;
         Ok(out)
     }
-}
-
-/// The outbox body of a chat message. A `ChannelMessage` always serialises (its maps
-/// have string keys); the `null` fallback only keeps a turn from failing on it.
-fn chat_body(message: &crate::delivery::ChannelMessage) -> crate::store::Body {
-    crate::store::Body::of(message)
-        .unwrap_or_else(|_| crate::store::Body::from(&serde_json::Value::Null))
 }
 
 #[cfg(test)]

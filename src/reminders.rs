@@ -74,7 +74,7 @@ pub fn send_due(
             route: Route::Channel {
                 channel: group.channel,
             },
-            body: crate::store::Body::of(&message)?,
+            body: crate::store::Body::Chat(message),
             sensitive: false,
             reply_by_ms: None,
         };
@@ -154,18 +154,15 @@ fn until_next(now: DateTime<Utc>, hour: u32) -> Duration {
 mod tests {
     use super::*;
     use crate::domain::case::{CaseKind, NewCase};
+    use crate::domain::change::CaseChange;
     use crate::domain::{Channel, ChatKey};
-    use crate::store::{CaseChange, Turn};
 
     fn file(store: &Store, kind: CaseKind, category: &str, division: &str, at: DateTime<Utc>) {
         let reporter = ChatKey::new(Channel::Line, "Uresident");
         store
-            .commit_turn(Turn {
-                chat_change: None,
-                chat: &reporter,
-                event: None,
-                conversation: None,
-                change: Some(CaseChange::File {
+            .commit_case_change(
+                &reporter,
+                CaseChange::File {
                     case: Box::new(NewCase {
                         kind,
                         category: category.to_owned(),
@@ -179,15 +176,9 @@ mod tests {
                         anonymous: false,
                     }),
                     receipt_hash: None,
-                }),
-                now: at,
-                forwards: &|_, _| Vec::new(),
-                reply: None,
-                keep: None,
-                dequeue: None,
-                audit: Vec::new(),
-                release_held: 0,
-            })
+                },
+                at,
+            )
             .unwrap();
     }
 
@@ -243,7 +234,7 @@ mod tests {
         );
         let sent: Vec<String> = store
             .all_deliveries()
-            .map(|d| d.unwrap().body.as_str().to_owned())
+            .map(|d| d.unwrap().body.json_text().into_owned())
             .collect();
         assert_eq!(sent.len(), 1, "finance's only case is new: {sent:?}");
         assert!(

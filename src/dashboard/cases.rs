@@ -18,9 +18,9 @@ use super::auth::Staff;
 use super::view::{self, Deadlines};
 use super::Dashboard;
 use crate::domain::case::{Case, CaseCode, CaseKind, StaffNote};
+use crate::domain::change::CaseChange;
 use crate::engine::AuditEvent;
 use crate::http::AppState;
-use crate::store::CaseChange;
 
 /// Most rows a queue page lists.
 const MAX_ROWS: usize = 500;

@@ -72,8 +72,7 @@ impl ChannelMessage {
     /// The message a chat delivery carries; a body that cannot be read will never be
     /// sent (a permanent failure).
     pub fn of(delivery: &Delivery) -> Result<Self, Failure> {
-        // Read from the body's text: no JSON tree on the way.
-        delivery.body.read::<Self>().map_err(|error| Failure {
+        delivery.body.chat_message().map_err(|error| Failure {
             message: format!("unreadable delivery: {error}"),
             permanent: true,
             retry_after: None,
@@ -305,7 +304,7 @@ impl Dispatcher {
                 Ok(())
             }
             DestinationKind::Webhook { url, secret_env } => {
-                let body = delivery.body.as_str().as_bytes().to_vec();
+                let body = delivery.body.json_text().as_bytes().to_vec();
                 let mut request = self
                     .client
                     .post(url)

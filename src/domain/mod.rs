@@ -2,6 +2,7 @@
 //! and the case model in `case`.
 
 pub mod case;
+pub mod change;
 pub mod role;
 pub mod update;
 

@@ -2,6 +2,7 @@
 
 use crate::config::INTEGRITY_DIVISION;
 use crate::domain::case::{Case, CaseCode, CaseKind, NewCase, Receipt, Status};
+use crate::domain::change::CaseChange;
 use crate::domain::{Channel, Lang};
 use crate::engine::intent::{find_case_code, find_receipt, Intent, Reading};
 use crate::engine::reply::Render;
@@ -416,17 +417,20 @@ impl<'a> Turn<'a> {
                     self.say_menu("error-internal");
                     return Ok(());
                 };
-                self.action = Some(Action::File(NewCase {
-                    kind: CaseKind::Question,
-                    category: category.id,
-                    division: category.division,
-                    text: question,
-                    location: None,
-                    place: None,
-                    photos: Vec::new(),
-                    contact: None,
-                    reporter: self.inbound.sender.clone(),
-                    anonymous: false,
+                self.action = Some(Action::Case(CaseChange::File {
+                    case: Box::new(NewCase {
+                        kind: CaseKind::Question,
+                        category: category.id,
+                        division: category.division,
+                        text: question,
+                        location: None,
+                        place: None,
+                        photos: Vec::new(),
+                        contact: None,
+                        reporter: self.inbound.sender.clone(),
+                        anonymous: false,
+                    }),
+                    receipt_hash: None,
                 }));
             }
             (Input::Button(payload::ADD_INFO), Flow::Viewing { case_id }) => {
@@ -876,17 +880,20 @@ impl<'a> Turn<'a> {
                 .map(|c| c.division.clone())
                 .unwrap_or_default()
         };
-        self.action = Some(Action::File(NewCase {
-            kind: intake.kind,
-            category: category_id,
-            division,
-            text: intake.description.unwrap_or_default(),
-            location: intake.location,
-            place: intake.place,
-            photos: intake.photos,
-            contact: intake.contact,
-            reporter: self.inbound.sender.clone(),
-            anonymous: intake.anonymous,
+        self.action = Some(Action::Case(CaseChange::File {
+            case: Box::new(NewCase {
+                kind: intake.kind,
+                category: category_id,
+                division,
+                text: intake.description.unwrap_or_default(),
+                location: intake.location,
+                place: intake.place,
+                photos: intake.photos,
+                contact: intake.contact,
+                reporter: self.inbound.sender.clone(),
+                anonymous: intake.anonymous,
+            }),
+            receipt_hash: None,
         }));
         self.conversation.flow = Flow::Idle;
         Ok(())
@@ -1027,13 +1034,13 @@ impl<'a> Turn<'a> {
         };
         self.conversation.flow = Flow::Idle;
         if let Some(stars) = stars {
-            self.action = Some(Action::Rate {
+            self.action = Some(Action::Case(CaseChange::Rate {
                 case_id: case.id,
                 stars,
-            });
+            }));
             self.say_menu("rated-thanks");
         } else {
-            self.action = Some(Action::Reopen { case_id: case.id });
+            self.action = Some(Action::Case(CaseChange::Reopen { case_id: case.id }));
             let text = self
                 .render()
                 .text_with("reopened", &[("code", &self.render().public_code(&case))]);
@@ -1072,10 +1079,10 @@ impl<'a> Turn<'a> {
             self.say_menu("case-closed");
             return Ok(());
         };
-        self.action = Some(Action::AddInfo {
+        self.action = Some(Action::Case(CaseChange::AddInfo {
             case_id,
             text: text.to_owned(),
-        });
+        }));
         let render = self.render();
         let text = render.text_with("add-info-done", &[("code", &render.public_code(&case))]);
         self.replies.push(render.menu(&text));
@@ -1092,7 +1099,7 @@ impl<'a> Turn<'a> {
             self.say_menu("case-closed");
             return Ok(());
         };
-        self.action = Some(Action::Withdraw { case_id });
+        self.action = Some(Action::Case(CaseChange::Withdraw { case_id }));
         let render = self.render();
         let text = render.text_with("withdraw-done", &[("code", &render.public_code(&case))]);
         self.replies.push(render.menu(&text));

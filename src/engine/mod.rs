@@ -24,7 +24,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
-use crate::domain::case::{Case, CaseCode, CaseKind, FiledCase, NewCase, Receipt, Status};
+use crate::domain::case::{Case, CaseCode, CaseKind, FiledCase, Receipt};
+use crate::domain::change::CaseChange;
 use crate::domain::role::Role;
 use crate::domain::{Channel, ChatKey, Lang, Location};
 use crate::kb::glossary::Glossary;
@@ -258,72 +259,15 @@ pub enum IntakeStep {
 /// What a step asks the inbox to commit.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
-    File(NewCase),
-    AddInfo {
-        case_id: u64,
-        text: String,
-    },
-    Withdraw {
-        case_id: u64,
-    },
+    /// A change to a case, whole: the inbox adds only an anonymous complaint's receipt
+    /// (random, and hashed with the installation's secret).
+    Case(CaseChange),
     /// Make a one-time code that links another chat app to this one.
     IssueLinkCode,
     /// Link this chat to the one that made `code`.
-    RedeemLinkCode {
-        code: String,
-    },
+    RedeemLinkCode { code: String },
     /// Take the role of an enrolment code.
-    Enrol {
-        code: String,
-    },
-    /// Staff answer the resident of a case.
-    StaffAnswer {
-        case_id: u64,
-        text: String,
-    },
-    /// Staff move a case to another status.
-    SetStatus {
-        case_id: u64,
-        to: Status,
-    },
-    /// A staff member takes a case.
-    Take {
-        case_id: u64,
-    },
-    /// Staff close a case as resolved, with a note to the resident.
-    Close {
-        case_id: u64,
-        note: String,
-    },
-    /// Staff hand the case to another division.
-    Forward {
-        case_id: u64,
-        to: String,
-    },
-    /// Staff bring another division in as co-responsible.
-    CoResponsible {
-        case_id: u64,
-        division: String,
-    },
-    /// A note among staff.
-    Note {
-        case_id: u64,
-        text: String,
-    },
-    /// The resident confirms the resolution with a rating.
-    Rate {
-        case_id: u64,
-        stars: u8,
-    },
-    /// The resident says the resolved case is not fixed.
-    Reopen {
-        case_id: u64,
-    },
-    /// Staff attach a photo of the result to a case they closed.
-    AfterPhoto {
-        case_id: u64,
-        media_id: String,
-    },
+    Enrol { code: String },
     /// Follow these topics (of this village).
     Subscribe {
         village: Option<u32>,
@@ -377,6 +321,9 @@ pub trait Lookup {
     ) -> anyhow::Result<usize>;
     /// How many updates `author` recorded since `since`.
     fn updates_since(&self, author: &ChatKey, since: DateTime<Utc>) -> anyhow::Result<u32>;
+    /// How staff notes and the audit log name a person: their role and a keyed tag, never
+    /// their platform id.
+    fn actor_label(&self, who: &ChatKey) -> anyhow::Result<String>;
 }
 
 /// What the engine knows: the plan, its index, the assessment's glossary and how to

@@ -1,7 +1,8 @@
 //! Staff commands in chat, in Thai or English: the queue, opening a case, answering its
 //! resident, moving its status. Each sees only what the staff member's role may see.
 
-use crate::domain::case::{Case, CaseCode, CaseKind, Status};
+use crate::domain::case::{Case, CaseCode, CaseKind, StaffNote, Status};
+use crate::domain::change::CaseChange;
 use crate::domain::role::Role;
 use crate::engine::dialogue::Turn;
 use crate::engine::{Action, AuditEvent, Card, Flow, Outbound};
@@ -130,10 +131,10 @@ impl Turn<'_> {
                 let Some(case) = self.visible_case(role, code)? else {
                     return self.not_visible();
                 };
-                self.action = Some(Action::StaffAnswer {
+                self.action = Some(Action::Case(CaseChange::StaffAnswer {
                     case_id: case.id,
                     text: answer.to_owned(),
-                });
+                }));
                 self.audit.push(AuditEvent {
                     action: "answer".to_owned(),
                     case_code: case.code.clone(),
@@ -152,7 +153,10 @@ impl Turn<'_> {
                 let Some(case) = self.visible_case(role, code)? else {
                     return self.not_visible();
                 };
-                self.action = Some(Action::Take { case_id: case.id });
+                self.action = Some(Action::Case(CaseChange::Take {
+                    case_id: case.id,
+                    staff: self.inbound.sender.clone(),
+                }));
                 self.audit.push(AuditEvent {
                     action: "take".to_owned(),
                     case_code: case.code.clone(),
@@ -166,10 +170,11 @@ impl Turn<'_> {
                 let Some(case) = self.visible_case(role, code)? else {
                     return self.not_visible();
                 };
-                self.action = Some(Action::Close {
+                self.action = Some(Action::Case(CaseChange::Close {
                     case_id: case.id,
                     note: note.to_owned(),
-                });
+                    photo: None,
+                }));
                 self.audit.push(AuditEvent {
                     action: "close".to_owned(),
                     case_code: case.code.clone(),
@@ -196,9 +201,9 @@ impl Turn<'_> {
                     .engine
                     .settings()
                     .division_name(&division, render.lang());
-                let (action, reply) = if matches!(command, Command::Forward(..)) {
+                let (change, reply) = if matches!(command, Command::Forward(..)) {
                     (
-                        Action::Forward {
+                        CaseChange::Forward {
                             case_id: case.id,
                             to: division.clone(),
                         },
@@ -206,7 +211,7 @@ impl Turn<'_> {
                     )
                 } else {
                     (
-                        Action::CoResponsible {
+                        CaseChange::CoResponsible {
                             case_id: case.id,
                             division: division.clone(),
                         },
@@ -214,7 +219,7 @@ impl Turn<'_> {
                     )
                 };
                 self.audit.push(AuditEvent {
-                    action: if matches!(action, Action::Forward { .. }) {
+                    action: if matches!(change, CaseChange::Forward { .. }) {
                         "forward".to_owned()
                     } else {
                         "co_responsible".to_owned()
@@ -222,7 +227,7 @@ impl Turn<'_> {
                     case_code: case.code.clone(),
                     detail: format!("{} -> {division}", case.division),
                 });
-                self.action = Some(action);
+                self.action = Some(Action::Case(change));
                 self.replies.push(Outbound::Text {
                     text: render.text_with(reply, &[("code", &case.code), ("division", &name)]),
                 });
@@ -231,10 +236,14 @@ impl Turn<'_> {
                 let Some(case) = self.visible_case(role, code)? else {
                     return self.not_visible();
                 };
-                self.action = Some(Action::Note {
+                self.action = Some(Action::Case(CaseChange::Note {
                     case_id: case.id,
-                    text: note.to_owned(),
-                });
+                    note: StaffNote {
+                        at: self.inbound.received_at,
+                        by: self.lookup.actor_label(&self.inbound.sender)?,
+                        text: note.to_owned(),
+                    },
+                }));
                 self.replies.push(Outbound::Text {
                     text: render.text_with("staff-note-kept", &[("code", &case.code)]),
                 });
@@ -249,10 +258,10 @@ impl Turn<'_> {
                     });
                     return Ok(true);
                 };
-                self.action = Some(Action::SetStatus {
+                self.action = Some(Action::Case(CaseChange::SetStatus {
                     case_id: case.id,
                     to,
-                });
+                }));
                 self.audit.push(AuditEvent {
                     action: "status".to_owned(),
                     case_code: case.code.clone(),
@@ -304,10 +313,10 @@ impl Turn<'_> {
             self.not_visible()?;
             return Ok(());
         };
-        self.action = Some(Action::AfterPhoto {
+        self.action = Some(Action::Case(CaseChange::AfterPhoto {
             case_id: case.id,
             media_id,
-        });
+        }));
         self.audit.push(AuditEvent {
             action: "after_photo".to_owned(),
             case_code: case.code.clone(),

@@ -6,7 +6,7 @@ use std::path::Path;
 use chrono::Utc;
 
 use super::*;
-use crate::domain::case::{CaseEvent, CaseEventKind, Status};
+use crate::domain::case::{CaseEvent, CaseEventKind, NewCase, Status};
 use crate::startup::load_engine;
 
 fn engine() -> Engine {
@@ -15,7 +15,7 @@ fn engine() -> Engine {
     load_engine(&Arc::new(settings)).unwrap()
 }
 
-/// Cases the dialogue can look up; filing through `Action::File` adds one.
+/// Cases the dialogue can look up; filing (`CaseChange::File`) adds one.
 #[derive(Default)]
 struct Cases(RefCell<Vec<Case>>);
 
@@ -68,6 +68,9 @@ impl Lookup for Cases {
         _since: chrono::DateTime<Utc>,
     ) -> anyhow::Result<u32> {
         Ok(0)
+    }
+    fn actor_label(&self, who: &ChatKey) -> anyhow::Result<String> {
+        Ok(format!("staff {}", who.user))
     }
     fn cases_of(&self, reporter: &ChatKey) -> anyhow::Result<Vec<Case>> {
         Ok(self
@@ -132,7 +135,7 @@ impl Dialogue {
 
     fn filed(&self) -> &NewCase {
         match self.actions.last() {
-            Some(Action::File(new)) => new,
+            Some(Action::Case(CaseChange::File { case, .. })) => case,
             other => panic!("expected a filing, got {other:?}"),
         }
     }
@@ -363,17 +366,17 @@ fn the_reporter_can_add_information_and_withdraw() {
     assert!(seen.contains("CP-2569-0007"), "{seen}");
     assert_eq!(
         dialogue.actions.last(),
-        Some(&Action::AddInfo {
+        Some(&Action::Case(CaseChange::AddInfo {
             case_id: 7,
             text: "หลุมลึกขึ้นหลังฝนตก".to_owned()
-        })
+        }))
     );
     dialogue.text("CP-2569-0007");
     dialogue.tap("withdraw");
     dialogue.tap("withdraw:yes");
     assert_eq!(
         dialogue.actions.last(),
-        Some(&Action::Withdraw { case_id: 7 })
+        Some(&Action::Case(CaseChange::Withdraw { case_id: 7 }))
     );
 }
 

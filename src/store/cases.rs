@@ -1,224 +1,22 @@
-//! Cases: filing, lookup and the changes a resident makes, each committed in one sled
-//! transaction together with the conversation state, the processed-event marker and the
-//! outbox deliveries it causes.
+//! Cases and the turns that change them. A turn is decided before its transaction: the
+//! case as it will be (`Store::plan_case_change`), its deliveries, its answer; the
+//! transaction (`Store::commit_turns`, many turns at once) writes those values, and
+//! checks that what each case was planned from is still what is stored.
 
 use chrono::{DateTime, Utc};
 use sled::transaction::TransactionalTree;
 use sled::Transactional as _;
 
-use crate::delivery::forward::Notice;
-use crate::domain::case::{
-    Case, CaseCode, CaseEvent, CaseEventKind, NewCase, StaffNote, Status, CASE_RECORD_VERSION,
-};
+use crate::domain::case::{Case, CaseCode, Notice};
+use crate::domain::change::CaseChange;
 use crate::domain::{Channel, ChatKey};
 use crate::engine::Conversation;
 use crate::store::chat_changes::{ChatTrees, N_CHAT_TREES};
 use crate::store::outbox::{Body, Delivery, Route};
 use crate::store::{
-    abort, decode, encode, get_json, keys, transaction_result, ChatChange, ConversationRecord,
-    Error, OutcomeRecord, Result, Store, TxResult, RECORD_VERSION,
+    abort, decode, encode, get_json, keys, transaction_result, AuditNote, ChatChange,
+    ConversationRecord, Error, OutcomeRecord, Result, Store, TxResult, RECORD_VERSION,
 };
-
-/// A change to cases that a conversation turn makes.
-#[derive(Debug)]
-pub enum CaseChange {
-    /// File a new case. `receipt_hash` is set for an anonymous corruption complaint.
-    File {
-        case: Box<NewCase>,
-        receipt_hash: Option<Vec<u8>>,
-    },
-    /// The resident adds information to an open case.
-    AddInfo { case_id: u64, text: String },
-    /// The resident withdraws an open case.
-    Withdraw { case_id: u64 },
-    /// Staff answer the resident.
-    StaffAnswer { case_id: u64, text: String },
-    /// Staff move the case to another status.
-    SetStatus { case_id: u64, to: Status },
-    /// A staff member takes the case: it is theirs, and accepted if it was new.
-    Take { case_id: u64, staff: ChatKey },
-    /// Staff close the case as resolved, with a note to the resident and optionally a
-    /// photo of the result.
-    Close {
-        case_id: u64,
-        note: String,
-        photo: Option<String>,
-    },
-    /// Staff hand the case to another division, which owns it from now on.
-    Forward { case_id: u64, to: String },
-    /// Staff bring another division in to work the case with its owner.
-    CoResponsible { case_id: u64, division: String },
-    /// A note among staff, never shown to the resident.
-    Note { case_id: u64, note: StaffNote },
-    /// Staff give the case to someone (or to nobody).
-    Assign {
-        case_id: u64,
-        staff: Option<ChatKey>,
-    },
-    /// The resident confirms the resolution with a rating, 1 to 5.
-    Rate { case_id: u64, stars: u8 },
-    /// The resident says the resolved case was not fixed.
-    Reopen { case_id: u64 },
-    /// Staff attach a photo of the result (after closing from a chat).
-    AfterPhoto { case_id: u64, media_id: String },
-}
-
-impl CaseChange {
-    /// The existing case a change is about (none for filing).
-    pub fn case_id(&self) -> Option<u64> {
-        match self {
-            Self::File { .. } => None,
-            Self::AddInfo { case_id, .. }
-            | Self::Withdraw { case_id }
-            | Self::StaffAnswer { case_id, .. }
-            | Self::SetStatus { case_id, .. }
-            | Self::Take { case_id, .. }
-            | Self::Close { case_id, .. }
-            | Self::Forward { case_id, .. }
-            | Self::CoResponsible { case_id, .. }
-            | Self::Note { case_id, .. }
-            | Self::Assign { case_id, .. }
-            | Self::Rate { case_id, .. }
-            | Self::Reopen { case_id }
-            | Self::AfterPhoto { case_id, .. } => Some(*case_id),
-        }
-    }
-
-    /// Makes the change to an existing case; returns what to tell its division or its
-    /// resident.
-    fn apply_to(&self, case: &mut Case, now: DateTime<Utc>) -> Vec<Notice> {
-        match self {
-            Self::File { .. } => Vec::new(),
-            Self::AddInfo { text, .. } => {
-                case.record(now, CaseEventKind::ResidentInfo { text: text.clone() });
-                vec![Notice::InfoAdded { text: text.clone() }]
-            }
-            Self::Withdraw { .. } => {
-                case.record(now, CaseEventKind::Withdrawn);
-                case.status = Status::Withdrawn;
-                vec![Notice::Withdrawn]
-            }
-            Self::StaffAnswer { text, .. } => {
-                case.record(now, CaseEventKind::StaffAnswer { text: text.clone() });
-                vec![Notice::StaffAnswer { text: text.clone() }]
-            }
-            Self::SetStatus { to, .. } => {
-                case.record(now, CaseEventKind::StatusChanged { to: *to });
-                case.status = *to;
-                vec![Notice::StatusChanged { to: *to }]
-            }
-            Self::Take { staff, .. } => {
-                let newly_accepted = case.status == Status::Received;
-                if newly_accepted {
-                    case.record(
-                        now,
-                        CaseEventKind::StatusChanged {
-                            to: Status::Accepted,
-                        },
-                    );
-                    case.status = Status::Accepted;
-                }
-                case.assignee = Some(staff.clone());
-                if newly_accepted {
-                    vec![Notice::StatusChanged {
-                        to: Status::Accepted,
-                    }]
-                } else {
-                    Vec::new()
-                }
-            }
-            Self::Close { note, photo, .. } => {
-                case.record(now, CaseEventKind::StaffAnswer { text: note.clone() });
-                if let Some(media_id) = photo {
-                    case.record(
-                        now,
-                        CaseEventKind::AfterPhoto {
-                            media_id: media_id.clone(),
-                        },
-                    );
-                }
-                case.record(
-                    now,
-                    CaseEventKind::StatusChanged {
-                        to: Status::Resolved,
-                    },
-                );
-                case.status = Status::Resolved;
-                vec![
-                    Notice::StaffAnswer { text: note.clone() },
-                    Notice::StatusChanged {
-                        to: Status::Resolved,
-                    },
-                ]
-            }
-            Self::Forward { to, .. } => {
-                let from = std::mem::replace(&mut case.division, to.clone());
-                case.record(
-                    now,
-                    CaseEventKind::Forwarded {
-                        from: from.clone(),
-                        to: to.clone(),
-                    },
-                );
-                case.co_divisions.retain(|d| d != to);
-                // The new division decides who works it.
-                case.assignee = None;
-                vec![Notice::Forwarded { from }]
-            }
-            Self::CoResponsible { division, .. } => {
-                if case.concerns_division(division) {
-                    return Vec::new();
-                }
-                case.co_divisions.push(division.clone());
-                case.record(
-                    now,
-                    CaseEventKind::CoResponsible {
-                        division: division.clone(),
-                    },
-                );
-                vec![Notice::CoResponsible {
-                    division: division.clone(),
-                }]
-            }
-            Self::Note { note, .. } => {
-                case.notes.push(note.clone());
-                Vec::new()
-            }
-            Self::Assign { staff, .. } => {
-                case.assignee.clone_from(staff);
-                Vec::new()
-            }
-            Self::Rate { stars, .. } => {
-                let stars = (*stars).clamp(1, 5);
-                case.rating = Some(stars);
-                case.record(now, CaseEventKind::Rated { stars });
-                vec![Notice::Rated { stars }]
-            }
-            Self::AfterPhoto { media_id, .. } => {
-                case.record(
-                    now,
-                    CaseEventKind::AfterPhoto {
-                        media_id: media_id.clone(),
-                    },
-                );
-                Vec::new()
-            }
-            Self::Reopen { .. } => {
-                case.record(now, CaseEventKind::Reopened);
-                case.record(
-                    now,
-                    CaseEventKind::StatusChanged {
-                        to: Status::InProgress,
-                    },
-                );
-                case.status = Status::InProgress;
-                case.reopen_count += 1;
-                case.rating = None;
-                vec![Notice::Reopened]
-            }
-        }
-    }
-}
 
 /// Something to put in the outbox.
 #[derive(Clone, Debug)]
@@ -232,77 +30,206 @@ pub struct Outgoing {
     pub reply_by_ms: Option<u64>,
 }
 
-/// The forwards a case change causes: what goes to the division's destinations.
-pub type Forwards<'a> = &'a dyn Fn(&Case, &Notice) -> Vec<Outgoing>;
-/// The answer to the resident, when it goes through the outbox (platform chats); given
-/// the case the turn filed or changed, if any.
-pub type ReplyPlan<'a> = &'a dyn Fn(Option<&Case>) -> Option<Outgoing>;
-/// The answer kept for a redelivery of the event (web chat), given the case the turn
-/// filed or changed: written with the processed marker, in the turn's transaction.
-pub type KeepPlan<'a> = &'a dyn Fn(Option<&Case>) -> Option<serde_json::Value>;
+/// A case as a turn leaves it, decided before the turn's transaction, with what the
+/// store must still hold for it to stand (`Store::plan_case_change`).
+#[derive(Debug)]
+pub struct CaseWrite {
+    case: Case,
+    /// The case's record, encoded once.
+    record: Vec<u8>,
+    basis: Basis,
+    /// An anonymous complaint's receipt hash, indexed with the new case.
+    receipt_hash: Option<Vec<u8>>,
+}
 
-/// Everything one processed event changes.
-pub struct Turn<'a> {
-    pub chat: &'a ChatKey,
+/// What a case write was planned from.
+#[derive(Debug)]
+enum Basis {
+    /// A new case: its number is the one after `previous` in its kind's and year's
+    /// sequence (`sequence_key` in `meta`).
+    Filed {
+        sequence_key: Vec<u8>,
+        previous: u64,
+    },
+    /// A case changed from this record, which must still be the stored one.
+    Changed { read: sled::IVec },
+}
+
+impl CaseWrite {
+    /// The case as the turn leaves it.
+    #[must_use]
+    pub fn case(&self) -> &Case {
+        &self.case
+    }
+
+    /// Whether the write files a new case.
+    #[must_use]
+    pub fn files(&self) -> bool {
+        matches!(self.basis, Basis::Filed { .. })
+    }
+}
+
+/// Everything one turn writes, decided before its transaction: one processed event (or
+/// a change staff make on the dashboard).
+#[derive(Debug)]
+pub struct TurnWrite {
+    pub chat: ChatKey,
     /// The platform event id, marked as processed in the same transaction.
-    pub event: Option<(Channel, &'a str)>,
-    /// The conversation's new state; none for a change made outside a chat.
-    pub conversation: Option<&'a Conversation>,
-    pub change: Option<CaseChange>,
+    pub event: Option<(Channel, String)>,
+    /// The conversation as the turn left it; none when unchanged (or outside a chat).
+    pub conversation: Option<Conversation>,
+    pub case: Option<CaseWrite>,
     /// The turn's other write (a link code, a role, a subscription, an update).
-    pub chat_change: Option<&'a ChatChange>,
+    pub chat_change: Option<ChatChange>,
     pub now: DateTime<Utc>,
-    pub forwards: Forwards<'a>,
-    pub reply: Option<ReplyPlan<'a>>,
-    /// The answer to keep for a redelivery, with the processed marker (`event`).
-    pub keep: Option<KeepPlan<'a>>,
+    /// The deliveries: the case's forwards and notices, then the answer. Those of a turn
+    /// with a case belong to that case.
+    pub outgoing: Vec<Outgoing>,
+    /// The answer kept for a redelivery (web chat), with the processed marker.
+    pub keep: Option<serde_json::Value>,
     /// The inbound queue entry this turn consumes: its channel and sequence number.
     pub dequeue: Option<(Channel, u64)>,
-    /// What this turn writes to the audit log, in the same transaction.
-    pub audit: Vec<crate::store::AuditNote>,
+    /// What this turn writes to the audit log.
+    pub audit: Vec<AuditNote>,
     /// How many of this person's held messages (the oldest) go out with this turn's
     /// answer: they are forgotten; any held since stay.
     pub release_held: usize,
 }
 
-/// A turn that changed no case and wrote no audit entry: the person's conversation,
-/// the processed marker and the answer. Such turns of different people touch no key
-/// in common, so many of them commit in one transaction (`Store::commit_plain_turns`).
-#[derive(Clone, Debug)]
-pub struct PlainTurn {
-    pub chat: ChatKey,
-    /// The platform event id, marked as processed.
-    pub event: Option<(Channel, String)>,
-    /// The conversation as the turn left it; none when unchanged (nothing to write).
-    pub conversation: Option<Conversation>,
-    pub now: DateTime<Utc>,
-    /// The answer, when it goes through the outbox.
-    pub reply: Option<Outgoing>,
-    /// The answer kept for a redelivery (web chat).
-    pub keep: Option<serde_json::Value>,
-    /// The inbound queue entry it consumes.
-    pub dequeue: Option<(Channel, u64)>,
+impl TurnWrite {
+    /// A turn of `chat` at `now` that writes nothing yet.
+    #[must_use]
+    pub fn new(chat: ChatKey, now: DateTime<Utc>) -> Self {
+        Self {
+            chat,
+            event: None,
+            conversation: None,
+            case: None,
+            chat_change: None,
+            now,
+            outgoing: Vec::new(),
+            keep: None,
+            dequeue: None,
+            audit: Vec::new(),
+            release_held: 0,
+        }
+    }
+
+    /// A turn that changes no case, nothing else of the chat's, and no audit entry: its
+    /// writes touch only its own person's keys (`commit_turns` then needs five trees).
+    fn is_plain(&self) -> bool {
+        self.case.is_none()
+            && self.chat_change.is_none()
+            && self.audit.is_empty()
+            && self.release_held == 0
+    }
 }
 
-/// How many trees a turn writes besides those of its chat change.
+/// A turn's records encoded before its transaction.
+struct Encoded {
+    chat_key: Vec<u8>,
+    conversation: Option<Vec<u8>>,
+    outcome: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+/// How many trees a turn can write besides those of its chat change.
 const N_TURN_TREES: usize = 13;
 
 impl Store {
-    /// Commits a turn atomically and returns the case it filed or changed. Not yet
-    /// durable: call `sync` before telling the resident.
-    pub fn commit_turn(&self, turn: Turn<'_>) -> Result<Option<Case>> {
-        let chat_key = keys::chat(turn.chat);
-        let conversation = turn
-            .conversation
-            .map(|conversation| {
-                encode(&ConversationRecord {
-                    v: RECORD_VERSION,
-                    conversation: conversation.clone(),
-                })
-            })
-            .transpose()?;
+    /// Makes a case change to a copy of the case (or files a new one) and says what to
+    /// tell about it. Reads the store and writes nothing: the write stands only if, when
+    /// its turn commits, the case is still as read here (a filing: no other case took
+    /// its number); otherwise the commit fails with `Error::Conflict`.
+    pub fn plan_case_change(
+        &self,
+        change: CaseChange,
+        now: DateTime<Utc>,
+    ) -> Result<(CaseWrite, Vec<Notice>)> {
+        let (case, basis, receipt_hash, notices) = match change {
+            CaseChange::File {
+                case: new,
+                receipt_hash,
+            } => {
+                let year_be = crate::thai::buddhist_year(now);
+                let sequence_key = keys::sequence(new.kind.code_prefix(), year_be);
+                let previous = self
+                    .meta
+                    .get(&sequence_key)?
+                    .and_then(|bytes| keys::parse_id(&bytes))
+                    .unwrap_or(0);
+                let code = CaseCode {
+                    kind: new.kind,
+                    year_be,
+                    number: u32::try_from(previous + 1).unwrap_or(u32::MAX),
+                };
+                // Ids are not read back: one taken by a turn that then did not commit
+                // is skipped, as sled's own ids are across a restart.
+                let case = Case::filed(&new, self.db.generate_id()?, code, now);
+                let basis = Basis::Filed {
+                    sequence_key: sequence_key.to_vec(),
+                    previous,
+                };
+                (case, basis, receipt_hash, vec![Notice::Filed])
+            }
+            change => {
+                let case_id = change.case_id().unwrap_or_default();
+                let read = self
+                    .caseid_case
+                    .get(keys::id(case_id))?
+                    .ok_or(Error::NoSuchCase(case_id))?;
+                let mut case: Case = decode("caseid_case", &read)?;
+                let notices = change.apply_to(&mut case, now);
+                (case, Basis::Changed { read }, None, notices)
+            }
+        };
+        Ok((
+            CaseWrite {
+                record: encode(&case)?,
+                case,
+                basis,
+                receipt_hash,
+            },
+            notices,
+        ))
+    }
+
+    /// Plans and commits one case change as `chat`, with no delivery and no audit entry;
+    /// returns the case as written. For what puts cases on file outside a conversation
+    /// (the memory bench, tests).
+    pub fn commit_case_change(
+        &self,
+        chat: &ChatKey,
+        change: CaseChange,
+        now: DateTime<Utc>,
+    ) -> Result<Case> {
+        let (write, _notices) = self.plan_case_change(change, now)?;
+        let case = write.case().clone();
+        self.commit_turns(&[TurnWrite {
+            case: Some(write),
+            ..TurnWrite::new(chat.clone(), now)
+        }])?;
+        Ok(case)
+    }
+
+    /// Commits turns in one transaction: every one of them or none. A case write whose
+    /// case changed since it was planned (or whose number another filing took) fails the
+    /// whole commit with `Error::Conflict`, having written nothing: its turn must be
+    /// planned again. Turns that change no case, nothing else of their chat's and no
+    /// audit entry (most: a question answered) touch five trees, and commit over those
+    /// alone. Not yet durable: call `sync` before telling anyone.
+    pub fn commit_turns(&self, turns: &[TurnWrite]) -> Result<()> {
+        if turns.is_empty() {
+            return Ok(());
+        }
+        let encoded = turns
+            .iter()
+            .map(|turn| self.encode_turn(turn))
+            .collect::<Result<Vec<_>>>()?;
+        if turns.iter().all(TurnWrite::is_plain) {
+            return self.commit_plain_turns(turns, &encoded);
+        }
         // More trees than sled's tuples take: a slice, whose views come back in order,
-        // the turn's own first, then those of its chat change.
+        // the turn's own first, then those of chat changes.
         let turn_trees: [&sled::Tree; N_TURN_TREES] = [
             &self.meta,
             &self.chatkey_conversation,
@@ -338,124 +265,53 @@ impl Store {
                 open,
                 chat_views @ ..,
             ] = views;
-            if let Some(change) = turn.chat_change {
-                change.apply(turn.chat, &ChatTrees::of(chat_views))?;
-            }
-            crate::store::audit::append(meta, audit_log, &turn.audit, turn.now)?;
-            if let Some(conversation) = &conversation {
-                conversations.insert(chat_key.as_slice(), conversation.as_slice())?;
-            }
-            note_last_seen(seen, turn.chat, &chat_key, turn.event.is_some(), turn.now)?;
-            if turn.release_held > 0 {
-                let mut still_held: Vec<crate::engine::Outbound> = held
-                    .get(chat_key.as_slice())?
-                    .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-                    .unwrap_or_default();
-                still_held.drain(..turn.release_held.min(still_held.len()));
-                if still_held.is_empty() {
-                    held.remove(chat_key.as_slice())?;
-                } else {
-                    held.insert(chat_key.as_slice(), encode(&still_held).map_err(abort)?)?;
-                }
-            }
-            if let Some((channel, seq)) = turn.dequeue {
-                inbound.remove(keys::queued(channel, seq))?;
-            }
             let outbox = Outbox {
                 due,
                 opening: self.opening,
             };
-            let case = match &turn.change {
-                None => None,
-                Some(CaseChange::File { case, receipt_hash }) => {
-                    let filed = new_case(meta, cases, case, turn.now)?;
-                    codes.insert(filed.code.as_bytes(), &keys::id(filed.id))?;
-                    open.insert(&keys::id(filed.id), &[])?;
-                    match receipt_hash {
-                        Some(hash) => {
-                            receipts.insert(hash.as_slice(), &keys::id(filed.id))?;
-                        }
-                        None => {
-                            if let Some(reporter) = &filed.reporter {
-                                reporters
-                                    .insert(keys::reporter_case(reporter, filed.id), &[])?;
-                            }
-                        }
-                    }
-                    outbox.enqueue_all(
-                        (turn.forwards)(&filed, &Notice::Filed),
-                        Some(filed.id),
-                        turn.now,
+            for (turn, encoded) in turns.iter().zip(&encoded) {
+                if let Some(change) = &turn.chat_change {
+                    change.apply(&turn.chat, &ChatTrees::of(chat_views))?;
+                }
+                crate::store::audit::append(meta, audit_log, &turn.audit, turn.now)?;
+                if let Some(conversation) = &encoded.conversation {
+                    conversations.insert(encoded.chat_key.as_slice(), conversation.as_slice())?;
+                }
+                note_last_seen(seen, turn, &encoded.chat_key)?;
+                if turn.release_held > 0 {
+                    release_held(held, &encoded.chat_key, turn.release_held)?;
+                }
+                if let Some((channel, seq)) = turn.dequeue {
+                    inbound.remove(keys::queued(channel, seq))?;
+                }
+                if let Some(write) = &turn.case {
+                    write_case(
+                        CaseTrees {
+                            meta,
+                            cases,
+                            codes,
+                            receipts,
+                            reporters,
+                            open,
+                        },
+                        write,
                     )?;
-                    Some(filed)
                 }
-                Some(change) => {
-                    let case_id = change.case_id().unwrap_or_default();
-                    let mut case = load_case(cases, case_id)?;
-                    let notices = change.apply_to(&mut case, turn.now);
-                    cases.insert(&keys::id(case.id), encode(&case).map_err(abort)?)?;
-                    if case.status.is_closed() {
-                        open.remove(&keys::id(case.id))?;
-                    } else {
-                        open.insert(&keys::id(case.id), &[])?;
-                    }
-                    for notice in &notices {
-                        outbox.enqueue_all(
-                            (turn.forwards)(&case, notice),
-                            Some(case.id),
-                            turn.now,
-                        )?;
-                    }
-                    Some(case)
+                let case_id = turn.case.as_ref().map(|write| write.case.id);
+                outbox.enqueue_all(&turn.outgoing, case_id, turn.now)?;
+                // The processed marker, with the answer kept for a redelivery: a
+                // redelivery after a crash finds both or neither.
+                if let Some((event_key, record)) = &encoded.outcome {
+                    outcomes.insert(event_key.as_slice(), record.as_slice())?;
                 }
-            };
-            if let Some(reply) = turn.reply.and_then(|plan| plan(case.as_ref())) {
-                outbox.enqueue_all(vec![reply], case.as_ref().map(|c| c.id), turn.now)?;
             }
-            // The processed marker, with the answer kept for a redelivery: a
-            // redelivery after a crash finds both or neither.
-            let kept = turn.keep.and_then(|keep| keep(case.as_ref()));
-            let outcome = OutcomeRecord::after_turn(turn.dequeue.is_some(), kept, turn.now);
-            if let (Some((channel, event_id)), Some(outcome)) = (turn.event, outcome) {
-                outcomes.insert(
-                    keys::event(&self.secret, channel, event_id),
-                    encode(&outcome).map_err(abort)?,
-                )?;
-            }
-            Ok(case)
+            Ok(())
         });
         transaction_result(result)
     }
 
-    /// Commits plain turns of different people in one transaction: every one of them or
-    /// none. Not yet durable: call `sync` before telling anyone.
-    pub fn commit_plain_turns(&self, turns: &[PlainTurn]) -> Result<()> {
-        if turns.is_empty() {
-            return Ok(());
-        }
-        let mut prepared = Vec::with_capacity(turns.len());
-        for turn in turns {
-            let conversation = turn
-                .conversation
-                .as_ref()
-                .map(|conversation| {
-                    encode(&ConversationRecord {
-                        v: RECORD_VERSION,
-                        conversation: conversation.clone(),
-                    })
-                })
-                .transpose()?;
-            let record =
-                OutcomeRecord::after_turn(turn.dequeue.is_some(), turn.keep.clone(), turn.now);
-            let outcome = match (&turn.event, record) {
-                (Some((channel, event_id)), Some(record)) => Some((
-                    keys::event(&self.secret, *channel, event_id),
-                    encode(&record)?,
-                )),
-                _ => None,
-            };
-            prepared.push((keys::chat(&turn.chat), conversation, outcome));
-        }
+    /// `commit_turns` of plain turns: over the five trees they touch.
+    fn commit_plain_turns(&self, turns: &[TurnWrite], encoded: &[Encoded]) -> Result<()> {
         let result = (
             &self.chatkey_conversation,
             &self.eventkey_outcome,
@@ -468,24 +324,50 @@ impl Store {
                     due,
                     opening: self.opening,
                 };
-                for (turn, (chat_key, conversation, outcome)) in turns.iter().zip(&prepared) {
-                    if let Some(conversation) = conversation {
-                        conversations.insert(chat_key.as_slice(), conversation.as_slice())?;
+                for (turn, encoded) in turns.iter().zip(encoded) {
+                    if let Some(conversation) = &encoded.conversation {
+                        conversations
+                            .insert(encoded.chat_key.as_slice(), conversation.as_slice())?;
                     }
-                    note_last_seen(seen, &turn.chat, chat_key, turn.event.is_some(), turn.now)?;
+                    note_last_seen(seen, turn, &encoded.chat_key)?;
                     if let Some((channel, seq)) = turn.dequeue {
                         inbound.remove(keys::queued(channel, seq))?;
                     }
-                    if let Some(reply) = &turn.reply {
-                        outbox.enqueue_all(vec![reply.clone()], None, turn.now)?;
-                    }
-                    if let Some((event_key, record)) = outcome {
+                    outbox.enqueue_all(&turn.outgoing, None, turn.now)?;
+                    if let Some((event_key, record)) = &encoded.outcome {
                         outcomes.insert(event_key.as_slice(), record.as_slice())?;
                     }
                 }
                 Ok(())
             });
         transaction_result(result)
+    }
+
+    /// The records of a turn that do not depend on what its transaction reads.
+    fn encode_turn(&self, turn: &TurnWrite) -> Result<Encoded> {
+        let conversation = turn
+            .conversation
+            .as_ref()
+            .map(|conversation| {
+                encode(&ConversationRecord {
+                    v: RECORD_VERSION,
+                    conversation: conversation.clone(),
+                })
+            })
+            .transpose()?;
+        let record = OutcomeRecord::after_turn(turn.dequeue.is_some(), turn.keep.clone(), turn.now);
+        let outcome = match (&turn.event, record) {
+            (Some((channel, event_id)), Some(record)) => Some((
+                keys::event(&self.secret, *channel, event_id).to_vec(),
+                encode(&record)?,
+            )),
+            _ => None,
+        };
+        Ok(Encoded {
+            chat_key: keys::chat(&turn.chat).to_vec(),
+            conversation,
+            outcome,
+        })
     }
 
     pub fn case(&self, case_id: u64) -> Result<Option<Case>> {
@@ -577,77 +459,85 @@ impl Store {
     }
 }
 
-fn load_case(cases: &TransactionalTree, case_id: u64) -> TxResult<Case> {
-    let bytes = cases
-        .get(keys::id(case_id))?
-        .ok_or_else(|| abort(Error::NoSuchCase(case_id)))?;
-    decode("caseid_case", &bytes).map_err(abort)
+/// The trees a case write touches, inside a transaction.
+struct CaseTrees<'a> {
+    meta: &'a TransactionalTree,
+    cases: &'a TransactionalTree,
+    codes: &'a TransactionalTree,
+    receipts: &'a TransactionalTree,
+    reporters: &'a TransactionalTree,
+    open: &'a TransactionalTree,
 }
 
-/// Allocates the next code of the kind and year, and writes the case.
-fn new_case(
-    meta: &TransactionalTree,
-    cases: &TransactionalTree,
-    new: &NewCase,
-    now: DateTime<Utc>,
-) -> TxResult<Case> {
-    let year_be = crate::thai::buddhist_year(now);
-    let prefix = new.kind.code_prefix();
-    let sequence_key = keys::sequence(prefix, year_be);
-    let number = meta
-        .get(&sequence_key)?
-        .and_then(|bytes| keys::parse_id(&bytes))
-        .unwrap_or(0)
-        + 1;
-    meta.insert(sequence_key, &keys::id(number))?;
-    let id = cases.generate_id()?;
-    let code = CaseCode {
-        kind: new.kind,
-        year_be,
-        number: u32::try_from(number).unwrap_or(u32::MAX),
-    };
-    let case = Case {
-        v: CASE_RECORD_VERSION,
-        id,
-        code: code.to_string(),
-        kind: new.kind,
-        category: new.category.clone(),
-        division: new.division.clone(),
-        text: new.text.clone(),
-        location: new.location.clone(),
-        place: new.place.clone(),
-        photos: new.photos.clone(),
-        contact: new.contact.clone(),
-        reporter: (!new.anonymous).then(|| new.reporter.clone()),
-        anonymous: new.anonymous,
-        status: Status::Received,
-        created_at: now,
-        events: vec![CaseEvent {
-            at: now,
-            kind: CaseEventKind::Filed,
-        }],
-        assignee: None,
-        channel: Some(new.reporter.channel),
-        co_divisions: Vec::new(),
-        notes: Vec::new(),
-        rating: None,
-        reopen_count: 0,
-    };
-    cases.insert(&keys::id(id), encode(&case).map_err(abort)?)?;
-    Ok(case)
+/// Writes a planned case, if what it was planned from still stands; else ends the
+/// transaction with `Error::Conflict`.
+fn write_case(trees: CaseTrees<'_>, write: &CaseWrite) -> TxResult<()> {
+    let case = &write.case;
+    let id = keys::id(case.id);
+    match &write.basis {
+        Basis::Filed {
+            sequence_key,
+            previous,
+        } => {
+            let number = trees
+                .meta
+                .get(sequence_key.as_slice())?
+                .and_then(|bytes| keys::parse_id(&bytes))
+                .unwrap_or(0);
+            if number != *previous {
+                return Err(abort(Error::Conflict));
+            }
+            trees
+                .meta
+                .insert(sequence_key.as_slice(), &keys::id(previous + 1))?;
+            trees.codes.insert(case.code.as_bytes(), &id)?;
+            match (&write.receipt_hash, &case.reporter) {
+                (Some(hash), _) => {
+                    trees.receipts.insert(hash.as_slice(), &id)?;
+                }
+                (None, Some(reporter)) => {
+                    trees
+                        .reporters
+                        .insert(keys::reporter_case(reporter, case.id), &[])?;
+                }
+                (None, None) => {}
+            }
+        }
+        Basis::Changed { read } => {
+            if trees.cases.get(id)?.as_ref() != Some(read) {
+                return Err(abort(Error::Conflict));
+            }
+        }
+    }
+    trees.cases.insert(&id, write.record.as_slice())?;
+    if case.status.is_closed() {
+        trees.open.remove(&id)?;
+    } else {
+        trees.open.insert(&id, &[])?;
+    }
+    Ok(())
+}
+
+/// Forgets the oldest `n` of a person's held messages: they go out with this answer.
+fn release_held(held: &TransactionalTree, chat_key: &[u8], n: usize) -> TxResult<()> {
+    let mut still_held: Vec<crate::engine::Outbound> = held
+        .get(chat_key)?
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default();
+    still_held.drain(..n.min(still_held.len()));
+    if still_held.is_empty() {
+        held.remove(chat_key)?;
+    } else {
+        held.insert(chat_key, encode(&still_held).map_err(abort)?)?;
+    }
+    Ok(())
 }
 
 /// When a person last wrote (a turn of one of their events) matters for Messenger's
 /// 24-hour window.
-fn note_last_seen(
-    seen: &TransactionalTree,
-    chat: &ChatKey,
-    chat_key: &[u8],
-    wrote: bool,
-    now: DateTime<Utc>,
-) -> TxResult<()> {
-    if wrote && chat.channel == Channel::Messenger {
-        seen.insert(chat_key, &keys::id(crate::store::unix_ms(now)))?;
+fn note_last_seen(seen: &TransactionalTree, turn: &TurnWrite, chat_key: &[u8]) -> TxResult<()> {
+    if turn.event.is_some() && turn.chat.channel == Channel::Messenger {
+        seen.insert(chat_key, &keys::id(crate::store::unix_ms(turn.now)))?;
     }
     Ok(())
 }
@@ -662,13 +552,14 @@ struct Outbox<'a> {
 impl Outbox<'_> {
     fn enqueue_all(
         &self,
-        outgoing: Vec<Outgoing>,
+        outgoing: &[Outgoing],
         case_id: Option<u64>,
         now: DateTime<Utc>,
     ) -> TxResult<()> {
         for item in outgoing {
             let id = self.due.generate_id()?;
-            let mut delivery = Delivery::new(id, item.route, case_id, item.body, now);
+            let mut delivery =
+                Delivery::new(id, item.route.clone(), case_id, item.body.clone(), now);
             delivery.sensitive = item.sensitive;
             delivery.reply_by_ms = item.reply_by_ms;
             if delivery.has_fresh_reply_token(now) {

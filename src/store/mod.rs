@@ -8,6 +8,7 @@
 mod audit;
 mod cases;
 mod chat_changes;
+mod delivery_record;
 mod groups;
 mod inbound;
 mod keys;
@@ -30,7 +31,7 @@ use crate::engine::{Conversation, Outbound};
 
 pub use crate::domain::Linked;
 pub use audit::{AuditEntry, AuditNote, AuditReport};
-pub use cases::{CaseChange, Forwards, Outgoing, PlainTurn, ReplyPlan, Turn};
+pub use cases::{CaseWrite, Outgoing, TurnWrite};
 pub use chat_changes::{ChatChange, Enrolment, LinkRedemption};
 pub use groups::Group;
 pub use inbound::{Backlog, Enqueued, NewEvent, QueuedEvent};

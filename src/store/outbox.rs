@@ -11,13 +11,16 @@ use serde::{Deserialize, Serialize};
 use sled::transaction::TransactionalTree;
 use sled::Transactional as _;
 
+use crate::delivery::ChannelMessage;
 use crate::domain::Channel;
-use crate::store::{
-    abort, decode, encode, get_json, keys, transaction_result, Result, Store, TxResult,
-};
+use crate::store::delivery_record::{decode_delivery, encode_delivery};
+use crate::store::{abort, keys, transaction_result, Result, Store, TxResult};
 
-/// Version of the stored delivery: 2 carries `reply_by_ms`.
-const DELIVERY_RECORD_VERSION: u8 = 2;
+/// Version of the stored delivery: 1 and 2 were JSON (2 carries `reply_by_ms`); 3 is
+/// binary (`delivery_record`).
+pub(super) const DELIVERY_RECORD_VERSION: u8 = 3;
+/// The first version whose records carry `reply_by_ms`.
+const WITH_REPLY_BY: u8 = 2;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -28,42 +31,100 @@ pub enum DeliveryState {
     Dead,
 }
 
-/// A delivery's body: the JSON to send, kept as its text. It is written once, when the
-/// delivery is enqueued, and read once per attempt into the sender's own type, so no
-/// JSON tree is built and dropped on the way (`Body::read`); the rare readers that look
-/// into it (forwards, the dashboard, counts) parse it (`Body::json`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Body(Box<serde_json::value::RawValue>);
+/// A delivery's body, typed: a chat message stays a `ChannelMessage` from the turn that
+/// wrote it to the sender that renders it (stored in binary, `delivery_record`), so no
+/// JSON is written or parsed on an answer's way. What a destination receives is JSON
+/// text, fixed when the delivery was enqueued.
+#[derive(Clone, Debug)]
+pub enum Body {
+    /// A message to a platform chat, rendered by the channel's adapter when sent.
+    Chat(ChannelMessage),
+    /// The JSON a destination receives (a division's webhook, the log); also the body
+    /// of a delivery written as JSON by an earlier version, whatever its route.
+    Json(Box<serde_json::value::RawValue>),
+    /// A chat message once delivered: only how many it reached is kept.
+    Sent { n_recipients: u64 },
+    /// A body that held a receipt, wiped once finished.
+    Wiped,
+}
 
 impl Body {
-    /// The body of a value, serialised once.
+    /// A JSON body, serialised once.
     pub fn of<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Self> {
-        serde_json::value::to_raw_value(value).map(Self)
+        serde_json::value::to_raw_value(value).map(Self::Json)
     }
 
-    /// The body read into the type it was written from.
-    pub fn read<'a, T: Deserialize<'a>>(&'a self) -> serde_json::Result<T> {
-        serde_json::from_str(self.0.get())
+    /// The chat message the body carries. A JSON body (written by an earlier version)
+    /// is read as one.
+    pub fn chat_message(&self) -> std::result::Result<ChannelMessage, String> {
+        match self {
+            Self::Chat(message) => Ok(message.clone()),
+            Self::Json(text) => serde_json::from_str(text.get()).map_err(|e| e.to_string()),
+            Self::Sent { .. } | Self::Wiped => Err("the message is no longer kept".to_owned()),
+        }
     }
 
-    /// The body as a JSON tree (`Value::Null` if it could not be read, which a body
-    /// written by `Body::of` always can).
+    /// The body as a JSON tree, for the rare readers that look into it (the dashboard,
+    /// the log destination, tests); `Value::Null` if a JSON body cannot be read.
     #[must_use]
     pub fn json(&self) -> serde_json::Value {
-        self.read().unwrap_or_default()
+        match self {
+            Self::Chat(message) => serde_json::to_value(message).unwrap_or_default(),
+            Self::Json(text) => serde_json::from_str(text.get()).unwrap_or_default(),
+            Self::Sent { n_recipients } => {
+                serde_json::json!({ "sent": true, "n_recipients": n_recipients })
+            }
+            Self::Wiped => serde_json::json!({ "wiped": "held a receipt" }),
+        }
     }
 
-    /// The JSON text.
+    /// How many a chat message is addressed to (its `to_many`, or one), or reached once
+    /// sent.
     #[must_use]
-    pub fn as_str(&self) -> &str {
-        self.0.get()
+    pub fn recipients(&self) -> u64 {
+        /// Of a JSON body, read without a tree.
+        #[derive(Deserialize)]
+        struct Addressed {
+            #[serde(default)]
+            to_many: Vec<serde::de::IgnoredAny>,
+            n_recipients: Option<u64>,
+        }
+        let n = match self {
+            Self::Chat(message) => message.to_many.len() as u64,
+            Self::Sent { n_recipients } => *n_recipients,
+            Self::Json(text) => serde_json::from_str::<Addressed>(text.get())
+                .map_or(1, |a| a.n_recipients.unwrap_or(a.to_many.len() as u64)),
+            Self::Wiped => 1,
+        };
+        n.max(1)
+    }
+
+    /// The JSON text (what a destination's webhook is sent).
+    #[must_use]
+    pub fn json_text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Self::Json(text) => std::borrow::Cow::Borrowed(text.get()),
+            other => std::borrow::Cow::Owned(other.json().to_string()),
+        }
+    }
+}
+
+impl PartialEq for Body {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Chat(a), Self::Chat(b)) => a == b,
+            // The same text: `RawValue` has no equality of its own.
+            (Self::Json(a), Self::Json(b)) => a.get() == b.get(),
+            (Self::Sent { n_recipients: a }, Self::Sent { n_recipients: b }) => a == b,
+            (Self::Wiped, Self::Wiped) => true,
+            _ => false,
+        }
     }
 }
 
 impl std::fmt::Display for Body {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(&self.json_text())
     }
 }
 
@@ -71,6 +132,36 @@ impl From<&serde_json::Value> for Body {
     fn from(value: &serde_json::Value) -> Self {
         // A `Value` always serialises.
         Self::of(value).expect("a JSON value serialises")
+    }
+}
+
+impl From<ChannelMessage> for Body {
+    fn from(message: ChannelMessage) -> Self {
+        Self::Chat(message)
+    }
+}
+
+/// Written as JSON, for records of the JSON versions (tests write such records to check
+/// that they are still read).
+impl Serialize for Body {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Self::Chat(message) => message.serialize(serializer),
+            Self::Json(text) => text.serialize(serializer),
+            other => other.json().serialize(serializer),
+        }
+    }
+}
+
+/// Read from a JSON record (versions 1 and 2): kept as the JSON it was.
+impl<'de> Deserialize<'de> for Body {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        Box::<serde_json::value::RawValue>::deserialize(deserializer).map(Self::Json)
     }
 }
 
@@ -130,7 +221,7 @@ pub struct Delivery {
     pub id: u64,
     pub route: Route,
     pub case_id: Option<u64>,
-    /// The JSON to send, fixed when the delivery was enqueued.
+    /// What to send, fixed when the delivery was enqueued.
     pub body: Body,
     pub state: DeliveryState,
     pub attempts: u32,
@@ -206,7 +297,7 @@ impl Delivery {
     /// Whether the delivery is a chat message with a single-use reply token still fresh.
     #[must_use]
     pub fn has_fresh_reply_token(&self, now: DateTime<Utc>) -> bool {
-        if self.v < DELIVERY_RECORD_VERSION {
+        if self.v < WITH_REPLY_BY {
             return has_fresh_reply_token(&self.route, &self.body, now);
         }
         matches!(self.route, Route::Channel { .. })
@@ -227,10 +318,16 @@ pub fn has_fresh_reply_token(route: &Route, body: &Body, now: DateTime<Utc>) -> 
         #[serde(default)]
         reply_by_ms: Option<u64>,
     }
+    let fresh = |reply_token: bool, reply_by_ms: Option<u64>| {
+        reply_token && reply_by_ms.is_some_and(|by| unix_ms(now) < by)
+    };
     matches!(route, Route::Channel { .. })
-        && body.read::<Token>().is_ok_and(|token| {
-            token.reply_token.is_some() && token.reply_by_ms.is_some_and(|by| unix_ms(now) < by)
-        })
+        && match body {
+            Body::Chat(message) => fresh(message.reply_token.is_some(), message.reply_by_ms),
+            Body::Json(text) => serde_json::from_str::<Token>(text.get())
+                .is_ok_and(|token| fresh(token.reply_token.is_some(), token.reply_by_ms)),
+            Body::Sent { .. } | Body::Wiped => false,
+        }
 }
 
 #[must_use]
@@ -257,27 +354,16 @@ fn kept_record(mut delivery: Delivery) -> Result<Option<Vec<u8>>> {
         return Ok(None);
     }
     if finished && (delivery.sensitive || delivered_chat) {
-        delivery.body = Body::from(&if delivery.sensitive {
-            serde_json::json!({ "wiped": "held a receipt" })
+        delivery.body = if delivery.sensitive {
+            Body::Wiped
         } else {
             // How many it reached stays: an update's delivered count is read here.
-            let n_recipients = recipients(&delivery.body);
-            serde_json::json!({ "sent": true, "n_recipients": n_recipients })
-        });
+            Body::Sent {
+                n_recipients: delivery.body.recipients(),
+            }
+        };
     }
-    encode(&delivery).map(Some)
-}
-
-/// How many a chat message is addressed to: its `to_many`, or one. Read without a JSON
-/// tree: this runs for every answer sent.
-pub(super) fn recipients(body: &Body) -> usize {
-    #[derive(Deserialize)]
-    struct Addressed {
-        #[serde(default)]
-        to_many: Vec<serde::de::IgnoredAny>,
-    }
-    body.read::<Addressed>()
-        .map_or(1, |addressed| addressed.to_many.len().max(1))
+    encode_delivery(&delivery).map(Some)
 }
 
 /// Puts a pending delivery in the schedule, at its due time: inside the transaction of
@@ -285,7 +371,7 @@ pub(super) fn recipients(body: &Body) -> usize {
 pub(super) fn schedule(due: &TransactionalTree, delivery: &Delivery) -> TxResult<()> {
     due.insert(
         &keys::due(delivery.next_attempt_ms, delivery.id),
-        encode(delivery).map_err(abort)?,
+        encode_delivery(delivery).map_err(abort)?,
     )?;
     Ok(())
 }
@@ -303,7 +389,7 @@ impl Store {
             if due_ms > now_ms || due.len() >= limit {
                 break;
             }
-            due.push(decode("due_delivery", &record)?);
+            due.push(decode_delivery("due_delivery", &record)?);
         }
         Ok(due)
     }
@@ -319,18 +405,14 @@ impl Store {
 
     /// The delivery `id`, pending or finished.
     pub fn delivery(&self, id: u64) -> Result<Option<Delivery>> {
-        if let Some(finished) = get_json(
-            &self.deliveryid_delivery,
-            "deliveryid_delivery",
-            &keys::id(id),
-        )? {
-            return Ok(Some(finished));
+        if let Some(record) = self.deliveryid_delivery.get(keys::id(id))? {
+            return decode_delivery("deliveryid_delivery", &record).map(Some);
         }
         // Pending ones are few: the schedule is read key by key for it.
         for entry in self.due_delivery.iter() {
             let (key, record) = entry?;
             if keys::parse_due(&key).is_some_and(|(_, of)| of == id) {
-                return decode("due_delivery", &record).map(Some);
+                return decode_delivery("due_delivery", &record).map(Some);
             }
         }
         Ok(None)
@@ -351,7 +433,7 @@ impl Store {
             let id = delivery.id;
             let next = if delivery.state == DeliveryState::Pending {
                 let key = keys::due(delivery.next_attempt_ms, id);
-                Placed::Scheduled(key, encode(&delivery)?)
+                Placed::Scheduled(key, encode_delivery(&delivery)?)
             } else {
                 match kept_record(delivery)? {
                     Some(record) => Placed::Kept(record),
@@ -403,7 +485,7 @@ impl Store {
         for delivery in deliveries {
             batch.insert(
                 &keys::due(delivery.next_attempt_ms, delivery.id),
-                encode(delivery)?,
+                encode_delivery(delivery)?,
             );
         }
         self.due_delivery.apply_batch(batch)?;
@@ -415,23 +497,22 @@ impl Store {
         let pending: Vec<Result<Delivery>> = self
             .due_delivery
             .iter()
-            .map(|entry| decode("due_delivery", &entry?.1))
+            .map(|entry| decode_delivery("due_delivery", &entry?.1))
             .collect();
         let finished = self
             .deliveryid_delivery
             .iter()
-            .map(|entry| decode("deliveryid_delivery", &entry?.1));
+            .map(|entry| decode_delivery("deliveryid_delivery", &entry?.1));
         oldest_first(pending, finished)
     }
 
     /// Puts a dead delivery back in the queue, due now.
     pub fn retry_delivery(&self, id: u64, now: DateTime<Utc>) -> Result<bool> {
         let key = keys::id(id);
-        let Some(mut delivery) =
-            get_json::<Delivery>(&self.deliveryid_delivery, "deliveryid_delivery", &key)?
-        else {
+        let Some(record) = self.deliveryid_delivery.get(key)? else {
             return Ok(false);
         };
+        let mut delivery = decode_delivery("deliveryid_delivery", &record)?;
         if delivery.state != DeliveryState::Dead {
             return Ok(false);
         }

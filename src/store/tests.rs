@@ -2,7 +2,99 @@ use chrono::{TimeZone, Utc};
 
 use super::*;
 use crate::domain::case::{Case, CaseKind, NewCase, Notice, Status};
+use crate::domain::change::CaseChange;
 use crate::engine::Flow;
+
+/// The answer of a turn, given the case it filed or changed.
+type ReplyPlan<'a> = &'a dyn Fn(Option<&Case>) -> Option<Outgoing>;
+/// The answer kept for a redelivery, given the case.
+type KeepPlan<'a> = &'a dyn Fn(Option<&Case>) -> Option<serde_json::Value>;
+
+/// A turn as these tests write it: its forwards, answer and kept answer given as
+/// functions of the case, which `CommitTurn::commit_turn` calls once the case change is
+/// planned (as the inbox does), before the commit.
+struct Turn<'a> {
+    chat: &'a ChatKey,
+    event: Option<(Channel, &'a str)>,
+    conversation: Option<&'a Conversation>,
+    change: Option<CaseChange>,
+    chat_change: Option<&'a ChatChange>,
+    now: chrono::DateTime<Utc>,
+    forwards: &'a dyn Fn(&Case, &Notice) -> Vec<Outgoing>,
+    reply: Option<ReplyPlan<'a>>,
+    keep: Option<KeepPlan<'a>>,
+    dequeue: Option<(Channel, u64)>,
+    audit: Vec<AuditNote>,
+    release_held: usize,
+}
+
+/// A turn that changes no case, as `Turn` with no change.
+#[derive(Clone)]
+struct PlainTurn {
+    chat: ChatKey,
+    event: Option<(Channel, String)>,
+    conversation: Option<Conversation>,
+    now: chrono::DateTime<Utc>,
+    reply: Option<Outgoing>,
+    keep: Option<serde_json::Value>,
+    dequeue: Option<(Channel, u64)>,
+}
+
+trait CommitTurn {
+    /// Plans the turn's case change, builds its deliveries, commits it; returns its case.
+    fn commit_turn(&self, turn: Turn<'_>) -> Result<Option<Case>>;
+    fn commit_plain_turns(&self, turns: &[PlainTurn]) -> Result<()>;
+}
+
+impl CommitTurn for Store {
+    fn commit_turn(&self, turn: Turn<'_>) -> Result<Option<Case>> {
+        let (case, notices) = match turn.change {
+            Some(change) => {
+                let (write, notices) = self.plan_case_change(change, turn.now)?;
+                (Some(write), notices)
+            }
+            None => (None, Vec::new()),
+        };
+        let changed = case.as_ref().map(|write| write.case().clone());
+        let mut outgoing: Vec<Outgoing> = match &changed {
+            Some(case) => notices
+                .iter()
+                .flat_map(|notice| (turn.forwards)(case, notice))
+                .collect(),
+            None => Vec::new(),
+        };
+        outgoing.extend(turn.reply.and_then(|reply| reply(changed.as_ref())));
+        self.commit_turns(&[TurnWrite {
+            event: turn.event.map(|(channel, id)| (channel, id.to_owned())),
+            conversation: turn.conversation.cloned(),
+            case,
+            chat_change: turn.chat_change.cloned(),
+            outgoing,
+            keep: turn.keep.and_then(|keep| keep(changed.as_ref())),
+            dequeue: turn.dequeue,
+            audit: turn.audit,
+            release_held: turn.release_held,
+            ..TurnWrite::new(turn.chat.clone(), turn.now)
+        }])?;
+        Ok(changed)
+    }
+
+    fn commit_plain_turns(&self, turns: &[PlainTurn]) -> Result<()> {
+        let writes: Vec<TurnWrite> = turns
+            .iter()
+            .cloned()
+            .map(|turn| TurnWrite {
+                event: turn.event,
+                conversation: turn.conversation,
+                outgoing: turn.reply.into_iter().collect(),
+                keep: turn.keep,
+                dequeue: turn.dequeue,
+                ..TurnWrite::new(turn.chat, turn.now)
+            })
+            .collect();
+        self.commit_turns(&writes)
+    }
+}
 
 fn no_forwards(_: &Case, _: &Notice) -> Vec<Outgoing> {
     Vec::new()
@@ -656,7 +748,7 @@ fn a_sensitive_delivery_is_wiped_once_delivered() {
     assert!(
         stored.body.json().get("receipt").is_none(),
         "{}",
-        stored.body.as_str()
+        stored.body
     );
 }
 
@@ -1038,7 +1130,7 @@ fn a_fan_out_step_from_a_stale_reading_commits_nothing() {
 }
 
 #[test]
-fn a_body_is_read_for_its_reply_token_and_recipients_without_a_tree() {
+fn a_json_body_of_an_earlier_version_is_read_for_its_reply_token_and_recipients() {
     let chat = Route::Channel {
         channel: Channel::Line,
     };
@@ -1065,38 +1157,39 @@ fn a_body_is_read_for_its_reply_token_and_recipients_without_a_tree() {
         "only chats have tokens"
     );
 
-    // The body is the JSON text it was written as, and reads back into its type.
-    let message: serde_json::Value = fresh.read().unwrap();
-    assert_eq!(message["to"], "U1");
-    assert_eq!(fresh.to_string(), fresh.as_str());
-    assert_eq!(outbox::recipients(&fresh), 1);
+    // The body is the JSON text it was written as, and reads as a chat message.
+    assert_eq!(fresh.chat_message().unwrap().to, "U1");
+    assert_eq!(fresh.to_string(), fresh.json_text());
+    assert_eq!(fresh.recipients(), 1);
     let many = body(serde_json::json!({ "to": "", "to_many": ["U1", "U2", "U3"], "messages": [] }));
-    assert_eq!(outbox::recipients(&many), 3);
+    assert_eq!(many.recipients(), 3);
 }
 
-/// A turn with a one-time code and a case change that cannot be made: every write of
-/// the turn is undone, the code's too.
-fn turn_that_fails<'a>(
-    chat: &'a ChatKey,
-    conversation: &'a Conversation,
-    chat_change: &'a ChatChange,
-) -> Turn<'a> {
-    Turn {
-        chat,
-        event: Some((Channel::Line, "e-enrol")),
-        conversation: Some(conversation),
-        change: Some(CaseChange::AddInfo {
-            case_id: 404,
-            text: "x".to_owned(),
-        }),
-        chat_change: Some(chat_change),
-        now: Utc::now(),
-        forwards: &no_forwards,
-        reply: None,
-        keep: None,
-        dequeue: None,
-        release_held: 0,
-        audit: Vec::new(),
+/// A turn with a one-time code and a case change planned before someone else changed
+/// that case: its transaction applies the code, then finds the case changed, and every
+/// write of the turn is undone, the code's too.
+fn turn_that_fails(store: &Store, chat: &ChatKey, chat_change: &ChatChange) -> TurnWrite {
+    let reporter = ChatKey::new(Channel::Web, "reporter");
+    let case = file(
+        store,
+        new_case(CaseKind::Complaint, &reporter),
+        None,
+        Utc::now(),
+    );
+    let add_info = |text: &str| CaseChange::AddInfo {
+        case_id: case.id,
+        text: text.to_owned(),
+    };
+    let (stale, _) = store.plan_case_change(add_info("x"), Utc::now()).unwrap();
+    store
+        .commit_case_change(&reporter, add_info("meanwhile"), Utc::now())
+        .unwrap();
+    TurnWrite {
+        event: Some((Channel::Line, "e-enrol".to_owned())),
+        conversation: Some(Conversation::default()),
+        case: Some(stale),
+        chat_change: Some(chat_change.clone()),
+        ..TurnWrite::new(chat.clone(), Utc::now())
     }
 }
 
@@ -1115,9 +1208,10 @@ fn a_failed_turn_spends_no_enrolment_code() {
     let enrolment = store.plan_enrolment(&code, Utc::now()).unwrap();
     assert_eq!(enrolment.role(), Some(&role));
     let change = ChatChange::RedeemEnrolCode(enrolment);
-    let conversation = Conversation::default();
-    let result = store.commit_turn(turn_that_fails(&engineer, &conversation, &change));
-    assert!(matches!(result, Err(Error::NoSuchCase(404))));
+    let turn = turn_that_fails(&store, &engineer, &change);
+    let result = store.commit_turns(&[turn]);
+    assert!(matches!(result, Err(Error::Conflict)));
+    assert_eq!(store.conversation(&engineer).unwrap(), None);
     assert_eq!(
         store.role_of(&engineer).unwrap(),
         crate::domain::role::Role::Resident
@@ -1147,10 +1241,8 @@ fn a_failed_turn_spends_no_link_code() {
         .unwrap();
     assert_eq!(redemption.linked(), crate::domain::Linked::Done);
     let change = ChatChange::RedeemLinkCode(redemption);
-    let conversation = Conversation::default();
-    assert!(store
-        .commit_turn(turn_that_fails(&telegram, &conversation, &change))
-        .is_err());
+    let turn = turn_that_fails(&store, &telegram, &change);
+    assert!(store.commit_turns(&[turn]).is_err());
     assert_eq!(store.identities(&telegram).unwrap(), vec![telegram.clone()]);
     assert_eq!(
         store.redeem_link_code(&telegram, "123456", now).unwrap(),
@@ -1370,4 +1462,257 @@ fn linked_chats_are_found_through_each_persons_index() {
         assert_eq!(in_order(store.identities(chat).unwrap()), everyone);
     }
     assert_eq!(store.identities(&alone).unwrap(), vec![alone]);
+}
+
+/// A chat message with every kind of reply, Thai text and a multicast list.
+fn every_kind_of_message() -> crate::delivery::ChannelMessage {
+    use crate::engine::{Card, Choice, Outbound};
+    let choice = |label: &str, payload: &str| Choice {
+        label: label.to_owned(),
+        payload: payload.to_owned(),
+    };
+    crate::delivery::ChannelMessage {
+        to: "Uผู้ใหญ่บ้าน".to_owned(),
+        to_many: vec!["U1".to_owned(), "U2".to_owned()],
+        reply_token: Some("token-ไทย".to_owned()),
+        reply_by_ms: Some(unix_ms(Utc::now()) + 60_000),
+        messages: vec![
+            Outbound::Text {
+                text: "เรื่องร้องเรียนเลขที่ ร-๒๕๖๙/๐๐๑ \"ได้รับแล้ว\"".to_owned(),
+            },
+            Outbound::QuickReplies {
+                text: "เลือก".to_owned(),
+                choices: vec![choice("ใช่", "yes"), choice("ไม่", "no")],
+            },
+            Outbound::Card(Card {
+                title: "มาตรการ".to_owned(),
+                lines: vec!["กองคลัง".to_owned(), String::new()],
+                buttons: vec![choice("ดู", "m:1")],
+            }),
+        ],
+        human_agent: true,
+    }
+}
+
+#[test]
+fn a_delivery_reads_back_from_its_binary_record_as_it_was_written() {
+    use crate::store::delivery_record::{decode_delivery, encode_delivery};
+    let now = Utc::now();
+    let mut chat = Delivery::new(
+        7,
+        Route::Channel {
+            channel: Channel::Messenger,
+        },
+        Some(42),
+        Body::Chat(every_kind_of_message()),
+        now,
+    );
+    chat.attempts = 2;
+    chat.progress = 1;
+    chat.reply_tried = true;
+    chat.marked_in = Some(9);
+    chat.sensitive = true;
+    chat.last_error = Some("429 ช้าลง".to_owned());
+    chat.finished_at = Some(now + chrono::Duration::nanoseconds(123_456_789));
+    chat.update_id = Some(3);
+    chat.reply_by_ms = Some(unix_ms(now) + 60_000);
+    let mut forward = Delivery::new(
+        8,
+        Route::Destination {
+            id: "คลัง-hook".to_owned(),
+        },
+        None,
+        Body::from(&serde_json::json!({ "event": "filed", "case": { "code": "ร-1" } })),
+        now,
+    );
+    forward.state = DeliveryState::Dead;
+    let sent = Delivery::new(
+        9,
+        chat.route.clone(),
+        None,
+        Body::Sent { n_recipients: 2 },
+        now,
+    );
+    let wiped = Delivery::new(10, chat.route.clone(), None, Body::Wiped, now);
+    for delivery in [chat, forward, sent, wiped] {
+        let record = encode_delivery(&delivery).unwrap();
+        assert_eq!(record[0], 3, "a version byte, then postcard");
+        let read = decode_delivery("due_delivery", &record).unwrap();
+        assert_eq!(format!("{read:?}"), format!("{delivery:?}"));
+        let json = serde_json::to_vec(&delivery).unwrap();
+        assert!(
+            record.len() < json.len(),
+            "{} bytes in binary, {} as JSON",
+            record.len(),
+            json.len()
+        );
+    }
+    assert!(matches!(
+        decode_delivery("due_delivery", &[3, 0xff, 0xff]),
+        Err(Error::Binary { .. })
+    ));
+}
+
+#[test]
+fn a_delivery_written_as_json_by_an_earlier_version_is_still_sent_and_written_back() {
+    let store = Store::temporary().unwrap();
+    let now = Utc::now();
+    let message = every_kind_of_message();
+    let mut old = Delivery::new(
+        5,
+        Route::Channel {
+            channel: Channel::Line,
+        },
+        Some(1),
+        Body::Chat(message.clone()),
+        now,
+    );
+    old.v = 2;
+    old.reply_by_ms = old.body.chat_message().unwrap().reply_by_ms;
+    // What version 2 wrote: the whole record as JSON.
+    store
+        .due_delivery
+        .insert(
+            keys::due(old.next_attempt_ms, old.id),
+            serde_json::to_vec(&old).unwrap(),
+        )
+        .unwrap();
+
+    let mut due = store.due_deliveries(now, 10).unwrap();
+    assert_eq!(due.len(), 1);
+    let read = due.remove(0);
+    assert_eq!(read.v, 2);
+    assert!(
+        matches!(read.body, Body::Json(_)),
+        "kept as the JSON it was"
+    );
+    assert_eq!(read.body.chat_message().unwrap(), message);
+    assert!(read.has_fresh_reply_token(now));
+    assert_eq!(read.body.recipients(), 2);
+
+    // Written back (delivered, kept for its case): now binary, trimmed to its count.
+    let mut delivered = read;
+    delivered.state = DeliveryState::Delivered;
+    store
+        .finish_deliveries(vec![(old.next_attempt_ms, delivered)])
+        .unwrap();
+    let kept = store.delivery(5).unwrap().unwrap();
+    assert_eq!(kept.v, 3);
+    assert_eq!(kept.body, Body::Sent { n_recipients: 2 });
+    assert!(store.due_deliveries(now, 10).unwrap().is_empty());
+}
+
+/// Turns commit together or not at all: one whose case changed since it was planned
+/// fails the batch, and the others' writes (a conversation, an answer, a queue entry)
+/// are not made either. Planned again, it applies to the case as it now is.
+#[test]
+fn a_case_changed_since_its_turn_was_planned_fails_the_whole_batch() {
+    let store = Store::temporary().unwrap();
+    let alice = ChatKey::new(Channel::Line, "Ualice");
+    let bob = ChatKey::new(Channel::Line, "Ubob");
+    let now = Utc::now();
+    let case = file(&store, new_case(CaseKind::Complaint, &alice), None, now);
+    let withdraw = CaseChange::Withdraw { case_id: case.id };
+    let (stale, notices) = store.plan_case_change(withdraw.clone(), now).unwrap();
+    assert_eq!(notices, vec![Notice::Withdrawn]);
+    assert_eq!(stale.case().status, Status::Withdrawn);
+    // Staff answer meanwhile.
+    store
+        .commit_case_change(
+            &ChatKey::new(Channel::Dashboard, "somchai"),
+            CaseChange::StaffAnswer {
+                case_id: case.id,
+                text: "กำลังดำเนินการ".to_owned(),
+            },
+            now,
+        )
+        .unwrap();
+    let answer = Outgoing {
+        route: Route::Channel {
+            channel: Channel::Line,
+        },
+        body: Body::from(&serde_json::json!({ "to": "Ubob", "messages": [] })),
+        sensitive: false,
+        reply_by_ms: None,
+    };
+    let bobs_question = TurnWrite {
+        conversation: Some(Conversation::default()),
+        outgoing: vec![answer],
+        ..TurnWrite::new(bob.clone(), now)
+    };
+    let alices_withdrawal = TurnWrite {
+        conversation: Some(Conversation::default()),
+        case: Some(stale),
+        ..TurnWrite::new(alice.clone(), now)
+    };
+    let n_deliveries = store.all_deliveries().count();
+    let result = store.commit_turns(&[bobs_question, alices_withdrawal]);
+    assert!(matches!(result, Err(Error::Conflict)), "{result:?}");
+    assert_eq!(store.conversation(&bob).unwrap(), None);
+    assert_eq!(
+        store.all_deliveries().count(),
+        n_deliveries,
+        "bob's answer too"
+    );
+    let stored = store.case(case.id).unwrap().unwrap();
+    assert_eq!(stored.status, Status::Received, "not withdrawn");
+    assert_eq!(store.open_cases().count(), 1);
+
+    // Planned again: withdrawn, with the staff answer still in its history.
+    let again = store.commit_case_change(&alice, withdraw, now).unwrap();
+    assert_eq!(again.status, Status::Withdrawn);
+    assert!(again.events.iter().any(|event| matches!(
+        &event.kind,
+        crate::domain::case::CaseEventKind::StaffAnswer { .. }
+    )));
+    assert_eq!(store.open_cases().count(), 0);
+}
+
+/// Two filings planned at once read the same next number: the first to commit takes
+/// it, the second conflicts, and planned again gets the next one. No two cases share
+/// a code.
+#[test]
+fn two_filings_planned_at_once_never_share_a_code() {
+    let store = Store::temporary().unwrap();
+    let alice = ChatKey::new(Channel::Web, "alice");
+    let bob = ChatKey::new(Channel::Web, "bob");
+    let now = Utc.with_ymd_and_hms(2026, 12, 7, 4, 0, 0).unwrap();
+    let filing = |reporter: &ChatKey| CaseChange::File {
+        case: Box::new(new_case(CaseKind::Complaint, reporter)),
+        receipt_hash: None,
+    };
+    let (first, _) = store.plan_case_change(filing(&alice), now).unwrap();
+    let (second, _) = store.plan_case_change(filing(&bob), now).unwrap();
+    assert_eq!(first.case().code, "CP-2569-0001");
+    assert_eq!(
+        second.case().code,
+        "CP-2569-0001",
+        "both read the same number"
+    );
+    assert_ne!(first.case().id, second.case().id);
+    // In one batch, the second sees the first's number taken: neither is written.
+    let both = [
+        TurnWrite {
+            case: Some(first),
+            ..TurnWrite::new(alice.clone(), now)
+        },
+        TurnWrite {
+            case: Some(second),
+            ..TurnWrite::new(bob.clone(), now)
+        },
+    ];
+    assert!(matches!(store.commit_turns(&both), Err(Error::Conflict)));
+    assert_eq!(store.n_cases(), 0);
+    let [first, second] = both;
+    store.commit_turns(&[first]).unwrap();
+    assert!(matches!(
+        store.commit_turns(&[second]),
+        Err(Error::Conflict)
+    ));
+    let bobs = store.commit_case_change(&bob, filing(&bob), now).unwrap();
+    assert_eq!(bobs.code, "CP-2569-0002");
+    let codes: Vec<String> = store.all_cases().map(|case| case.unwrap().code).collect();
+    assert_eq!(codes, ["CP-2569-0001", "CP-2569-0002"]);
+    assert_eq!(store.cases_of(&alice).unwrap().len(), 1);
+    assert_eq!(store.cases_of(&bob).unwrap().len(), 1);
 }

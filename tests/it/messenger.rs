@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use tambon::delivery::{ChannelMessage, ChannelSender as _};
 use tambon::domain::{Channel, ChatKey};
 use tambon::engine::Outbound;
-use tambon::store::{Delivery, DeliveryState, Route, Store, Turn};
+use tambon::store::{Delivery, DeliveryState, Route, Store, TurnWrite};
 
 use crate::helpers::{eventually, TestApp, MESSENGER_APP_SECRET, MESSENGER_VERIFY_TOKEN};
 use crate::messenger_fake::{FakeGraph, Recorded, TOKEN};
@@ -728,20 +728,11 @@ fn seen_at(store: &Store, fake: &FakeGraph, psid: &str, at: chrono::DateTime<Utc
     let conversation = store.conversation(&chat).unwrap().unwrap_or_default();
     let event_id = format!("mid:seed-{}", at.timestamp_millis());
     store
-        .commit_turn(Turn {
-            chat_change: None,
-            chat: &chat,
-            event: Some((Channel::Messenger, &event_id)),
-            conversation: Some(&conversation),
-            change: None,
-            now: at,
-            forwards: &|_, _| Vec::new(),
-            reply: None,
-            keep: None,
-            dequeue: None,
-            release_held: 0,
-            audit: Vec::new(),
-        })
+        .commit_turns(&[TurnWrite {
+            event: Some((Channel::Messenger, event_id)),
+            conversation: Some(conversation),
+            ..TurnWrite::new(chat.clone(), at)
+        }])
         .unwrap();
     assert_eq!(
         store

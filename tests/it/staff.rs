@@ -324,3 +324,133 @@ async fn an_enrolment_code_sent_by_many_at_once_enrols_one() {
         .count();
     assert_eq!(officers, 1);
 }
+
+/// Two staff members answer the same case in one queue round, with a resident's question
+/// beside them. The round's turns are decided together and commit in one transaction;
+/// both answers change the one case, so the second was decided from a case the first
+/// changed: the round's commit conflicts, writes nothing, and each turn runs again on
+/// its own. Both answers are on the case, and every turn is answered once.
+#[tokio::test]
+async fn two_staff_answering_one_case_in_one_round_both_stand() {
+    use tambon::domain::case::{CaseEventKind, CaseKind, NewCase};
+    use tambon::domain::change::CaseChange;
+    use tambon::engine::{Inbound, InboundKind};
+    use tambon::inbox::{AnswerVia, Envelope, Handled, Inbox, Turned};
+
+    let store = tambon::store::Store::temporary().unwrap();
+    let now = chrono::Utc::now();
+    let resident = ChatKey::new(Channel::Line, RESIDENT);
+    let case = store
+        .commit_case_change(
+            &resident,
+            CaseChange::File {
+                case: Box::new(NewCase {
+                    kind: CaseKind::Complaint,
+                    category: "roads".to_owned(),
+                    division: "engineering".to_owned(),
+                    text: "ถนนหน้าวัดเป็นหลุม".to_owned(),
+                    location: None,
+                    place: None,
+                    photos: Vec::new(),
+                    contact: None,
+                    reporter: resident.clone(),
+                    anonymous: false,
+                }),
+                receipt_hash: None,
+            },
+            now,
+        )
+        .unwrap();
+    let engineering = Role::Staff {
+        division: "engineering".to_owned(),
+    };
+    let staff: Vec<ChatKey> = ["Ustaff1", "Ustaff2"]
+        .into_iter()
+        .map(|user| {
+            let chat = ChatKey::new(Channel::Line, user);
+            let code = store
+                .create_enrol_code(&engineering, now + chrono::Duration::days(1))
+                .unwrap();
+            assert_eq!(
+                store.redeem_enrol_code(&chat, &code, now).unwrap(),
+                Some(engineering.clone())
+            );
+            chat
+        })
+        .collect();
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let settings = std::sync::Arc::new(
+        tambon::config::Settings::load(&root.join("config/tambon.toml")).unwrap(),
+    );
+    let engine = tambon::startup::load_engine(&settings).unwrap();
+    let inbox = std::sync::Arc::new(
+        Inbox::new(
+            engine,
+            store.clone(),
+            settings,
+            std::sync::Arc::new(tokio::sync::Notify::new()),
+        )
+        .unwrap(),
+    );
+    let envelope = |n: usize, from: &ChatKey, text: String| Envelope {
+        inbound: Inbound {
+            event_id: Some(format!("round-{n}")),
+            sender: from.clone(),
+            conversation: from.user.clone(),
+            kind: InboundKind::Text(text),
+            received_at: now,
+            lang_hint: None,
+        },
+        answer: AnswerVia::Outbox {
+            reply_token: Some(format!("round-token-{n}")),
+            reply_by: Some(now + chrono::Duration::minutes(1)),
+        },
+        queued: None,
+        over_limit: false,
+    };
+    let neighbour = ChatKey::new(Channel::Line, "Uneighbour");
+    let turned = inbox
+        .handle_round(vec![
+            envelope(1, &staff[0], format!("ตอบ {} ช่างจะไปดูพรุ่งนี้", case.code)),
+            envelope(2, &staff[1], format!("ตอบ {} ลงพื้นที่แล้วค่ะ", case.code)),
+            envelope(3, &neighbour, "งบประมาณอยู่ที่ไหน".to_owned()),
+        ])
+        .await;
+    assert_eq!(turned.len(), 3);
+    for turn in &turned {
+        assert!(
+            matches!(turn, Turned::Done(Handled::Replies(replies), n) if !replies.is_empty() && *n >= 1),
+            "{turn:?}"
+        );
+    }
+    let answered: Vec<String> = store
+        .case(case.id)
+        .unwrap()
+        .unwrap()
+        .events
+        .into_iter()
+        .filter_map(|event| match event.kind {
+            CaseEventKind::StaffAnswer { text } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(answered.len(), 2, "{answered:?}");
+    assert!(answered.contains(&"ช่างจะไปดูพรุ่งนี้".to_owned()));
+    assert!(answered.contains(&"ลงพื้นที่แล้วค่ะ".to_owned()));
+
+    // Each staff member and the neighbour has one answer waiting; the resident has the
+    // two staff answers; nothing was written twice by the round that did not commit.
+    let due = store
+        .due_deliveries(now + chrono::Duration::seconds(1), 100)
+        .unwrap();
+    let to = |chat: &ChatKey| {
+        due.iter()
+            .filter(|d| d.body.chat_message().is_ok_and(|m| m.to == chat.user))
+            .count()
+    };
+    assert_eq!(to(&staff[0]), 1);
+    assert_eq!(to(&staff[1]), 1);
+    assert_eq!(to(&neighbour), 1);
+    assert_eq!(to(&resident), 2);
+}

@@ -256,7 +256,7 @@ mod tests {
     use super::*;
     use crate::domain::{Channel, ChatKey};
     use crate::engine::Conversation;
-    use crate::store::{Outgoing, PlainTurn, Route as StoreRoute};
+    use crate::store::{Outgoing, Route as StoreRoute, TurnWrite};
 
     fn sender(store: &Store) -> Sender {
         let client = Client::new(
@@ -275,12 +275,9 @@ mod tests {
     fn answer_written(store: &Store, reply_by_ms: u64) -> Delivery {
         let now = Utc::now();
         store
-            .commit_plain_turns(&[PlainTurn {
-                chat: ChatKey::new(Channel::Line, "U1"),
-                event: None,
+            .commit_turns(&[TurnWrite {
                 conversation: Some(Conversation::default()),
-                now,
-                reply: Some(Outgoing {
+                outgoing: vec![Outgoing {
                     route: StoreRoute::Channel {
                         channel: Channel::Line,
                     },
@@ -290,9 +287,8 @@ mod tests {
                     })),
                     sensitive: false,
                     reply_by_ms: Some(reply_by_ms),
-                }),
-                keep: None,
-                dequeue: None,
+                }],
+                ..TurnWrite::new(ChatKey::new(Channel::Line, "U1"), now)
             }])
             .unwrap();
         store.due_deliveries(now, 10).unwrap().pop().unwrap()

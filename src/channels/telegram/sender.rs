@@ -100,9 +100,7 @@ impl Sender {
                         tracing::error!(error = ?error, "cannot record a Telegram group's new id");
                     }
                     message.to = new_id.0.to_string();
-                    if let Ok(body) = crate::store::Body::of(&message) {
-                        delivery.body = body;
-                    }
+                    delivery.body = crate::store::Body::Chat(message);
                     return Err(Failure {
                         message: "the group became a supergroup; sending to its new id".to_owned(),
                         permanent: false,
