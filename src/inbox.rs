@@ -244,17 +244,19 @@ impl Inbox {
     /// `handle_round` on its blocking thread.
     fn run_round(&self, envelopes: &[Envelope]) -> Vec<Turned> {
         let mut turned: Vec<Option<Turned>> = Vec::with_capacity(envelopes.len());
-        // The round's writes, and for each the envelope and the answer it belongs to.
+        // The round's writes; and for each decided turn, its place in the round, its
+        // answer and its write (none for a redelivery).
         let mut writes = Vec::new();
         let mut planned = Vec::new();
         for (at, envelope) in envelopes.iter().enumerate() {
             match self.in_turn(envelope, || self.plan(envelope)) {
                 Ok(Ok(PlannedTurn { write, handled })) => {
                     turned.push(None);
-                    if let Some(write) = write {
+                    let write_at = write.map(|write| {
                         writes.push(write);
-                    }
-                    planned.push((at, handled));
+                        writes.len() - 1
+                    });
+                    planned.push((at, handled, write_at));
                 }
                 Ok(Err(error)) => turned.push(Some(Turned::Failed(error))),
                 Err(Panicked) => turned.push(Some(Turned::Panicked)),
@@ -265,19 +267,14 @@ impl Inbox {
         match self.store.commit_turns(&writes) {
             Ok(()) => {
                 writes.iter().for_each(log_committed);
-                let mut n_outgoing = writes.iter().map(|write| write.outgoing.len());
-                for (at, handled) in planned {
-                    // A redelivery wrote nothing and sends nothing.
-                    let n = match handled {
-                        Handled::Replies(_) => n_outgoing.next().unwrap_or_default(),
-                        Handled::Duplicate(_) => 0,
-                    };
-                    turned[at] = Some(Turned::Done(handled, n));
+                for (at, handled, write_at) in planned {
+                    let n_outgoing = write_at.map_or(0, |i| writes[i].outgoing.len());
+                    turned[at] = Some(Turned::Done(handled, n_outgoing));
                 }
             }
             Err(crate::store::Error::Conflict) => {
                 tracing::info!("a round's turns overlapped: each runs again on its own");
-                for (at, _) in planned {
+                for (at, _, _) in planned {
                     let envelope = &envelopes[at];
                     turned[at] = Some(match self.in_turn(envelope, || self.process(envelope)) {
                         Ok(Ok((handled, n_outgoing))) => Turned::Done(handled, n_outgoing),
@@ -288,13 +285,15 @@ impl Inbox {
             }
             Err(error) => {
                 tracing::error!(error = ?error, "cannot commit a round's turns");
-                for (at, _) in planned {
+                for (at, _, _) in planned {
                     turned[at] = Some(Turned::Failed(anyhow::anyhow!(
                         "the round's turns were not committed"
                     )));
                 }
             }
         }
+        // Every place was filled above; `Panicked` (drop the event) is only the safe
+        // reading of a place that was not.
         turned
             .into_iter()
             .map(|t| t.unwrap_or(Turned::Panicked))

@@ -471,9 +471,13 @@ impl<'a> Turn<'a> {
             self.action = Some(Action::Enrol { code });
             return Ok(());
         }
-        let role = self.lookup.role_of(&self.inbound.sender)?;
-        if role.works_cases() && self.on_staff_command(&role, text)? {
-            return Ok(());
+        // Only a staff command needs the sender's role: most texts are residents'
+        // questions, and the role is several reads of the store.
+        if crate::engine::staff::is_staff_command(text) {
+            let role = self.lookup.role_of(&self.inbound.sender)?;
+            if role.works_cases() && self.on_staff_command(&role, text)? {
+                return Ok(());
+            }
         }
         let understood = self.engine.understand(text);
         let (reading, answer) = (&understood.reading, &understood.plan);
