@@ -12,6 +12,7 @@ use crate::domain::change::CaseChange;
 use crate::domain::{Channel, ChatKey};
 use crate::engine::Conversation;
 use crate::store::chat_changes::{ChatTrees, N_CHAT_TREES};
+use crate::store::delivery_record::encode_delivery_with_body;
 use crate::store::outbox::{Body, Delivery, Route};
 use crate::store::{
     abort, decode, encode, get_json, keys, transaction_result, AuditNote, ChatChange,
@@ -125,11 +126,15 @@ impl TurnWrite {
     }
 }
 
-/// A turn's records encoded before its transaction.
+/// A turn's records encoded before its transaction, which then only inserts them: the
+/// less a transaction does, the shorter it holds sled's lock (every other write, the
+/// webhook's acknowledgements among them, waits for it).
 struct Encoded {
     chat_key: Vec<u8>,
     conversation: Option<Vec<u8>>,
     outcome: Option<(Vec<u8>, Vec<u8>)>,
+    /// The turn's deliveries, under their places in the schedule.
+    deliveries: Vec<([u8; 16], Vec<u8>)>,
 }
 
 /// How many trees a turn can write besides those of its chat change.
@@ -265,10 +270,6 @@ impl Store {
                 open,
                 chat_views @ ..,
             ] = views;
-            let outbox = Outbox {
-                due,
-                opening: self.opening,
-            };
             for (turn, encoded) in turns.iter().zip(&encoded) {
                 if let Some(change) = &turn.chat_change {
                     change.apply(&turn.chat, &ChatTrees::of(chat_views))?;
@@ -297,8 +298,9 @@ impl Store {
                         write,
                     )?;
                 }
-                let case_id = turn.case.as_ref().map(|write| write.case.id);
-                outbox.enqueue_all(&turn.outgoing, case_id, turn.now)?;
+                for (key, record) in &encoded.deliveries {
+                    due.insert(key, record.as_slice())?;
+                }
                 // The processed marker, with the answer kept for a redelivery: a
                 // redelivery after a crash finds both or neither.
                 if let Some((event_key, record)) = &encoded.outcome {
@@ -320,10 +322,6 @@ impl Store {
             &self.chatkey_seen,
         )
             .transaction(|(conversations, outcomes, due, inbound, seen)| {
-                let outbox = Outbox {
-                    due,
-                    opening: self.opening,
-                };
                 for (turn, encoded) in turns.iter().zip(encoded) {
                     if let Some(conversation) = &encoded.conversation {
                         conversations
@@ -333,7 +331,9 @@ impl Store {
                     if let Some((channel, seq)) = turn.dequeue {
                         inbound.remove(keys::queued(channel, seq))?;
                     }
-                    outbox.enqueue_all(&turn.outgoing, None, turn.now)?;
+                    for (key, record) in &encoded.deliveries {
+                        due.insert(key, record.as_slice())?;
+                    }
                     if let Some((event_key, record)) = &encoded.outcome {
                         outcomes.insert(event_key.as_slice(), record.as_slice())?;
                     }
@@ -363,11 +363,45 @@ impl Store {
             )),
             _ => None,
         };
+        let case_id = turn.case.as_ref().map(|write| write.case.id);
+        let deliveries = turn
+            .outgoing
+            .iter()
+            .map(|item| self.encode_new_delivery(item, case_id, turn.now))
+            .collect::<Result<_>>()?;
         Ok(Encoded {
             chat_key: keys::chat(&turn.chat).to_vec(),
             conversation,
             outcome,
+            deliveries,
         })
+    }
+
+    /// A new delivery's place in the schedule and its record. Its id is taken now: one
+    /// whose turn then does not commit is skipped. An answer whose reply token is fresh
+    /// is written marked by this opening of the store (`Delivery::marked_in`).
+    fn encode_new_delivery(
+        &self,
+        item: &Outgoing,
+        case_id: Option<u64>,
+        now: DateTime<Utc>,
+    ) -> Result<([u8; 16], Vec<u8>)> {
+        // The body is encoded from the item: the delivery only carries the rest.
+        let mut delivery = Delivery::new(
+            self.db.generate_id()?,
+            item.route.clone(),
+            case_id,
+            Body::Wiped,
+            now,
+        );
+        delivery.sensitive = item.sensitive;
+        delivery.reply_by_ms = item.reply_by_ms;
+        if delivery.has_fresh_reply_token(now) {
+            delivery.reply_tried = true;
+            delivery.marked_in = Some(self.opening);
+        }
+        let record = encode_delivery_with_body(&delivery, &item.body)?;
+        Ok((keys::due(delivery.next_attempt_ms, delivery.id), record))
     }
 
     pub fn case(&self, case_id: u64) -> Result<Option<Case>> {
@@ -540,34 +574,4 @@ fn note_last_seen(seen: &TransactionalTree, turn: &TurnWrite, chat_key: &[u8]) -
         seen.insert(chat_key, &keys::id(crate::store::unix_ms(turn.now)))?;
     }
     Ok(())
-}
-
-/// The outbox's schedule inside a transaction.
-struct Outbox<'a> {
-    due: &'a TransactionalTree,
-    /// The store's opening, for deliveries written marked.
-    opening: u64,
-}
-
-impl Outbox<'_> {
-    fn enqueue_all(
-        &self,
-        outgoing: &[Outgoing],
-        case_id: Option<u64>,
-        now: DateTime<Utc>,
-    ) -> TxResult<()> {
-        for item in outgoing {
-            let id = self.due.generate_id()?;
-            let mut delivery =
-                Delivery::new(id, item.route.clone(), case_id, item.body.clone(), now);
-            delivery.sensitive = item.sensitive;
-            delivery.reply_by_ms = item.reply_by_ms;
-            if delivery.has_fresh_reply_token(now) {
-                delivery.reply_tried = true;
-                delivery.marked_in = Some(self.opening);
-            }
-            crate::store::outbox::schedule(self.due, &delivery)?;
-        }
-        Ok(())
-    }
 }

@@ -89,6 +89,12 @@ enum OutboundRecord<'a> {
 
 /// The delivery's record: the version byte, then postcard.
 pub(super) fn encode_delivery(delivery: &Delivery) -> Result<Vec<u8>> {
+    encode_delivery_with_body(delivery, &delivery.body)
+}
+
+/// The record of `delivery` with `body` in place of its own: a new delivery is encoded
+/// from the turn's message without a copy of it.
+pub(super) fn encode_delivery_with_body(delivery: &Delivery, body: &Body) -> Result<Vec<u8>> {
     let record = Record {
         id: delivery.id,
         route: match &delivery.route {
@@ -96,7 +102,7 @@ pub(super) fn encode_delivery(delivery: &Delivery) -> Result<Vec<u8>> {
             Route::Channel { channel } => RouteRecord::Channel(*channel),
         },
         case_id: delivery.case_id,
-        body: body_record(&delivery.body),
+        body: body_record(body),
         state: delivery.state,
         attempts: delivery.attempts,
         progress: delivery.progress,
