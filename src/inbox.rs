@@ -53,6 +53,11 @@ struct TurnChanges {
     replies: Vec<Outbound>,
 }
 
+/// Whether a committed turn has something to say in the log (`log_committed`).
+fn has_news(write: &TurnWrite) -> bool {
+    write.chat_change.is_some() || write.case.as_ref().is_some_and(CaseWrite::files)
+}
+
 /// Says in the log what a committed turn did (no code, no personal data).
 fn log_committed(write: &TurnWrite) {
     match &write.chat_change {
@@ -266,9 +271,17 @@ impl Inbox {
         crate::faults::crash_point("before-commit");
         match self.store.commit_turns(&writes) {
             Ok(()) => {
-                writes.iter().for_each(log_committed);
                 for (at, handled, write_at) in planned {
-                    let n_outgoing = write_at.map_or(0, |i| writes[i].outgoing.len());
+                    let n_outgoing = write_at.map_or(0, |i| {
+                        let write = &writes[i];
+                        // In the event's span, as a turn committed on its own logs;
+                        // most turns have nothing to log and need no span.
+                        if has_news(write) {
+                            let _in_span = self.event_span(&envelopes[at].inbound).entered();
+                            log_committed(write);
+                        }
+                        write.outgoing.len()
+                    });
                     turned[at] = Some(Turned::Done(handled, n_outgoing));
                 }
             }
@@ -303,9 +316,7 @@ impl Inbox {
     /// Runs `work` for an event of a round, in the event's span and under its person's
     /// lock; a panic is caught and reported.
     fn in_turn<T>(&self, envelope: &Envelope, work: impl FnOnce() -> T) -> Result<T, Panicked> {
-        let user_tag = self.redactor.tag(&envelope.inbound.sender);
-        let span =
-            tracing::info_span!("event", channel = %envelope.inbound.channel(), user = %user_tag);
+        let span = self.event_span(&envelope.inbound);
         let _in_span = span.enter();
         let shard = self.lock_shard(&envelope.inbound.sender);
         let _turn_lock = self.locks[shard].blocking_lock();
@@ -316,10 +327,14 @@ impl Inbox {
     /// the turn; the replies are returned as well.
     async fn handle_envelope(self: &Arc<Self>, envelope: Envelope) -> anyhow::Result<Handled> {
         use tracing::Instrument as _;
-        let user_tag = self.redactor.tag(&envelope.inbound.sender);
-        let span =
-            tracing::info_span!("event", channel = %envelope.inbound.channel(), user = %user_tag);
+        let span = self.event_span(&envelope.inbound);
         self.handle_in_span(envelope).instrument(span).await
+    }
+
+    /// The log span of an event: its channel and its person as a keyed tag.
+    fn event_span(&self, inbound: &Inbound) -> tracing::Span {
+        let user_tag = self.redactor.tag(&inbound.sender);
+        tracing::info_span!("event", channel = %inbound.channel(), user = %user_tag)
     }
 
     async fn handle_in_span(self: &Arc<Self>, envelope: Envelope) -> anyhow::Result<Handled> {
@@ -762,7 +777,6 @@ fn audit_notes(label: &str, events: Vec<crate::engine::AuditEvent>) -> Vec<Audit
 }
 
 /// What `forwards` reads from the store before a turn's transaction.
-#[derive(Default)]
 struct ForwardContext {
     groups: Vec<Group>,
     resident_lang: Option<Lang>,

@@ -135,12 +135,6 @@ impl From<&serde_json::Value> for Body {
     }
 }
 
-impl From<ChannelMessage> for Body {
-    fn from(message: ChannelMessage) -> Self {
-        Self::Chat(message)
-    }
-}
-
 /// Written as JSON, for records of the JSON versions (tests write such records to check
 /// that they are still read).
 impl Serialize for Body {
@@ -165,9 +159,9 @@ impl<'de> Deserialize<'de> for Body {
     }
 }
 
-/// Where a delivery goes. Written internally tagged (`{"kind": "channel", …}`), read
-/// back through `RouteFields`, a plain struct: serde buffers every field of an internally
-/// tagged enum before it reads it, and every delivery read paid for that.
+/// Where a delivery goes. In a JSON record (versions 1 and 2) written internally tagged
+/// (`{"kind": "channel", …}`), read back through `RouteFields`, a plain struct: serde
+/// buffers every field of an internally tagged enum before it reads it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", try_from = "RouteFields")]
 pub enum Route {
